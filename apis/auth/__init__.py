@@ -1,0 +1,1 @@
+"""Auth service: users, roles, permissions and tokens."""

@@ -1,0 +1,1 @@
+"""Carts service: guest and user carts with expiry."""

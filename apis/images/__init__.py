@@ -1,0 +1,1 @@
+"""Images service: upload, validation, resizing and serving."""

@@ -1,0 +1,11 @@
+"""Images service: upload, validation, resizing and serving."""
+
+from fastapi import FastAPI
+
+from kit.settings import Settings
+from kit.web import create_service
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = (settings or Settings()).for_service("images")
+    return create_service(settings, title="Images service")

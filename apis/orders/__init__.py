@@ -1,0 +1,1 @@
+"""Orders service: orders and the order-placement saga."""

@@ -1,0 +1,15 @@
+"""Orders service: orders and the order-placement saga."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from kit.settings import Settings
+from kit.web import create_service
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = (settings or Settings()).for_service("orders")
+    return create_service(settings, title="Orders service", migrations=MIGRATIONS)

@@ -1,0 +1,1 @@
+"""Products service: catalog, categories, variants and the stock ledger."""

@@ -1,0 +1,1 @@
+"""Search service: the product index, queries and facets."""

@@ -1,0 +1,107 @@
+"""In-process event bus with Kafka's semantics: per-topic logs, consumer-group offsets committed after
+the handler, one active member per group and topic. Events live as long as the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Self
+from urllib.parse import urlsplit
+
+from kit.bus import Event, HandledIds, Handler, handle_with_retry
+
+
+@dataclass
+class _Topic:
+    events: list[Event] = field(default_factory=list)
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+
+@dataclass
+class MemoryBroker:
+    """What a Kafka cluster would hold: the logs, the committed offsets and the group memberships."""
+
+    topics: dict[str, _Topic] = field(default_factory=dict)
+    offsets: dict[tuple[str, str], int] = field(default_factory=dict)
+    members: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+
+    def topic(self, name: str) -> _Topic:
+        return self.topics.setdefault(name, _Topic())
+
+    @contextlib.asynccontextmanager
+    async def membership(self, group: str, topic: str) -> AsyncIterator[None]:
+        """Hold the (group, topic) assignment; a second member waits, as an idle Kafka consumer would."""
+        async with self.members.setdefault((group, topic), asyncio.Lock()):
+            yield
+
+
+# Brokers are per event loop: asyncio primitives cannot cross loops, and "in-process" means one loop.
+_brokers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, MemoryBroker]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def broker_for(url: str) -> MemoryBroker:
+    """The broker named by `memory://<name>` in the running loop (the empty name is the default one)."""
+    parts = urlsplit(url)
+    name = parts.netloc + parts.path
+    return _brokers.setdefault(asyncio.get_running_loop(), {}).setdefault(name, MemoryBroker())
+
+
+class MemoryBus:
+    """A client of an in-process broker; closing it cancels its consumers without committing."""
+
+    def __init__(self, url: str = "memory://") -> None:
+        self._url = url
+        self._broker: MemoryBroker | None = None
+        self._consumers: set[asyncio.Task[None]] = set()
+
+    @property
+    def broker(self) -> MemoryBroker:
+        if self._broker is None:
+            self._broker = broker_for(self._url)
+        return self._broker
+
+    async def publish(self, event: Event) -> None:
+        topic = self.broker.topic(event.topic)
+        async with topic.changed:
+            topic.events.append(event)
+            topic.changed.notify_all()
+
+    def subscribe(self, group: str, topics: Sequence[str], handler: Handler) -> None:
+        handled = HandledIds()
+        for name in topics:
+            task = asyncio.create_task(
+                self._consume(group, name, handler, handled), name=f"bus:{group}:{name}"
+            )
+            self._consumers.add(task)
+            task.add_done_callback(self._consumers.discard)
+
+    async def _consume(self, group: str, name: str, handler: Handler, handled: HandledIds) -> None:
+        broker, topic = self.broker, self.broker.topic(name)
+        async with broker.membership(group, name):
+            while True:
+                offset = broker.offsets.get((group, name), 0)
+                async with topic.changed:
+                    await topic.changed.wait_for(lambda: len(topic.events) > offset)  # noqa: B023
+                await handle_with_retry(self, group, topic.events[offset], handler, handled)
+                broker.offsets[(group, name)] = offset + 1
+
+    async def ping(self) -> None:
+        return None
+
+    async def __aenter__(self) -> Self:
+        _ = self.broker
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for task in list(self._consumers):
+            task.cancel()
+        await asyncio.gather(*self._consumers, return_exceptions=True)

@@ -1,0 +1,69 @@
+"""The key-value port with expiry: carts and rate-limit counters (Redis in production).
+
+Values are bytes. `compare_and_set` is the one atomic primitive; `update` builds optimistic
+read-modify-write on it, so concurrent writers of one key never lose each other's changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol, Self
+from urllib.parse import urlsplit
+
+
+class ConcurrentUpdate(Exception):
+    """`update` kept losing races on one key; the caller may retry or give up."""
+
+
+class Cache(Protocol):
+    async def get(self, key: str, *, ttl: float | None = None) -> bytes | None:
+        """The value, or None; with `ttl`, also push the expiry out (a read counts as activity)."""
+
+    async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None: ...
+
+    async def delete(self, key: str) -> bool:
+        """True when the key existed."""
+
+    async def incr(self, key: str, *, ttl: float) -> int:
+        """Add one; the first increment starts the expiry window (fixed-window counters)."""
+
+    async def compare_and_set(
+        self, key: str, expected: bytes | None, value: bytes | None, *, ttl: float | None = None
+    ) -> bool:
+        """Write `value` (None deletes) only if the key still holds `expected` (None: absent)."""
+
+    async def ping(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+async def update(
+    cache: Cache,
+    key: str,
+    change: Callable[[bytes | None], bytes | None],
+    *,
+    ttl: float | None = None,
+    attempts: int = 50,
+) -> bytes | None:
+    """Apply `change` to the current value atomically (optimistic concurrency) and return the new value."""
+    for _ in range(attempts):
+        current = await cache.get(key)
+        new = change(current)
+        if await cache.compare_and_set(key, current, new, ttl=ttl):
+            return new
+    raise ConcurrentUpdate(f"too much contention on {key!r}")
+
+
+def open_cache(url: str) -> Cache:
+    """The adapter for `url`: `memory://[name]` (in-process) or `redis://host:port/db`."""
+    scheme = urlsplit(url).scheme
+    if scheme == "memory":
+        from kit.cache.memory import MemoryCache
+
+        return MemoryCache(url)
+    raise ValueError(f"unsupported CACHE_URL scheme {scheme!r}")

@@ -1,0 +1,109 @@
+"""The `commerce` command: run the platform, one service or one worker; migrate databases."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from kit.logs import configure_logging
+from kit.settings import DATABASE_SERVICES, Settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="commerce", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    dev = commands.add_parser("dev", help="the whole platform in one process, with a Temporal dev server")
+    dev.add_argument("--data-dir", type=Path, help="where SQLite files and Temporal state live (./.commerce)")
+    commands.add_parser(
+        "serve", help="one service: auth, products, images, search, carts, orders or gateway"
+    ).add_argument("service")
+    commands.add_parser("worker", help="the Temporal worker of one task queue").add_argument("queue")
+    commands.add_parser(
+        "migrate", help="bring a service's database (or all) to the latest schema"
+    ).add_argument("service", nargs="?", default="all")
+    args = parser.parse_args(argv)
+
+    if args.command == "dev":
+        if args.data_dir:
+            os.environ["COMMERCE_DATA_DIR"] = str(args.data_dir)
+        os.environ.setdefault("COMMERCE_LOG_FORMAT", "console")
+        run_dev(Settings())
+    elif args.command == "serve":
+        serve_service(args.service)
+    elif args.command == "worker":
+        from kit.platform import run_worker
+
+        settings = Settings()
+        configure_logging(settings.log_level, settings.log_format)
+        _run(run_worker(settings, args.queue))
+    elif args.command == "migrate":
+        _run(migrate(Settings(), args.service))
+
+
+def run_dev(settings: Settings) -> None:
+    from kit.platform import run_platform
+
+    configure_logging(settings.log_level, settings.log_format)
+
+    def banner(started_temporal: bool) -> None:
+        gateway = f"http://{settings.host}:{settings.port_of('gateway')}"
+        temporal_host = settings.temporal_address.rpartition(":")[0] or "127.0.0.1"
+        ui = f"http://{temporal_host}:{settings.temporal_ui_port}"
+        print(
+            "\n"
+            "  Commerce platform is up\n"
+            f"    Gateway       {gateway}\n"
+            f"    API docs      {gateway}/docs\n"
+            f"    Temporal UI   {ui}{'' if started_temporal else '  (a Temporal server already running)'}\n"
+            f"    Admin login   {settings.admin_email} / {settings.admin_password.get_secret_value()}"
+            "  (development only)\n"
+            f"    Data          {settings.data_dir.resolve()}\n"
+            "  Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+
+    _run(run_platform(settings, on_ready=banner))
+
+
+def serve_service(name: str) -> None:
+    """Run one service (or the gateway) on its port until SIGINT/SIGTERM."""
+    import uvicorn
+
+    from kit.platform import load_app
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    app = load_app(name, settings)
+    uvicorn.run(app, host=settings.host, port=settings.port_of(name), log_config=None, access_log=False)
+
+
+async def migrate(settings: Settings, service: str) -> None:
+    from kit import db
+    from kit.platform import APPS
+
+    names = DATABASE_SERVICES if service == "all" else (service,)
+    for name in names:
+        if name not in DATABASE_SERVICES:
+            raise SystemExit(f"{name!r} has no database; those that do: {', '.join(DATABASE_SERVICES)}")
+        engine = db.open_engine(settings.for_service(name).service_database_url)
+        try:
+            await db.migrate(engine, REPO / APPS[name].replace(".", "/").removesuffix("/app") / "migrations")
+        finally:
+            await engine.dispose()
+        print(f"{name}: migrated")
+
+
+def _run(coroutine: object) -> None:
+    try:
+        asyncio.run(coroutine)  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

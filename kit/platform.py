@@ -1,0 +1,110 @@
+"""Running the platform: one service, one worker, or everything in one process (`commerce dev`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from temporalio.worker import Worker
+
+from kit.infra import open_infra
+from kit.settings import SERVICES, Settings
+from kit.temporal import connect_temporal, dev_server
+from workers import WORKERS
+
+log = logging.getLogger("commerce")
+
+APPS: dict[str, str] = {name: f"apis.{name}.app" for name in SERVICES} | {"gateway": "gateway.app"}
+
+
+def load_app(name: str, settings: Settings) -> FastAPI:
+    """Build service `name`'s app for `settings` (imported lazily: a service loads only its own code)."""
+    if name not in APPS:
+        raise SystemExit(f"unknown service {name!r}; choose one of: {', '.join(APPS)}")
+    factory: Callable[[Settings], FastAPI] = importlib.import_module(APPS[name]).create_app
+    return factory(settings.for_service(name))
+
+
+def server_for(app: FastAPI, settings: Settings, port: int) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    return _SharedSignalsServer(config)
+
+
+class _SharedSignalsServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the platform, so several can share one process."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def run_worker(settings: Settings, queue: str) -> None:
+    """Run the worker of `queue` until cancelled."""
+    if queue not in WORKERS:
+        known = ", ".join(WORKERS) or "none yet"
+        raise SystemExit(f"unknown task queue {queue!r}; known: {known}")
+    worker_settings = settings.for_service("gateway").model_copy(update={"service_name": f"worker-{queue}"})
+    async with open_infra(worker_settings) as infra:
+        client = await connect_temporal(settings)
+        worker: Worker = importlib.import_module(WORKERS[queue]).build_worker(client, infra)
+        await worker.run()
+
+
+async def run_platform(settings: Settings, *, on_ready: Callable[[bool], None]) -> None:
+    """The embedded platform: Temporal dev server (unless one answers), then every API, the gateway and
+    every worker in this process; returns after SIGINT/SIGTERM once everything has stopped.
+    """
+    async with dev_server(settings) as started_temporal:
+        names = [*SERVICES, "gateway"]
+        servers = [server_for(load_app(name, settings), settings, settings.port_of(name)) for name in names]
+        tasks: list[asyncio.Task[Any]] = [
+            asyncio.create_task(s.serve(), name=f"serve:{n}") for s, n in zip(servers, names, strict=True)
+        ]
+        tasks += [
+            asyncio.create_task(run_worker(settings, queue), name=f"worker:{queue}") for queue in WORKERS
+        ]
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            while not all(s.started for s in servers):
+                if any(t.done() for t in tasks):
+                    raise SystemExit(_failure(tasks))
+                await asyncio.sleep(0.05)
+            on_ready(started_temporal)
+            stopped = asyncio.create_task(stop.wait())
+            await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            if not stop.is_set():
+                raise SystemExit(_failure(tasks))
+        finally:
+            for server in servers:
+                server.should_exit = True
+            for task in tasks:
+                if task.get_name().startswith("worker:"):
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
+def _failure(tasks: list[asyncio.Task[Any]]) -> str:
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            return f"{task.get_name()} failed: {task.exception()!r}"
+    return "a part of the platform stopped unexpectedly (see the log above)"

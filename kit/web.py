@@ -1,0 +1,241 @@
+"""The web app factory every service and the gateway use: lifespan with the ports, health and readiness,
+request ids, access logs and JSON errors for every failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kit import db
+from kit.bus import EventBus
+from kit.cache import Cache
+from kit.discovery import Instance
+from kit.errors import AppError
+from kit.infra import Infra, open_infra
+from kit.logs import request_id_var, service_var
+from kit.settings import Settings
+
+log = logging.getLogger("kit.web")
+access_log = logging.getLogger("kit.access")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class State(TypedDict):
+    infra: Infra
+
+
+def create_service(
+    settings: Settings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    migrations: Path | None = None,
+    on_startup: Callable[[Infra], Awaitable[None]] | None = None,
+    on_shutdown: Callable[[], Awaitable[None]] | None = None,
+    description: str = "",
+    **fastapi_options: Any,
+) -> FastAPI:
+    """A FastAPI app wired to its ports; `migrations` gives the service a database and an outbox."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
+        service_var.set(settings.service_name)
+        async with open_infra(settings, migrations=migrations) as infra:
+            if on_startup is not None:
+                await on_startup(infra)
+            instance = _instance(settings)
+            await infra.registry.register(instance)
+            log.info("service started", extra={"url": instance.url})
+            try:
+                yield {"infra": infra}
+            finally:
+                await infra.registry.deregister(instance)
+                if on_shutdown is not None:
+                    await on_shutdown()
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan, **fastapi_options)
+    app.add_middleware(RequestContextMiddleware, service=settings.service_name)
+    install_error_handlers(app)
+    app.include_router(_probes(settings.service_name))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _instance(settings: Settings) -> Instance:
+    host = settings.advertise_host or settings.host
+    return Instance(
+        name=settings.service_name,
+        id=f"{settings.service_name}-{socket.gethostname()}-{settings.port}",
+        host=host,
+        port=settings.port,
+    )
+
+
+def _probes(service: str) -> APIRouter:
+    router = APIRouter(tags=["probes"])
+
+    @router.get("/health", summary="Liveness: the process answers")
+    async def health() -> dict[str, str]:
+        return {"status": "UP", "service": service}
+
+    @router.get("/ready", summary="Readiness: every dependency answers", responses={503: {}})
+    async def ready(request: Request) -> JSONResponse:
+        infra: Infra = request.state.infra
+        checks: dict[str, Callable[[], Awaitable[None]]] = {
+            "bus": infra.bus.ping,
+            "cache": infra.cache.ping,
+            "discovery": infra.registry.ping,
+        }
+        if infra.engine is not None:
+            engine = infra.engine
+            checks["database"] = lambda: db.ping(engine)
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await check()
+                results[name] = "UP"
+            except Exception as exc:
+                results[name] = f"DOWN: {exc!r}"[:300]
+        up = all(value == "UP" for value in results.values())
+        body = {"status": "UP" if up else "DOWN", "service": service, "dependencies": results}
+        return JSONResponse(body, status_code=200 if up else 503)
+
+    return router
+
+
+class RequestContextMiddleware:
+    """Accept or mint `X-Request-ID`, expose it to logs and outgoing calls, echo it, log one access line;
+    turn an unexpected exception into a JSON 500 that carries the request id.
+    """
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        tokens = request_id_var.set(request_id), service_var.set(self.service)
+        started, status = time.perf_counter(), 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error")
+            if status:  # the response had begun: nothing left to do but cut it
+                raise
+            body = {"message": "Internal server error", "code": "InternalError", "requestId": request_id}
+            await JSONResponse(body, status_code=500)(scope, receive, send_with_id)
+        finally:
+            if scope["path"] not in ("/health", "/ready"):
+                access_log.info(
+                    "%s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={"status": status, "ms": round((time.perf_counter() - started) * 1000, 1)},
+                )
+            request_id_var.reset(tokens[0])
+            service_var.reset(tokens[1])
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every failure answers JSON `{"message", "code", "details"?}`; bad input is a 400 naming the field."""
+
+    @app.exception_handler(AppError)
+    async def app_error(_request: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(validation_body(exc.errors()), status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404 and exc.detail == "Not Found":
+            message = f"Not Found: The path '{request.url.path}' does not exist."
+        else:
+            message = str(exc.detail)
+        code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "HttpError")
+        return JSONResponse(
+            {"message": message, "code": code}, status_code=exc.status_code, headers=exc.headers
+        )
+
+
+def validation_body(errors: Sequence[Any]) -> dict[str, Any]:
+    """Name each offending field (`email`, `items.0.quantity`) the way clients send it."""
+    details = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ())]
+        where = location[0] if location else "body"
+        field = ".".join(location[1:]) or where
+        if error.get("type") == "json_invalid":
+            return {
+                "message": "Malformed JSON body",
+                "code": "MalformedJson",
+                "details": [
+                    {"field": "body", "message": str(error.get("ctx", {}).get("error", error["msg"]))}
+                ],
+            }
+        details.append({"field": field, "location": where, "message": error.get("msg", "invalid")})
+    summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
+    return {"message": f"Invalid request: {summary}", "code": "ValidationError", "details": details}
+
+
+def get_infra(request: Request) -> Infra:
+    infra: Infra = request.state.infra
+    return infra
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session per request; the route's service function commits what it means to keep."""
+    sessions = get_infra(request).sessions
+    if sessions is None:
+        raise RuntimeError("this service has no database")
+    async with sessions() as session:
+        yield session
+
+
+InfraDep = Annotated[Infra, Depends(get_infra)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_bus(request: Request) -> EventBus:
+    return get_infra(request).bus
+
+
+def get_cache(request: Request) -> Cache:
+    return get_infra(request).cache
+
+
+BusDep = Annotated[EventBus, Depends(get_bus)]
+CacheDep = Annotated[Cache, Depends(get_cache)]

@@ -1,0 +1,94 @@
+"""Helpers shared by the tests: embedded settings, apps served for real, free ports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from asgi_lifespan import LifespanManager
+from starlette.types import ASGIApp
+
+from kit.settings import Settings
+
+
+def embedded_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for one test: embedded adapters private to it, nothing read from the environment."""
+    name = uuid.uuid4().hex
+    values: dict[str, Any] = {
+        "environment": "test",
+        "data_dir": data_dir,
+        "bus_url": f"memory://{name}",
+        "cache_url": f"memory://{name}",
+        "discovery_url": "static://",
+        "temporal_address": "127.0.0.1:1",
+        "outbox_poll_interval": 0.05,
+        "log_format": "console",
+    }
+    return Settings(**(values | overrides))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def asgi_client(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
+    """A client calling `app` in process, with its lifespan run."""
+    async with (
+        LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://test") as client,
+    ):
+        yield client
+
+
+@contextlib.asynccontextmanager
+async def served(app: ASGIApp, port: int | None = None) -> AsyncIterator[str]:
+    """Serve `app` over real HTTP on 127.0.0.1 for the duration; yields its base URL."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def real_server_url(variable: str) -> str:
+    """The URL of a real server started for this run; fail (never skip) under CI when it is missing."""
+    url = os.environ.get(variable)
+    if url:
+        return url
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{variable} is not set: the run did not start this server")
+    pytest.skip(f"{variable} is not set (start the servers with deploy/local/infra up)")
+
+
+async def eventually(check: Any, within: float = 5.0, interval: float = 0.02) -> None:
+    """Wait until `check()` (sync or async) is truthy."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
