@@ -127,4 +127,5 @@ async def test_the_relay_wakes_up_after_each_commit(engine: AsyncEngine, bus_url
                 record_event(session, order_event("o1", 1))
             await eventually(lambda: len(bus.broker.topic("order_events").events) == 1)
         finally:
-            runner.cancel()
+            relay.stop()
+            await runner
