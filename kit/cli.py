@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +13,13 @@ from kit.logs import configure_logging
 from kit.settings import DATABASE_SERVICES, Settings
 
 REPO = Path(__file__).resolve().parent.parent
+INFRA_SCRIPT = REPO / "deploy" / "local" / "infra"
+LOCAL_SERVERS = (
+    "postgres",
+    "redis",
+    "kafka",
+    "consul",
+)  # Temporal: `commerce dev` starts its own, with the UI
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -19,6 +27,15 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     dev = commands.add_parser("dev", help="the whole platform in one process, with a Temporal dev server")
     dev.add_argument("--data-dir", type=Path, help="where SQLite files and Temporal state live (./.commerce)")
+    dev.add_argument(
+        "--infra",
+        choices=["embedded", "local"],
+        default="embedded",
+        help="local: PostgreSQL, Redis, Kafka and Consul from deploy/local/infra, not the embedded adapters",
+    )
+    commands.add_parser(
+        "infra", help="the real servers on this machine: up | down | status | env | logs"
+    ).add_argument("action", nargs=argparse.REMAINDER)
     commands.add_parser(
         "serve", help="one service: auth, products, images, search, carts, orders or gateway"
     ).add_argument("service")
@@ -32,7 +49,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.data_dir:
             os.environ["COMMERCE_DATA_DIR"] = str(args.data_dir)
         os.environ.setdefault("COMMERCE_LOG_FORMAT", "console")
+        if args.infra == "local":
+            os.environ.update(local_infra_settings())
         run_dev(Settings())
+    elif args.command == "infra":
+        os.execv(INFRA_SCRIPT, [str(INFRA_SCRIPT), *args.action])
     elif args.command == "serve":
         serve_service(args.service)
     elif args.command == "worker":
@@ -43,6 +64,24 @@ def main(argv: list[str] | None = None) -> None:
         _run(run_worker(settings, args.queue))
     elif args.command == "migrate":
         _run(migrate(Settings(), args.service))
+
+
+def local_infra_settings() -> dict[str, str]:
+    """Start the real servers (if they do not answer yet) and point every port's URL at them."""
+    subprocess.run([INFRA_SCRIPT, "up", *LOCAL_SERVERS], check=True)
+    printed = subprocess.run([INFRA_SCRIPT, "env"], check=True, capture_output=True, text=True).stdout
+    urls = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in printed.splitlines()
+        if line.startswith("export ")
+    )
+    postgres = urls["COMMERCE_TEST_POSTGRES_URL"].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return {
+        "COMMERCE_DATABASE_URL": postgres + "/{service}",
+        "COMMERCE_BUS_URL": urls["COMMERCE_TEST_KAFKA_URL"],
+        "COMMERCE_CACHE_URL": urls["COMMERCE_TEST_REDIS_URL"],
+        "COMMERCE_DISCOVERY_URL": urls["COMMERCE_TEST_CONSUL_URL"],
+    }
 
 
 def run_dev(settings: Settings) -> None:

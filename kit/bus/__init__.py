@@ -137,4 +137,8 @@ def open_bus(url: str, *, client_id: str = "commerce") -> EventBus:
         from kit.bus.memory import MemoryBus
 
         return MemoryBus(url)
+    if scheme == "kafka":
+        from kit.bus.kafka import KafkaBus  # aiokafka stays an optional extra
+
+        return KafkaBus(url, client_id=client_id)
     raise ValueError(f"unsupported BUS_URL scheme {scheme!r}")

@@ -66,4 +66,8 @@ def open_cache(url: str) -> Cache:
         from kit.cache.memory import MemoryCache
 
         return MemoryCache(url)
+    if scheme in ("redis", "rediss"):
+        from kit.cache.redis import RedisCache  # redis stays an optional extra
+
+        return RedisCache(url)
     raise ValueError(f"unsupported CACHE_URL scheme {scheme!r}")

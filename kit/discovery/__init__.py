@@ -58,4 +58,8 @@ def open_registry(url: str, defaults: Mapping[str, str] | None = None) -> Regist
         from kit.discovery.static import StaticRegistry
 
         return StaticRegistry(url, defaults or {})
+    if scheme == "consul":
+        from kit.discovery.consul import ConsulRegistry  # py-consul stays an optional extra
+
+        return ConsulRegistry(url)
     raise ValueError(f"unsupported DISCOVERY_URL scheme {scheme!r}")
