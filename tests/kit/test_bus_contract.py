@@ -8,11 +8,13 @@ import uuid
 import pytest
 
 from kit.bus import DEAD_LETTER_SUFFIX, Event, EventBus, open_bus
-from tests.support import eventually
+from tests.support import eventually, real_server_url
 
 
-@pytest.fixture(params=["memory"])
+@pytest.fixture(params=["memory", pytest.param("kafka", marks=pytest.mark.integration)])
 def bus_url(request: pytest.FixtureRequest) -> str:
+    if request.param == "kafka":
+        return real_server_url("COMMERCE_TEST_KAFKA_URL")
     return f"memory://{uuid.uuid4().hex}"
 
 
@@ -43,7 +45,7 @@ class Recorder:
 async def test_events_of_one_key_are_consumed_in_publication_order(bus_url: str, topic: str) -> None:
     received = Recorder()
     async with open_bus(bus_url) as bus:
-        bus.subscribe("group-a", [topic], received)
+        bus.subscribe(topic + "-a", [topic], received)
         for n in range(20):
             await bus.publish(event(topic, key=f"k{n % 2}", n=n))
         await eventually(lambda: len(received.events) == 20, within=30)
@@ -56,7 +58,7 @@ async def test_the_envelope_survives_the_trip(bus_url: str, topic: str) -> None:
     received = Recorder()
     sent = event(topic, key="order-1", n=7)
     async with open_bus(bus_url) as bus:
-        bus.subscribe("group-a", [topic], received)
+        bus.subscribe(topic + "-a", [topic], received)
         await bus.publish(sent)
         await eventually(lambda: received.events, within=30)
     assert received.events[0] == sent
@@ -66,8 +68,8 @@ async def test_the_envelope_survives_the_trip(bus_url: str, topic: str) -> None:
 async def test_every_group_gets_every_event(bus_url: str, topic: str) -> None:
     first, second = Recorder(), Recorder()
     async with open_bus(bus_url) as bus:
-        bus.subscribe("group-a", [topic], first)
-        bus.subscribe("group-b", [topic], second)
+        bus.subscribe(topic + "-a", [topic], first)
+        bus.subscribe(topic + "-b", [topic], second)
         await bus.publish(event(topic, "k", 1))
         await eventually(lambda: first.events and second.events, within=30)
 
@@ -80,12 +82,12 @@ async def test_an_event_is_redelivered_after_a_crash_before_the_commit(bus_url: 
         await asyncio.sleep(3600)  # the process dies while handling
 
     async with open_bus(bus_url) as bus:
-        bus.subscribe("group-a", [topic], crash_midway)
+        bus.subscribe(topic + "-a", [topic], crash_midway)
         await bus.publish(event(topic, "k", 1))
         await asyncio.wait_for(started.wait(), 30)
     received = Recorder()
     async with open_bus(bus_url) as restarted:
-        restarted.subscribe("group-a", [topic], received)
+        restarted.subscribe(topic + "-a", [topic], received)
         await eventually(lambda: received.events, within=30)
     assert received.events[0].payload == {"n": 1}
 
@@ -93,13 +95,13 @@ async def test_an_event_is_redelivered_after_a_crash_before_the_commit(bus_url: 
 async def test_a_committed_event_is_not_delivered_again(bus_url: str, topic: str) -> None:
     first = Recorder()
     async with open_bus(bus_url) as bus:
-        bus.subscribe("group-a", [topic], first)
+        bus.subscribe(topic + "-a", [topic], first)
         await bus.publish(event(topic, "k", 1))
         await eventually(lambda: first.events, within=30)
         await asyncio.sleep(0.2)  # let the commit land
     second = Recorder()
     async with open_bus(bus_url) as restarted:
-        restarted.subscribe("group-a", [topic], second)
+        restarted.subscribe(topic + "-a", [topic], second)
         await restarted.publish(event(topic, "k", 2))
         await eventually(lambda: second.events, within=30)
     assert [e.payload["n"] for e in second.events] == [2]
@@ -109,7 +111,7 @@ async def test_a_duplicate_event_id_is_handled_once(bus_url: str, topic: str) ->
     received = Recorder()
     duplicate_id = str(uuid.uuid4())
     async with open_bus(bus_url) as bus:
-        bus.subscribe("group-a", [topic], received)
+        bus.subscribe(topic + "-a", [topic], received)
         await bus.publish(event(topic, "k", 1, event_id=duplicate_id))
         await bus.publish(event(topic, "k", 1, event_id=duplicate_id))
         await bus.publish(event(topic, "k", 2))
@@ -128,15 +130,15 @@ async def test_a_failing_handler_is_retried_then_the_event_is_parked(bus_url: st
         await later(received)
 
     async with open_bus(bus_url) as bus:
-        bus.subscribe("group-a", [topic], always_fails)
-        bus.subscribe("dlq-reader", [topic + DEAD_LETTER_SUFFIX], parked)
+        bus.subscribe(topic + "-a", [topic], always_fails)
+        bus.subscribe(topic + "-dlq-reader", [topic + DEAD_LETTER_SUFFIX], parked)
         await bus.publish(event(topic, "k", 1))
         await bus.publish(event(topic, "k", 2))
         await eventually(lambda: later.events and parked.events, within=60)
     assert len(attempts) == 5
     dead = parked.events[0]
     assert dead.payload["event"]["payload"] == {"n": 1}
-    assert dead.payload["group"] == "group-a"
+    assert dead.payload["group"] == topic + "-a"
     assert "cannot handle" in dead.payload["error"]
 
 

@@ -10,11 +10,17 @@ from collections.abc import AsyncIterator
 import pytest
 
 from kit.cache import Cache, open_cache, update
+from tests.support import real_server_url
 
 
-@pytest.fixture(params=["memory"])
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.integration)])
 async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
-    async with open_cache(f"memory://{uuid.uuid4().hex}") as opened:
+    url = (
+        real_server_url("COMMERCE_TEST_REDIS_URL")
+        if request.param == "redis"
+        else f"memory://{uuid.uuid4().hex}"
+    )
+    async with open_cache(url) as opened:
         yield opened
 
 

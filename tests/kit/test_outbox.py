@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -18,15 +19,22 @@ from kit import db
 from kit.bus import Event, open_bus
 from kit.bus.memory import MemoryBus
 from kit.outbox import OutboxMessage, OutboxRelay, record_event
-from tests.support import eventually
+from tests.support import eventually, real_server_url, scratch_database
 
 
-@pytest.fixture
-async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = db.open_engine(f"sqlite+aiosqlite:///{tmp_path}/orders.db")
-    await db.migrate(engine, MIGRATIONS)
-    yield engine
-    await engine.dispose()
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    async with contextlib.AsyncExitStack() as stack:
+        if request.param == "postgres":
+            url = await stack.enter_async_context(
+                scratch_database(real_server_url("COMMERCE_TEST_POSTGRES_URL"))
+            )
+        else:
+            url = f"sqlite+aiosqlite:///{tmp_path}/orders.db"
+        engine = db.open_engine(url)
+        stack.push_async_callback(engine.dispose)
+        await db.migrate(engine, MIGRATIONS)
+        yield engine
 
 
 @pytest.fixture
