@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from gateway import docs, proxy
 from gateway.routes import INTERNAL_SEGMENT, ROUTES
 from kit.errors import NotFound
+from kit.infra import Infra
 from kit.settings import Settings
 from kit.web import create_service, get_infra
 
@@ -22,12 +24,11 @@ TITLE = "Commerce API"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = (settings or Settings()).for_service("gateway")
-    client = httpx.AsyncClient(follow_redirects=False, limits=httpx.Limits(max_connections=500))
     app = create_service(
         settings,
         title=TITLE,
-        routers=[_edge(settings, client)],
-        on_shutdown=client.aclose,
+        routers=[_edge(settings)],
+        resources=_upstream_client,
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -42,7 +43,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _edge(settings: Settings, client: httpx.AsyncClient) -> APIRouter:
+@contextlib.asynccontextmanager
+async def _upstream_client(_infra: Infra) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    """One connection pool to every upstream, for the gateway's lifetime."""
+    limits = httpx.Limits(max_connections=500, max_keepalive_connections=100)
+    async with httpx.AsyncClient(follow_redirects=False, limits=limits) as client:
+        yield {"upstreams": client}
+
+
+def _edge(settings: Settings) -> APIRouter:
     router = APIRouter()
 
     @router.get("/", include_in_schema=False)
@@ -51,7 +60,8 @@ def _edge(settings: Settings, client: httpx.AsyncClient) -> APIRouter:
 
     @router.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> JSONResponse:
-        return JSONResponse(await docs.merged_openapi(client, get_infra(request).registry, TITLE))
+        document = await docs.merged_openapi(request.state.upstreams, get_infra(request).registry, TITLE)
+        return JSONResponse(document)
 
     @router.get("/docs", include_in_schema=False)
     async def swagger() -> HTMLResponse:
@@ -61,19 +71,18 @@ def _edge(settings: Settings, client: httpx.AsyncClient) -> APIRouter:
         timeout = settings.upstream_timeouts.get(service, settings.upstream_timeout)
         router.add_api_route(
             f"/{prefix}{{path:path}}",
-            _forwarder(client, prefix, service, timeout),
+            _forwarder(prefix, service, timeout),
             methods=METHODS,
             include_in_schema=False,
         )
     return router
 
 
-def _forwarder(
-    client: httpx.AsyncClient, prefix: str, service: str, timeout: float
-) -> Callable[..., Awaitable[Response]]:
+def _forwarder(prefix: str, service: str, timeout: float) -> Callable[..., Awaitable[Response]]:
     async def forward(request: Request, path: str) -> Response:
         if (path and not path.startswith("/")) or INTERNAL_SEGMENT in path.split("/"):
             raise NotFound(f"Not Found: The path '{request.url.path}' does not exist on the API Gateway.")
-        return await proxy.forward(request, client, get_infra(request).registry, service, prefix, timeout)
+        registry = get_infra(request).registry
+        return await proxy.forward(request, request.state.upstreams, registry, service, prefix, timeout)
 
     return forward

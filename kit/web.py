@@ -10,7 +10,7 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
@@ -49,27 +49,29 @@ def create_service(
     routers: Sequence[APIRouter] = (),
     migrations: Path | None = None,
     on_startup: Callable[[Infra], Awaitable[None]] | None = None,
-    on_shutdown: Callable[[], Awaitable[None]] | None = None,
+    resources: Callable[[Infra], contextlib.AbstractAsyncContextManager[Mapping[str, Any]]] | None = None,
     description: str = "",
     **fastapi_options: Any,
 ) -> FastAPI:
-    """A FastAPI app wired to its ports; `migrations` gives the service a database and an outbox."""
+    """A FastAPI app wired to its ports; `migrations` gives the service a database and an outbox.
+
+    `on_startup` runs once the ports are open (seeding); `resources` opens what the service's routes share
+    for the app's lifetime (clients of other services) and yields it as request state (`request.state.x`).
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[State]:
         service_var.set(settings.service_name)
-        async with open_infra(settings, migrations=migrations) as infra:
+        async with contextlib.AsyncExitStack() as stack:
+            infra = await stack.enter_async_context(open_infra(settings, migrations=migrations))
             if on_startup is not None:
                 await on_startup(infra)
+            shared = await stack.enter_async_context(resources(infra)) if resources else {}
             instance = _instance(settings)
             await infra.registry.register(instance)
+            stack.push_async_callback(infra.registry.deregister, instance)
             log.info("service started", extra={"url": instance.url})
-            try:
-                yield {"infra": infra}
-            finally:
-                await infra.registry.deregister(instance)
-                if on_shutdown is not None:
-                    await on_shutdown()
+            yield {**shared, "infra": infra}  # type: ignore[typeddict-item]
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan, **fastapi_options)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
