@@ -7,7 +7,7 @@ import contextlib
 import importlib
 import logging
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
 import uvicorn
@@ -65,42 +65,56 @@ async def run_worker(settings: Settings, queue: str) -> None:
         await worker.run()
 
 
-async def run_platform(settings: Settings, *, on_ready: Callable[[bool], None]) -> None:
-    """The embedded platform: Temporal dev server (unless one answers), then every API, the gateway and
-    every worker in this process; returns after SIGINT/SIGTERM once everything has stopped.
+@contextlib.asynccontextmanager
+async def serving(
+    settings: Settings, queues: Iterable[str] | None = None
+) -> AsyncIterator[list[asyncio.Task[Any]]]:
+    """Every API, the gateway and the workers of `queues` (all by default) in this process; yields once
+    all servers listen, with the running tasks (one ends only on failure), and stops everything on exit.
     """
-    async with dev_server(settings) as started_temporal:
-        names = [*SERVICES, "gateway"]
-        servers = [server_for(load_app(name, settings), settings, settings.port_of(name)) for name in names]
-        tasks: list[asyncio.Task[Any]] = [
-            asyncio.create_task(s.serve(), name=f"serve:{n}") for s, n in zip(servers, names, strict=True)
-        ]
-        tasks += [
-            asyncio.create_task(run_worker(settings, queue), name=f"worker:{queue}") for queue in WORKERS
-        ]
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            while not all(s.started for s in servers):
-                if any(t.done() for t in tasks):
-                    raise SystemExit(_failure(tasks))
-                await asyncio.sleep(0.05)
+    names = [*SERVICES, "gateway"]
+    servers = [server_for(load_app(name, settings), settings, settings.port_of(name)) for name in names]
+    tasks: list[asyncio.Task[Any]] = [
+        asyncio.create_task(s.serve(), name=f"serve:{n}") for s, n in zip(servers, names, strict=True)
+    ]
+    tasks += [
+        asyncio.create_task(run_worker(settings, queue), name=f"worker:{queue}")
+        for queue in (WORKERS if queues is None else queues)
+    ]
+    try:
+        while not all(s.started for s in servers):
+            if any(t.done() for t in tasks):
+                raise SystemExit(_failure(tasks))
+            await asyncio.sleep(0.05)
+        yield tasks
+    finally:
+        for server in servers:
+            server.should_exit = True
+        for task in tasks:
+            if task.get_name().startswith("worker:"):
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def run_platform(settings: Settings, *, on_ready: Callable[[bool], None]) -> None:
+    """The embedded platform: Temporal dev server (unless one answers), then `serving`; returns after
+    SIGINT/SIGTERM once everything has stopped.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with dev_server(settings) as started_temporal, serving(settings) as tasks:
             on_ready(started_temporal)
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
             if not stop.is_set():
                 raise SystemExit(_failure(tasks))
-        finally:
-            for server in servers:
-                server.should_exit = True
-            for task in tasks:
-                if task.get_name().startswith("worker:"):
-                    task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 def _failure(tasks: list[asyncio.Task[Any]]) -> str:

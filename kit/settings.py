@@ -60,6 +60,34 @@ class Settings(BaseSettings):
     admin_email: str = "admin@commerce.local"
     admin_password: SecretStr = SecretStr("commerce-admin")
 
+    jwt_private_key: SecretStr | None = Field(
+        default=None,
+        description="PEM (PKCS#8) Ed25519 key signing access tokens; required in production, "
+        "generated under data_dir otherwise.",
+    )
+    jwt_issuer: str = "commerce-auth"
+    access_token_ttl: int = Field(default=900, gt=0, description="Seconds an access token is valid.")
+    refresh_token_ttl: int = Field(default=30 * 24 * 3600, gt=0, description="Seconds a refresh token lives.")
+    invitation_ttl: int = Field(default=24 * 3600, gt=0, description="Seconds an invitation stays valid.")
+    service_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared secret exchanged for service tokens (POST /internal/service-token on auth); "
+        "required in production, generated under data_dir otherwise.",
+    )
+    login_throttle_window: int = Field(default=900, gt=0, description="Seconds of a login-failure window.")
+    login_max_failures_per_email: int = Field(default=5, gt=0)
+    login_max_failures_per_address: int = Field(default=20, gt=0)
+
+    catalog_task_queue: str = Field(
+        default="catalog", description="Temporal task queue of the product sync workflows (workers/catalog)."
+    )
+    product_sync_debounce: float = Field(
+        default=2.0, gt=0, description="Seconds of quiet before a product's burst of changes is published."
+    )
+    demo_catalog: int = Field(
+        default=0, ge=0, description="Products the products service generates on its first start (dev)."
+    )
+
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 

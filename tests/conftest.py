@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kit.settings import Settings
-from kit.temporal import answers, temporal_cli
+from kit.temporal import answers, search_attribute_flags, temporal_cli
 from tests.support import embedded_settings, free_port
 
 
@@ -40,6 +40,7 @@ def temporal_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 str(port),
                 "--log-level",
                 "warn",
+                *search_attribute_flags(),
             ],
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -1,9 +1,15 @@
 """Auth service: users, roles, permissions and tokens."""
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
+from apis.auth import routes, seed
+from apis.auth.context import AuthContext
+from kit.auth import TokenVerifier
+from kit.infra import Infra
 from kit.settings import Settings
 from kit.web import create_service
 
@@ -12,4 +18,21 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = (settings or Settings()).for_service("auth")
-    return create_service(settings, title="Auth service", migrations=MIGRATIONS)
+
+    async def start(infra: Infra) -> None:
+        """Load (or provision) the keys, refusing unsafe ones in production, then complete the seed."""
+        auth = AuthContext.load(settings)
+        if infra.sessions is None:
+            raise RuntimeError("the auth service needs its database")
+        await seed.run(infra.sessions, settings, auth.passwords)
+        app.state.auth = auth
+
+    async def own_keys() -> Mapping[str, Any]:  # this service verifies with its own keys, no round trip
+        context: AuthContext = app.state.auth
+        return context.signer.jwks()
+
+    app = create_service(
+        settings, title="Auth service", routers=[routes.router], migrations=MIGRATIONS, on_startup=start
+    )
+    app.state.token_verifier = TokenVerifier(own_keys, issuer=settings.jwt_issuer)
+    return app

@@ -1,0 +1,38 @@
+"""Everything the auth service signs and checks with, built once at start-up from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from apis.auth.passwords import Passwords
+from apis.auth.throttle import ThrottlePolicy
+from apis.auth.tokens import Signer
+from kit.auth import service_secret
+from kit.settings import Settings
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    signer: Signer
+    passwords: Passwords
+    throttle: ThrottlePolicy
+    service_secret: str
+    refresh_ttl: timedelta
+    invitation_ttl: timedelta
+
+    @classmethod
+    def load(cls, settings: Settings) -> AuthContext:
+        """Read (or, outside production, provision) the keys; raise InsecureConfiguration when unsafe."""
+        return cls(
+            signer=Signer.load(settings),
+            passwords=Passwords.for_environment(settings.environment),
+            throttle=ThrottlePolicy(
+                window=settings.login_throttle_window,
+                per_email=settings.login_max_failures_per_email,
+                per_address=settings.login_max_failures_per_address,
+            ),
+            service_secret=service_secret(settings),
+            refresh_ttl=timedelta(seconds=settings.refresh_token_ttl),
+            invitation_ttl=timedelta(seconds=settings.invitation_ttl),
+        )

@@ -1,0 +1,54 @@
+"""The auth service's own dependencies: its signing context, the client's address, and callers checked
+against the database (fresh role and permissions, active account), not only against their token.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from apis.auth import errors, queries
+from apis.auth.context import AuthContext
+from apis.auth.queries import Account
+from kit.auth import CurrentUser, MissingPermission
+from kit.errors import Forbidden
+from kit.web import SessionDep
+
+
+def get_auth(request: Request) -> AuthContext:
+    auth: AuthContext = request.app.state.auth
+    return auth
+
+
+def client_address(request: Request) -> str:
+    """The address the gateway saw (the last `X-Forwarded-For` hop, the one it appended), else the peer's."""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    last_hop = forwarded.rsplit(",", 1)[-1].strip()
+    return last_hop or (request.client.host if request.client else "unknown")
+
+
+async def get_caller(session: SessionDep, principal: CurrentUser) -> Account:
+    """The calling user as stored now: a deactivated or deleted user's token no longer opens anything."""
+    if principal.is_service:
+        raise Forbidden("Forbidden: this route serves users, not services.", code="UserRequired")
+    account = await queries.account(session, principal.id)
+    if account is None or not account.user.is_active:
+        raise errors.AccountUnavailable()
+    return account
+
+
+AuthDep = Annotated[AuthContext, Depends(get_auth)]
+AddressDep = Annotated[str, Depends(client_address)]
+CallerDep = Annotated[Account, Depends(get_caller)]
+
+
+def permitted(permission: str) -> Any:
+    """A caller holding `permission` now, else 403: `caller: Annotated[Account, permitted("read:user")]`."""
+
+    async def check(caller: CallerDep) -> Account:
+        if not caller.can(permission):
+            raise MissingPermission(permission)
+        return caller
+
+    return Depends(check)

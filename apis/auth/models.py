@@ -1,0 +1,116 @@
+"""The auth database: users, roles, permissions, refresh tokens, and the seed's ledger.
+
+Tables are created by the Alembic scripts in `migrations/`; these classes map them. Secrets are never stored
+in the clear: passwords as argon2 hashes, refresh and invitation tokens as SHA-256 digests.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite would hand back naive ones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class Permission(SQLModel, table=True):
+    __tablename__ = "permissions"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    name: str = Field(max_length=100, unique=True)
+    description: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Role(SQLModel, table=True):
+    __tablename__ = "roles"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    name: str = Field(max_length=100, unique=True)
+    description: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RolePermission(SQLModel, table=True):
+    __tablename__ = "role_permissions"
+
+    role_id: str = Field(foreign_key="roles.id", primary_key=True, max_length=36, ondelete="CASCADE")
+    permission_id: str = Field(
+        foreign_key="permissions.id", primary_key=True, max_length=36, ondelete="CASCADE"
+    )
+    assigned_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=254, unique=True)  # normalised: trimmed, lower-case
+    password_hash: str | None = Field(default=None, max_length=255)  # None for a pending invitee
+    is_active: bool = True
+    profile_image: str | None = Field(default=None, max_length=2048)
+    invitation_token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    invitation_expires: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    role_id: str = Field(foreign_key="roles.id", index=True, max_length=36, ondelete="RESTRICT")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def is_pending_invitee(self) -> bool:
+        return not self.is_active and self.invitation_token_hash is not None
+
+
+class RefreshToken(SQLModel, table=True):
+    """One refresh token; rotation marks it used and issues the next one of the same family (one login)."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    user_id: str = Field(foreign_key="users.id", index=True, max_length=36, ondelete="CASCADE")
+    family_id: str = Field(index=True, max_length=36)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    rotated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SeedStep(SQLModel, table=True):
+    """A seed step applied once (`role:Supervisor`, `grant:Supervisor:read:user`), so that an operator's later
+    change (a role trimmed or deleted) is never undone by the next start.
+    """
+
+    __tablename__ = "seed_steps"
+
+    key: str = Field(primary_key=True, max_length=200)
+    applied_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,281 @@
+"""Accounts and sessions: registration, login, refresh-token rotation, logout, invitations, token checks and
+service credentials. Plain async functions over the session and the ports; each commits what it keeps.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from apis.auth import errors, events, queries, schemas, tokens
+from apis.auth.context import AuthContext
+from apis.auth.models import RefreshToken, User, new_id, utcnow
+from apis.auth.queries import Account
+from apis.auth.throttle import LoginThrottle
+from kit.auth import SERVICE_ROLE, SERVICE_SUBJECT_PREFIX, TokenVerifier
+from kit.cache import Cache
+from kit.errors import AppError, Unauthorized
+from kit.outbox import WorkflowStart, record_event, record_workflow
+from workflows import register_user
+
+log = logging.getLogger(__name__)
+
+
+async def register(session: AsyncSession, auth: AuthContext, data: schemas.UserRegister) -> schemas.TokenPair:
+    """Create a Customer and, in the same transaction, the start of its registration workflow."""
+    if await queries.user_by_email(session, data.email) is not None:
+        raise errors.EmailTaken()
+    role = await queries.role_named(session, schemas.CUSTOMER)
+    if role is None:
+        raise AppError("the Customer role is missing: the seed did not run", code="SeedMissing")
+    user = User(
+        name=data.name,
+        email=data.email,
+        password_hash=await auth.passwords.hash(data.password),
+        profile_image=data.profile_image or None,
+        role_id=role.id,
+    )
+    session.add(user)
+    await flush(session, conflict=errors.EmailTaken)
+    details = register_user.RegisterUserInput(
+        user_id=user.id, name=user.name, email=user.email, profile_image=user.profile_image
+    )
+    record_workflow(
+        session,
+        WorkflowStart(
+            workflow=register_user.WORKFLOW,
+            id=register_user.workflow_id(user.id),
+            task_queue=register_user.TASK_QUEUE,
+            args=[asdict(details)],
+        ),
+    )
+    account = await _account(session, user.id)
+    pair = _open_session(session, auth, account)
+    await commit(session, conflict=errors.EmailTaken)
+    return pair
+
+
+async def login(
+    session: AsyncSession, cache: Cache, auth: AuthContext, data: schemas.Login, *, address: str
+) -> schemas.TokenPair:
+    """Check the password (throttled per email and per address) and open a session."""
+    throttle = LoginThrottle(cache, auth.throttle)
+    await throttle.check(data.email, address)
+    user = await queries.user_by_email(session, data.email)
+    stored = user.password_hash if user is not None else None
+    if user is None or not await auth.passwords.verify(stored, data.password):
+        await throttle.failed(data.email, address)
+        raise errors.InvalidCredentials()
+    if not user.is_active:  # told only to whoever knows the password
+        raise errors.AccountDeactivated()
+    await throttle.succeeded(data.email, address)
+    if stored is not None and auth.passwords.needs_rehash(stored):
+        user.password_hash = await auth.passwords.hash(data.password)
+    pair = _open_session(session, auth, await _account(session, user.id))
+    await session.commit()
+    return pair
+
+
+async def refresh(
+    session: AsyncSession, auth: AuthContext, data: schemas.RefreshRequest
+) -> schemas.TokenPair:
+    """Trade a refresh token, once, for a new pair; a second use revokes every token of its login."""
+    current = await _refresh_token(session, data.refresh_token)
+    now = utcnow()
+    if current is None or current.revoked_at is not None or current.expires_at <= now:
+        raise errors.RefreshTokenInvalid()
+    rotated = cast(
+        CursorResult[Any],
+        await session.execute(
+            sa.update(RefreshToken)
+            .where(
+                col(RefreshToken.id) == current.id,
+                col(RefreshToken.rotated_at).is_(None),
+                col(RefreshToken.revoked_at).is_(None),
+            )
+            .values(rotated_at=now)
+        ),
+    )
+    if rotated.rowcount != 1:  # already traded: a stolen copy, or the thief was first
+        await _revoke_family(session, current.family_id)
+        await session.commit()
+        log.warning("refresh token reused; login revoked", extra={"userId": current.user_id})
+        raise errors.RefreshTokenReused()
+    account = await queries.account(session, current.user_id)
+    if account is None or not account.user.is_active:
+        await _revoke_family(session, current.family_id)
+        await session.commit()
+        raise errors.AccountDeactivated()
+    pair = _open_session(session, auth, account, family_id=current.family_id)
+    await session.commit()
+    return pair
+
+
+async def logout(session: AsyncSession, data: schemas.RefreshRequest) -> None:
+    """Revoke the login the refresh token belongs to; an unknown token is no error (nothing to revoke)."""
+    current = await _refresh_token(session, data.refresh_token)
+    if current is not None:
+        await _revoke_family(session, current.family_id)
+        await session.commit()
+
+
+async def complete_invitation(
+    session: AsyncSession, auth: AuthContext, data: schemas.CompleteInvitation
+) -> schemas.TokenPair:
+    """Set the invitee's password and activate the account; an expired invitation removes the invitee."""
+    user = (
+        await session.scalars(
+            sa.select(User).where(col(User.invitation_token_hash) == tokens.digest(data.token))
+        )
+    ).one_or_none()
+    if user is None:
+        raise errors.InvitationNotFound()
+    if user.invitation_expires is None or user.invitation_expires <= utcnow():
+        await session.delete(user)
+        record_event(session, events.user_deleted(user.id))
+        await session.commit()
+        raise errors.InvitationExpired()
+    user.password_hash = await auth.passwords.hash(data.password)
+    user.is_active = True
+    user.invitation_token_hash = user.invitation_expires = None
+    user.updated_at = utcnow()
+    record_event(session, events.user_changed(events.USER_UPDATED, queries.profile(user)))
+    pair = _open_session(session, auth, await _account(session, user.id))
+    await session.commit()
+    return pair
+
+
+async def validate(session: AsyncSession, verifier: TokenVerifier, token: str) -> schemas.Validation:
+    """The seed's check for other services: the token is genuine and its user still active, with the
+    permissions the user holds now (not those frozen in the token).
+    """
+    try:
+        principal = await verifier.verify(token)
+    except Unauthorized as exc:
+        raise errors.TokenNotValid(exc.message, code=exc.code) from exc
+    account = None if principal.is_service else await queries.account(session, principal.id)
+    if account is None or not account.user.is_active:
+        raise errors.TokenNotValid("User no longer exists or is inactive", code="AccountUnavailable")
+    user = account.user
+    return schemas.Validation(
+        user=schemas.ValidatedUser(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            profile_image=user.profile_image,
+            role=account.role.name,
+            permissions=sorted(account.permissions),
+        )
+    )
+
+
+def me(account: Account) -> schemas.Me:
+    user = account.user
+    return schemas.Me(
+        id=user.id,
+        name=user.name,
+        email=user.email,
+        profile_image=user.profile_image,
+        role=schemas.RoleLabel(name=account.role.name),
+    )
+
+
+def service_token(auth: AuthContext, data: schemas.ServiceTokenRequest) -> schemas.ServiceToken:
+    """A short-lived token for another service's internal calls, in exchange for the shared secret."""
+    if not hmac.compare_digest(data.secret.encode(), auth.service_secret.encode()):
+        raise errors.ServiceCredentialsInvalid()
+    claims = {
+        "sub": f"{SERVICE_SUBJECT_PREFIX}{data.service_id}",
+        "email": "",
+        "name": data.service_id,
+        "role": SERVICE_ROLE,
+        "permissions": [],
+    }
+    return schemas.ServiceToken(token=auth.signer.sign(claims), expires_in=auth.signer.ttl)
+
+
+def access_claims(account: Account) -> dict[str, Any]:
+    """`sub`, `email`, `name`, `role` and `permissions`; `id` repeats `sub` for the seed's clients."""
+    user = account.user
+    return {
+        "sub": user.id,
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": account.role.name,
+        "permissions": sorted(account.permissions),
+    }
+
+
+def _open_session(
+    session: AsyncSession, auth: AuthContext, account: Account, *, family_id: str | None = None
+) -> schemas.TokenPair:
+    """An access token and the next refresh token of the login (`family_id`; a new login starts one)."""
+    secret = tokens.new_secret()
+    session.add(
+        RefreshToken(
+            user_id=account.id,
+            family_id=family_id or new_id(),
+            token_hash=tokens.digest(secret),
+            expires_at=utcnow() + auth.refresh_ttl,
+        )
+    )
+    return schemas.TokenPair(
+        token=auth.signer.sign(access_claims(account)), refresh_token=secret, expires_in=auth.signer.ttl
+    )
+
+
+async def revoke_sessions(session: AsyncSession, user_id: str) -> None:
+    """End every login of a user (deactivation)."""
+    await session.execute(
+        sa.update(RefreshToken)
+        .where(col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def _revoke_family(session: AsyncSession, family_id: str) -> None:
+    await session.execute(
+        sa.update(RefreshToken)
+        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def _refresh_token(session: AsyncSession, secret: str) -> RefreshToken | None:
+    query = sa.select(RefreshToken).where(col(RefreshToken.token_hash) == tokens.digest(secret))
+    return (await session.scalars(query)).one_or_none()
+
+
+async def _account(session: AsyncSession, user_id: str) -> Account:
+    found = await queries.account(session, user_id)
+    if found is None:
+        raise errors.UserNotFound()
+    return found
+
+
+async def flush(session: AsyncSession, *, conflict: Callable[[], AppError]) -> None:
+    """Write pending changes; a unique constraint lost to a concurrent request is a conflict, not a 500."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise conflict() from exc
+
+
+async def commit(session: AsyncSession, *, conflict: Callable[[], AppError]) -> None:
+    """Commit, with the same translation of a lost unique constraint as `flush`."""
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise conflict() from exc

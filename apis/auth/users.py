@@ -1,0 +1,179 @@
+"""User administration: invitations, listing, profile and role changes, deactivation, and the resync that
+re-announces every active user. Guard rails: nobody changes their own role or deactivates themselves, and the
+last active administrator stays one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from apis.auth import errors, events, queries, roles, schemas, service, tokens
+from apis.auth.context import AuthContext
+from apis.auth.models import Role, User, utcnow
+from apis.auth.queries import ADMIN, Account
+from kit.auth import MissingPermission
+from kit.outbox import record_event
+
+READ_USER, WRITE_USER = "read:user", "write:user"
+
+_SORT_COLUMNS = {"name": col(User.name), "email": col(User.email), "createdAt": col(User.created_at)}
+
+
+async def invite(
+    session: AsyncSession, auth: AuthContext, caller: Account, data: schemas.UserInvite
+) -> schemas.Invitation:
+    """A pending, inactive user with a one-day invitation; its token is returned once and stored hashed."""
+    if await queries.user_by_email(session, data.email) is not None:
+        raise errors.EmailTaken("A user with this email already exists.")
+    role = await _assignable_role(session, caller, data.role_id)
+    secret, expires = tokens.new_secret(), utcnow() + auth.invitation_ttl
+    user = User(
+        name=data.name,
+        email=data.email,
+        is_active=False,
+        invitation_token_hash=tokens.digest(secret),
+        invitation_expires=expires,
+        role_id=role.id,
+    )
+    session.add(user)
+    await service.flush(session, conflict=lambda: errors.EmailTaken("A user with this email already exists."))
+    record_event(session, events.user_changed(events.USER_INVITED, queries.profile(user)))
+    await session.commit()
+    return schemas.Invitation(user_id=user.id, invitation_token=secret, invitation_expires=expires)
+
+
+async def list_users(session: AsyncSession, query: schemas.UserQuery) -> schemas.UserPage:
+    filters: list[sa.ColumnElement[bool]] = []
+    if query.role_id is not None:
+        filters.append(col(User.role_id) == query.role_id)
+    if query.is_active is not None:
+        filters.append(col(User.is_active).is_(query.is_active))
+    total = int(await session.scalar(sa.select(sa.func.count()).select_from(User).where(*filters)) or 0)
+    column = _SORT_COLUMNS[query.sort_by]
+    order = column.asc() if query.sort_order == "asc" else column.desc()
+    page = await session.scalars(
+        sa.select(User)
+        .where(*filters)
+        .order_by(order, col(User.id))
+        .offset((query.page - 1) * query.limit)
+        .limit(query.limit)
+    )
+    return schemas.UserPage(
+        data=await queries.users_detailed(session, page.all()),
+        pagination=schemas.Pagination(
+            total=total, page=query.page, limit=query.limit, total_pages=math.ceil(total / query.limit)
+        ),
+    )
+
+
+async def get_user(session: AsyncSession, caller: Account, user_id: str) -> schemas.UserDetailed:
+    """Anyone reads their own record; other records need `read:user`."""
+    if caller.id != user_id and not caller.can(READ_USER):
+        raise MissingPermission(READ_USER)
+    return await queries.user_detailed(session, await _user(session, user_id))
+
+
+async def update_user(
+    session: AsyncSession, caller: Account, user_id: str, data: schemas.UserUpdate
+) -> schemas.UserDetailed:
+    """Name and picture (one's own, or anyone's with `write:user`); the role (another's, `write:user`)."""
+    if not (data.name or data.role_id or data.profile_image):
+        raise errors.NothingToUpdate("name, roleId, profileImage")
+    if caller.id != user_id and not caller.can(WRITE_USER):
+        raise MissingPermission(WRITE_USER)
+    user = await _user(session, user_id, "User not found.")
+    if data.role_id and data.role_id != user.role_id:
+        if caller.id == user_id:
+            raise errors.OwnAccount("Forbidden: You cannot change your own role.")
+        role = await _assignable_role(session, caller, data.role_id)
+        if role.name != ADMIN:
+            await _keep_an_administrator(
+                session, user, "Forbidden: Cannot change the role of the last administrator."
+            )
+        user.role_id = role.id
+    if data.name:
+        user.name = data.name
+    if data.profile_image:
+        user.profile_image = data.profile_image
+    user.updated_at = utcnow()
+    record_event(session, events.user_changed(events.USER_UPDATED, queries.profile(user)))
+    await session.commit()
+    return await queries.user_detailed(session, user)
+
+
+async def deactivate_user(session: AsyncSession, caller: Account, user_id: str) -> None:
+    """Deactivate (ending the user's sessions); a pending invitee is removed instead. Both announce
+    `USER_DELETED`; deactivating an inactive user again changes nothing.
+    """
+    if caller.id == user_id:
+        raise errors.OwnAccount("Forbidden: You cannot deactivate your own account.")
+    user = await _user(session, user_id, "User not found.")
+    if user.is_pending_invitee:
+        await session.delete(user)
+    elif user.is_active:
+        await _keep_an_administrator(
+            session, user, "Forbidden: Cannot deactivate the last active administrator."
+        )
+        user.is_active = False
+        user.updated_at = utcnow()
+        await service.revoke_sessions(session, user.id)
+    else:
+        return
+    record_event(session, events.user_deleted(user.id))
+    await session.commit()
+
+
+async def activate_user(session: AsyncSession, user_id: str) -> schemas.UserDetailed:
+    user = await _user(session, user_id, "User to activate not found.")
+    if not user.is_active:
+        user.is_active = True
+        user.updated_at = utcnow()
+        record_event(session, events.user_changed(events.USER_UPDATED, queries.profile(user)))
+        await session.commit()
+    return await queries.user_detailed(session, user)
+
+
+async def resync_users(session: AsyncSession) -> schemas.Resync:
+    """Announce every active user again (`USER_UPDATED`), for a consumer that lost or never had them."""
+    count = 0
+    async for user in await session.stream_scalars(sa.select(User).where(col(User.is_active).is_(True))):
+        record_event(session, events.user_changed(events.USER_UPDATED, queries.profile(user)))
+        count += 1
+    await session.commit()
+    message = "User re-sync completed successfully." if count else "No users found to re-sync."
+    return schemas.Resync(message=message, broadcasted=count)
+
+
+async def _user(session: AsyncSession, user_id: str, message: str = "User not found") -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise errors.UserNotFound(message)
+    return user
+
+
+async def _assignable_role(session: AsyncSession, caller: Account, role_id: str) -> Role:
+    role = await session.get(Role, role_id)
+    if role is None:
+        raise errors.UnknownRole()
+    granted = (await queries.permissions_of(session, [role.id]))[role.id]
+    roles.ensure_grantable(caller, (p.name for p in granted))
+    return role
+
+
+async def _keep_an_administrator(session: AsyncSession, user: User, message: str) -> None:
+    """Refuse to take away the last active administrator (the admins are locked while we decide)."""
+    role = await session.get(Role, user.role_id)
+    if role is None or role.name != ADMIN or not user.is_active:
+        return
+    admins = (
+        sa.select(col(User.id))
+        .join(Role, col(Role.id) == col(User.role_id))
+        .where(col(Role.name) == ADMIN, col(User.is_active).is_(True))
+        .with_for_update(of=User)
+    )
+    if len((await session.scalars(admins)).all()) <= 1:
+        raise errors.LastAdministrator(message)

@@ -1,0 +1,62 @@
+"""Login throttling: repeated failures per email, or per client address, answer 429 with Retry-After."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kit.settings import Settings
+from tests.apis.auth.conftest import PASSWORD, World
+from tests.support import embedded_settings
+
+WINDOW = 600
+
+
+@pytest.fixture
+def auth_settings(tmp_path: Path) -> Settings:
+    return embedded_settings(
+        tmp_path,
+        login_throttle_window=WINDOW,
+        login_max_failures_per_email=3,
+        login_max_failures_per_address=5,
+    )
+
+
+async def attempt(
+    world: World, email: str, password: str, address: str = "203.0.113.7"
+) -> tuple[int, dict[str, str]]:
+    answer = await world.client.post(
+        "/login", json={"email": email, "password": password}, headers={"X-Forwarded-For": address}
+    )
+    return answer.status_code, dict(answer.headers)
+
+
+async def test_repeated_failures_for_one_email_are_answered_429_with_retry_after(world: World) -> None:
+    email = world.people["customer"].email
+    assert [(await attempt(world, email, "wrong"))[0] for _ in range(3)] == [401, 401, 401]
+    status, headers = await attempt(world, email.upper(), PASSWORD)  # even the right password waits
+    assert status == 429
+    assert 1 <= int(headers["retry-after"]) <= WINDOW
+    answer = await world.client.post("/login", json={"email": email, "password": PASSWORD})
+    assert answer.json()["code"] == "LoginThrottled"
+
+
+async def test_one_address_failing_on_many_emails_is_throttled_and_others_are_not(world: World) -> None:
+    statuses = [(await attempt(world, f"guess{n}@example.com", "wrong"))[0] for n in range(6)]
+    assert statuses == [401] * 5 + [429]
+    assert (await attempt(world, world.people["other"].email, PASSWORD, address="198.51.100.1"))[0] == 200
+
+
+async def test_the_address_counted_is_the_one_the_gateway_appended(world: World) -> None:
+    for n in range(5):
+        await attempt(world, f"guess{n}@example.com", "wrong", address=f"10.0.0.{n}, 203.0.113.9")
+    assert (await attempt(world, "guess9@example.com", "wrong", address="10.9.9.9, 203.0.113.9"))[0] == 429
+
+
+async def test_a_successful_login_clears_the_emails_failures(world: World) -> None:
+    email = world.people["customer"].email
+    for _ in range(2):
+        await attempt(world, email, "wrong")
+    assert (await attempt(world, email, PASSWORD))[0] == 200
+    assert [(await attempt(world, email, "wrong"))[0] for _ in range(2)] == [401, 401]
