@@ -6,8 +6,9 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, Field, StringConstraints, field_validator
+
+from kit.schemas import Pagination, Schema
 
 CUSTOMER = "Customer"
 
@@ -23,10 +24,6 @@ def normalise_email(value: str) -> str:
     if len(email) > 254 or len(email.partition("@")[0]) > 64 or not _EMAIL.match(email):
         raise ValueError("must be a valid email address")
     return email
-
-
-class Schema(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -148,13 +145,6 @@ class UserDetailed(Schema):
     created_at: datetime
     updated_at: datetime
     role: RoleWithPermissions
-
-
-class Pagination(Schema):
-    total: int
-    page: int
-    limit: int
-    total_pages: int
 
 
 class UserPage(Schema):

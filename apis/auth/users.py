@@ -5,8 +5,6 @@ last active administrator stays one.
 
 from __future__ import annotations
 
-import math
-
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -17,6 +15,7 @@ from apis.auth.models import Role, User, utcnow
 from apis.auth.queries import ADMIN, Account
 from kit.auth import MissingPermission
 from kit.outbox import record_event
+from kit.schemas import Pagination
 
 READ_USER, WRITE_USER = "read:user", "write:user"
 
@@ -64,9 +63,7 @@ async def list_users(session: AsyncSession, query: schemas.UserQuery) -> schemas
     )
     return schemas.UserPage(
         data=await queries.users_detailed(session, page.all()),
-        pagination=schemas.Pagination(
-            total=total, page=query.page, limit=query.limit, total_pages=math.ceil(total / query.limit)
-        ),
+        pagination=Pagination.of(total, query.page, query.limit),
     )
 
 
