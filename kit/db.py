@@ -17,6 +17,7 @@ from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 
@@ -48,10 +49,16 @@ def session_factory(
     engine: AsyncEngine, on_commit: Callable[[], None] | None = None
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions whose objects outlive commit; `on_commit` runs after each commit (the outbox wake-up)."""
-    factory = async_sessionmaker(engine, expire_on_commit=False)
-    if on_commit is not None:
-        event.listen(factory.class_.sync_session_class, "after_commit", lambda _session: on_commit())
-    return factory
+    if on_commit is None:
+        return async_sessionmaker(engine, expire_on_commit=False)
+
+    class NotifyingSession(Session):
+        """This factory's sessions only: a listener on `Session` itself would hear every session of the
+        process, the relay's own included, and keep the relay waking itself up.
+        """
+
+    event.listen(NotifyingSession, "after_commit", lambda _session: on_commit())
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=NotifyingSession)
 
 
 async def ping(engine: AsyncEngine) -> None:

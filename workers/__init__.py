@@ -4,4 +4,4 @@ Each entry names a module whose `build_worker(client, infra)` wires that queue's
 the queues arrive with the flows that need them (registration, product sync, order placement).
 """
 
-WORKERS: dict[str, str] = {"users": "workers.users"}
+WORKERS: dict[str, str] = {"users": "workers.users", "orders": "workers.orders", "catalog": "workers.catalog"}

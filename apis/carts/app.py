@@ -1,11 +1,30 @@
-"""Carts service: guest and user carts with expiry."""
+"""Carts service: guest and user carts with expiry, priced by the catalog."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from apis.carts.routes import router
+from apis.products.client import Catalog
+from kit.auth import service_tokens
+from kit.clients import ServiceClient
+from kit.infra import Infra
 from kit.settings import Settings
 from kit.web import create_service
 
 
+@contextlib.asynccontextmanager
+async def _catalog(infra: Infra) -> AsyncIterator[dict[str, Catalog]]:
+    """The products service, called with this service's own credentials."""
+    token = service_tokens(infra, "carts")
+    timeout = infra.settings.service_call_timeout
+    async with ServiceClient(infra.registry, "products", timeout=timeout, token=token) as products:
+        yield {"catalog": Catalog(products)}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = (settings or Settings()).for_service("carts")
-    return create_service(settings, title="Carts service")
+    return create_service(settings, title="Carts service", routers=[router], resources=_catalog)

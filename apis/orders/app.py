@@ -1,15 +1,49 @@
-"""Orders service: orders and the order-placement saga."""
+"""Orders service: orders and the order-placement saga (run by `commerce worker orders`)."""
 
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
+from apis.orders import handlers
+from apis.orders.routes import router
+from apis.products.client import Catalog
+from kit.auth import service_tokens
+from kit.clients import ServiceClient
+from kit.infra import Infra
 from kit.settings import Settings
 from kit.web import create_service
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+async def _subscribe(infra: Infra) -> None:
+    assert infra.sessions is not None
+    handlers.subscribe(infra.bus, infra.sessions)
+
+
+@contextlib.asynccontextmanager
+async def _upstreams(infra: Infra) -> AsyncIterator[dict[str, Any]]:
+    """The catalog (prices) and the carts, called with this service's own credentials."""
+    token, timeout = service_tokens(infra, "orders"), infra.settings.service_call_timeout
+    async with (
+        ServiceClient(infra.registry, "products", timeout=timeout, token=token) as products,
+        ServiceClient(infra.registry, "carts", timeout=timeout, token=token) as carts,
+    ):
+        yield {"catalog": Catalog(products), "carts": carts}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = (settings or Settings()).for_service("orders")
-    return create_service(settings, title="Orders service", migrations=MIGRATIONS)
+    return create_service(
+        settings,
+        title="Orders service",
+        routers=[router],
+        migrations=MIGRATIONS,
+        on_startup=_subscribe,
+        resources=_upstreams,
+    )

@@ -4,12 +4,34 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from apis.products import demo
+from apis.products.events import Notifier
+from apis.products.routes_categories import router as categories
+from apis.products.routes_internal import router as internal
+from apis.products.routes_products import router as products
+from apis.products.routes_stock import router as stock
+from apis.products.routes_variants import router as variants
+from kit.infra import Infra
 from kit.settings import Settings
 from kit.web import create_service
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+ROUTERS = (categories, stock, internal, variants, products)  # fixed paths before `/{productId}`
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = (settings or Settings()).for_service("products")
-    return create_service(settings, title="Products service", migrations=MIGRATIONS)
+
+    async def first_start(infra: Infra) -> None:
+        if settings.demo_catalog and infra.sessions is not None:
+            notify = Notifier.from_settings(settings)
+            await demo.seed_on_first_start(infra.sessions, notify, products=settings.demo_catalog)
+
+    return create_service(
+        settings,
+        title="Products service",
+        description="Catalog (two-level categories, products, variants, images) and the stock ledger.",
+        routers=ROUTERS,
+        migrations=MIGRATIONS,
+        on_startup=first_start,
+    )

@@ -1,0 +1,72 @@
+"""Stock activities: reserve and release units through the products service's idempotent ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from kit.clients import ServiceClient
+from kit.errors import Conflict, NotFound
+
+
+@dataclass(frozen=True)
+class StockChange:
+    order_id: str
+    variant_id: str
+    quantity: int
+
+
+class InventoryActivities:
+    def __init__(self, products: ServiceClient) -> None:
+        self._products = products
+
+    @activity.defn(name="reserve_stock")
+    async def reserve_stock(self, change: StockChange) -> None:
+        """Take the units out of stock; a retry with the same key is answered, not applied again."""
+        body = {
+            "changeQuantity": -change.quantity,
+            "type": "ORDER",
+            "relatedOrderId": change.order_id,
+            "reason": f"Order placement: {change.order_id}",
+            "idempotencyKey": f"order-{change.order_id}-{change.variant_id}",
+        }
+        await self._adjust(change, body)
+
+    @activity.defn(name="release_stock")
+    async def release_stock(self, change: StockChange) -> None:
+        """Give back what the order holds of the variant (nothing, if the reservation never happened)."""
+        body = {
+            "changeQuantity": change.quantity,
+            "type": "ORDER_CANCELLED",
+            "relatedOrderId": change.order_id,
+            "reason": f"Order compensation: {change.order_id}",
+            "idempotencyKey": f"order-{change.order_id}-{change.variant_id}-release",
+        }
+        try:
+            await self._adjust(change, body)
+        except ApplicationError as refused:
+            if refused.type != "ReleaseExceedsReservation":
+                raise
+            activity.logger.info("nothing reserved to release", extra={"orderId": change.order_id})
+
+    async def _adjust(self, change: StockChange, body: dict[str, object]) -> None:
+        """Business refusals become non-retryable errors; an unreachable service propagates and is retried."""
+        try:
+            await self._products.post(f"/stock/adjust/{change.variant_id}", json=body)
+        except Conflict as refused:
+            message, details = refused.message, refused.details or []
+            if refused.code == "InsufficientStock":  # in the order's words: units asked for, units left
+                available = next((d.get("available") for d in details if isinstance(d, dict)), None)
+                message = (
+                    f"Only {available} of variant {change.variant_id} left; {change.quantity} requested."
+                )
+                details = [
+                    {"variantId": change.variant_id, "requested": change.quantity, "available": available}
+                ]
+            raise ApplicationError(message, *details, type=refused.code, non_retryable=True) from refused
+        except NotFound as missing:
+            raise ApplicationError(
+                missing.message, {"variantId": change.variant_id}, type="VariantNotFound", non_retryable=True
+            ) from missing

@@ -1,0 +1,60 @@
+"""What the orders service refuses, as the kit's error family."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kit.errors import AppError, BadRequest, Conflict, NotFound
+
+
+class OrderNotFound(NotFound):
+    default_code = "OrderNotFound"
+
+    def __init__(self, order_id: str = "") -> None:
+        super().__init__("Order not found or permission denied.", details=[{"orderId": order_id}])
+
+
+class InvalidTransition(Conflict):
+    default_code = "InvalidStatusTransition"
+
+    def __init__(self, current: str, new: str) -> None:
+        super().__init__(
+            f"Order status cannot change from '{current}' to '{new}'.",
+            details=[{"from": current, "to": new}],
+        )
+
+
+class NotCancellable(Conflict):
+    default_code = "OrderNotCancellable"
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"Order cannot be cancelled. Status: '{status}'.")
+
+
+class VariantUnavailable(BadRequest):
+    default_code = "VariantNotFound"
+
+    def __init__(self, variant_ids: list[str]) -> None:
+        super().__init__(
+            f"Product variant with ID {', '.join(variant_ids)} not found or is invalid.",
+            details=[{"variantId": variant_id} for variant_id in variant_ids],
+        )
+
+
+class EmptyCart(BadRequest):
+    default_code = "EmptyCart"
+
+    def __init__(self, cart_id: str) -> None:
+        super().__init__(f"Cart {cart_id} has no items to order.", details=[{"field": "cartId"}])
+
+
+class PaymentDeclined(AppError):
+    status_code = 402
+    default_code = "PaymentDeclined"
+
+
+class OrderFailed(Conflict):
+    """The saga failed for a business reason (insufficient stock): 409 with what it reported."""
+
+    def __init__(self, message: str, code: str, details: list[Any] | None) -> None:
+        super().__init__(message, code=code, details=details)

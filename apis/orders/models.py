@@ -1,0 +1,116 @@
+"""The orders database: orders and their items, local copies of users and products, handled events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, SQLModel
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class OrderStatus(StrEnum):
+    PENDING = "PENDING"  # the saga is reserving stock and charging
+    CONFIRMED = "CONFIRMED"  # stock reserved, cash on delivery: to be shipped
+    PAID = "PAID"  # stock reserved and the card charged: to be shipped
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"  # the saga could not complete; what it did was undone
+    CANCELLED = "CANCELLED"
+
+
+class PaymentMethod(StrEnum):
+    CREDIT_CARD = "CREDIT_CARD"
+    CASH_ON_DELIVERY = "CASH_ON_DELIVERY"
+
+
+Timestamp = sa.DateTime(timezone=True)
+Money = sa.Numeric(12, 2)
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    user_id: str | None = Field(default=None, index=True, max_length=100)
+    guest_email: str | None = Field(default=None, index=True, max_length=320)
+    guest_name: str | None = Field(default=None, max_length=200)
+    guest_token_hash: str | None = Field(default=None, unique=True, max_length=64)
+    phone: str = Field(max_length=40)
+    status: OrderStatus = Field(default=OrderStatus.PENDING, sa_type=sa.String(16), index=True)
+    payment_method: PaymentMethod = Field(sa_type=sa.String(24))
+    shipping_address: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    total_amount: Decimal = Field(sa_type=Money)
+    display_currency: str = Field(default="USD", max_length=3)
+    exchange_rate_at_purchase: Decimal = Field(default=Decimal(1), sa_type=sa.Numeric(12, 6))
+    display_total_amount: Decimal = Field(sa_type=Money)
+    payment_transaction_id: str | None = Field(default=None, max_length=100)
+    failure_reason: str | None = Field(default=None, max_length=500)
+    failure_code: str | None = Field(default=None, max_length=64)
+    failure_details: list[Any] | None = Field(default=None, sa_column=Column(JSON))
+    cart_id: str | None = Field(default=None, max_length=36)
+    idempotency_key: str = Field(unique=True, max_length=300)
+    created_at: datetime = Field(default_factory=now, sa_type=Timestamp, index=True)
+    updated_at: datetime = Field(default_factory=now, sa_type=Timestamp)
+
+
+class OrderItem(SQLModel, table=True):
+    __tablename__ = "order_items"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    order_id: str = Field(foreign_key="orders.id", index=True, ondelete="CASCADE", max_length=36)
+    product_id: str = Field(index=True, max_length=100)
+    variant_id: str = Field(index=True, max_length=100)
+    product_name: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    variant_attributes: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    sku: str = Field(max_length=200)
+    image_url: str | None = Field(default=None, max_length=1000)
+    price_at_time_of_order: Decimal = Field(sa_type=Money)
+    cost_price_at_time_of_order: Decimal | None = Field(default=None, sa_type=Money)
+    quantity: int
+
+
+class CustomerCopy(SQLModel, table=True):
+    """A user as the auth service last described them (from `auth_events`), to show on orders."""
+
+    __tablename__ = "customers"
+
+    id: str = Field(primary_key=True, max_length=100)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    profile_image: str | None = Field(default=None, max_length=1000)
+    is_active: bool = True
+    updated_at: datetime = Field(default_factory=now, sa_type=Timestamp)
+
+
+class ProductCopy(SQLModel, table=True):
+    """A product as the catalog last described it (from `product_events`)."""
+
+    __tablename__ = "products"
+
+    id: str = Field(primary_key=True, max_length=100)
+    name: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    sku: str = Field(max_length=200)
+    image_url: str | None = Field(default=None, max_length=1000)
+    is_deleted: bool = False
+    updated_at: datetime = Field(default_factory=now, sa_type=Timestamp)
+
+
+class HandledEvent(SQLModel, table=True):
+    """Bus events already applied, so a redelivery changes nothing (written with the change itself)."""
+
+    __tablename__ = "handled_events"
+
+    id: str = Field(primary_key=True, max_length=100)
+    handled_at: datetime = Field(default_factory=now, sa_type=Timestamp)

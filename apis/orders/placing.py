@@ -1,0 +1,216 @@
+"""Placing an order: priced by the catalog, written `PENDING` with its saga start in one transaction,
+then answered once the saga settles it (or 202 while it works on).
+
+Retries are safe: an `Idempotency-Key` (or, without one, the same order from the same customer within a
+minute: a double click) maps to the order already made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from decimal import Decimal
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from apis.orders.access import hash_token
+from apis.orders.errors import EmptyCart, OrderFailed, OrderNotFound, PaymentDeclined, VariantUnavailable
+from apis.orders.models import Order, OrderItem, OrderStatus, PaymentMethod
+from apis.orders.schemas import OrderCreate
+from apis.products.client import Catalog
+from kit.auth import Principal
+from kit.clients import ServiceClient
+from kit.errors import BadRequest, NotFound
+from kit.outbox import WorkflowStart, record_workflow
+from workflows.place_order import ORDERS_TASK_QUEUE, OrderLine, PlaceOrderInput
+
+DOUBLE_CLICK_WINDOW = 60  # seconds within which an identical order is the same order
+
+
+def workflow_id(order_id: str) -> str:
+    return f"order-{order_id}"
+
+
+async def place_order(
+    session: AsyncSession,
+    catalog: Catalog,
+    carts: ServiceClient,
+    caller: Principal | None,
+    data: OrderCreate,
+    idempotency_key: str | None,
+) -> tuple[Order, WorkflowStart | None, str | None]:
+    """The order for this request: a new one with its saga start and guest token, or the one made before."""
+    email, guest = _customer(caller, data)
+    lines = await _lines(carts, caller, data)
+    keys = _idempotency_keys(caller, email, data, lines, idempotency_key)
+    if existing := await _find(session, keys):
+        return existing, None, None
+    variants = await catalog.variants(lines)
+    if missing := [variant_id for variant_id in lines if variant_id not in variants]:
+        raise VariantUnavailable(missing)
+    total = sum((variants[v].price * q for v, q in lines.items()), Decimal(0))
+    guest_token = secrets.token_hex(32) if guest else None
+    order = Order(
+        user_id=None if guest or caller is None else caller.id,
+        guest_email=email if guest else None,
+        guest_name=data.guest_name if guest else None,
+        guest_token_hash=hash_token(guest_token) if guest_token else None,
+        phone=data.phone,
+        payment_method=data.payment_method,
+        shipping_address=data.shipping_address.model_dump(by_alias=True, exclude_none=True),
+        total_amount=total,
+        display_total_amount=total,
+        cart_id=str(data.cart_id) if data.cart_id else None,
+        idempotency_key=keys[0],
+    )
+    session.add(order)
+    for variant_id, quantity in lines.items():
+        variant = variants[variant_id]
+        session.add(
+            OrderItem(
+                order_id=order.id,
+                product_id=variant.product_id,
+                variant_id=variant_id,
+                product_name=variant.name if isinstance(variant.name, dict) else {"en": str(variant.name)},
+                variant_attributes=variant.attributes,
+                sku=variant.sku,
+                image_url=variant.image_url,
+                price_at_time_of_order=variant.price,
+                cost_price_at_time_of_order=variant.cost_price,
+                quantity=quantity,
+            )
+        )
+    start = _saga_start(order, lines, email, data)
+    record_workflow(session, start)
+    try:
+        await session.commit()
+    except IntegrityError:  # the same key won a race with this request
+        await session.rollback()
+        if existing := await _find(session, keys):
+            return existing, None, None
+        raise
+    return order, start, guest_token
+
+
+def _moved_on(order: Order) -> bool:
+    return order.status != OrderStatus.PENDING
+
+
+async def settled(
+    sessions: async_sessionmaker[AsyncSession],
+    order_id: str,
+    seconds: float,
+    done: Callable[[Order], bool] = _moved_on,
+) -> Order:
+    """The order once the saga has settled it (`done`: moved on from PENDING), or as it is after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        async with sessions() as session:
+            order = await session.get(Order, order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        if done(order) or time.monotonic() >= deadline:
+            return order
+        await asyncio.sleep(0.05)
+
+
+def raise_if_failed(order: Order) -> None:
+    """A failed order answers as the error that failed it (409 insufficient stock, 402 declined card)."""
+    if order.status != OrderStatus.FAILED:
+        return
+    reason, details = order.failure_reason or "The order could not be placed.", order.failure_details
+    if order.failure_code == "PaymentDeclined":
+        raise PaymentDeclined(reason, details=[{"orderId": order.id}])
+    raise OrderFailed(reason, order.failure_code or "OrderFailed", [*(details or []), {"orderId": order.id}])
+
+
+def _customer(caller: Principal | None, data: OrderCreate) -> tuple[str, bool]:
+    """The customer's email, and whether this is a guest order (guests must name themselves)."""
+    if caller is not None and not caller.is_service:
+        return caller.email, False
+    missing = [
+        field
+        for field, value in (("guestEmail", data.guest_email), ("guestName", data.guest_name))
+        if not value
+    ]
+    if missing:
+        raise BadRequest(
+            "Guests must give guestEmail and guestName.",
+            code="ValidationError",
+            details=[{"field": field, "message": "required for guest orders"} for field in missing],
+        )
+    assert data.guest_email is not None
+    return data.guest_email, True
+
+
+async def _lines(carts: ServiceClient, caller: Principal | None, data: OrderCreate) -> dict[str, int]:
+    """Quantity per variant (a variant listed twice is one line), from the body or from the cart."""
+    lines: dict[str, int] = {}
+    if data.items is not None:
+        for item in data.items:
+            lines[item.variant_id] = lines.get(item.variant_id, 0) + item.quantity
+        return lines
+    cart_id = str(data.cart_id)
+    try:
+        cart = await carts.get(f"/{cart_id}")
+    except NotFound as missing:
+        raise EmptyCart(cart_id) from missing
+    owner = cart.get("userId")
+    if owner is not None and (caller is None or caller.id != owner):
+        raise EmptyCart(cart_id)  # someone else's cart: as if it did not exist
+    for item in cart.get("items", []):
+        lines[item["variantId"]] = lines.get(item["variantId"], 0) + int(item["quantity"])
+    if not lines:
+        raise EmptyCart(cart_id)
+    return lines
+
+
+def _idempotency_keys(
+    caller: Principal | None, email: str, data: OrderCreate, lines: dict[str, int], header: str | None
+) -> list[str]:
+    """The key to store first, then older ones that also denote this order."""
+    scope = caller.id if caller is not None and not caller.is_service else f"guest:{email}"
+    if header:
+        return [f"{scope}:key:{header}"]
+    content = json.dumps(
+        [
+            sorted(lines.items()),
+            data.shipping_address.model_dump(mode="json"),
+            data.payment_method,
+            data.phone,
+        ],
+        sort_keys=True,
+    )
+    fingerprint = hashlib.sha256(f"{scope}|{content}".encode()).hexdigest()[:32]
+    window = int(time.time() // DOUBLE_CLICK_WINDOW)
+    return [f"{scope}:auto:{fingerprint}:{window}", f"{scope}:auto:{fingerprint}:{window - 1}"]
+
+
+async def _find(session: AsyncSession, keys: list[str]) -> Order | None:
+    order: Order | None = await session.scalar(select(Order).where(col(Order.idempotency_key).in_(keys)))
+    return order
+
+
+def _saga_start(order: Order, lines: dict[str, int], email: str, data: OrderCreate) -> WorkflowStart:
+    saga = PlaceOrderInput(
+        order_id=order.id,
+        lines=[OrderLine(variant_id, quantity) for variant_id, quantity in lines.items()],
+        payment_method=str(order.payment_method),
+        amount=f"{order.total_amount:.2f}",
+        customer_email=email,
+        payment_token=data.payment_token if data.payment_method == PaymentMethod.CREDIT_CARD else None,
+        cart_id=order.cart_id,
+    )
+    return WorkflowStart(
+        workflow="PlaceOrderWorkflow",
+        id=workflow_id(order.id),
+        task_queue=ORDERS_TASK_QUEUE,
+        args=[asdict(saga)],
+    )

@@ -1,0 +1,198 @@
+"""The orders API under `/orders` (the gateway strips the prefix): thin handlers over the services."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from apis.orders import placing, service
+from apis.orders.models import OrderStatus, PaymentMethod
+from apis.orders.presenters import language, present, present_one
+from apis.orders.schemas import (
+    GuestLookup,
+    OrderAccepted,
+    OrderCreate,
+    OrderPage,
+    OrderRead,
+    SagaTransition,
+    SortField,
+    StatusChange,
+)
+from kit.auth import OptionalUser, Principal, ServiceCaller, require_permission
+from kit.outbox import start_workflow
+from kit.schemas import Limit, Page
+from kit.web import InfraDep, SessionDep
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["orders"])
+
+ANSWER_WITHIN_SECONDS = 5.0  # how long `POST /orders` waits for the saga before answering 202
+OrderId = Annotated[str, Path(alias="orderId", min_length=1, max_length=36)]
+GuestToken = Annotated[str | None, Query(alias="guest_token", max_length=128)]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", max_length=200, pattern=r"^[A-Za-z0-9._:\-]+$")
+]
+
+
+@router.post(
+    "/",
+    status_code=201,
+    response_model=OrderRead,
+    responses={202: {"model": OrderAccepted}, 402: {}, 409: {}},
+    summary="Place an order (201 placed, 202 still in progress, 409 out of stock, 402 card declined)",
+)
+async def place_order(
+    data: OrderCreate,
+    request: Request,
+    session: SessionDep,
+    infra: InfraDep,
+    caller: OptionalUser,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    order, start, guest_token = await placing.place_order(
+        session, request.state.catalog, request.state.carts, caller, data, idempotency_key
+    )
+    if start is not None:
+        try:  # the fast path; the outbox starts it anyway if this fails
+            await start_workflow(await infra.temporal(), start)
+        except Exception as exc:
+            log.warning("saga start deferred to the outbox", extra={"orderId": order.id, "error": repr(exc)})
+    assert infra.sessions is not None
+    order = await placing.settled(infra.sessions, order.id, ANSWER_WITHIN_SECONDS)
+    placing.raise_if_failed(order)
+    if order.status == OrderStatus.PENDING:
+        accepted = OrderAccepted(id=order.id, status=order.status)
+        return JSONResponse(
+            accepted.model_dump(mode="json", by_alias=True),
+            status_code=202,
+            headers={"Location": f"/orders/{order.id}"},
+        )
+    read = await present_one(session, order, language(request.headers.get("accept-language")))
+    read.guest_token = guest_token
+    return JSONResponse(read.model_dump(mode="json", by_alias=True), status_code=201 if start else 200)
+
+
+@router.get("/my-orders", response_model=OrderPage, summary="The caller's orders")
+async def my_orders(
+    request: Request,
+    session: SessionDep,
+    user: Annotated[Principal, require_permission("read:my-orders")],
+    page: Page = 1,
+    limit: Limit = 10,
+) -> OrderPage:
+    orders, pagination = await service.list_orders(session, page=page, limit=limit, user_id=user.id)
+    return OrderPage(
+        data=await present(session, orders, language(request.headers.get("accept-language"))),
+        pagination=pagination,
+    )
+
+
+@router.get("/", response_model=OrderPage, summary="All orders (staff)")
+async def list_orders(
+    request: Request,
+    session: SessionDep,
+    _: Annotated[Principal, require_permission("read:order")],
+    page: Page = 1,
+    limit: Limit = 10,
+    status: OrderStatus | None = None,
+    payment_method: Annotated[PaymentMethod | None, Query(alias="paymentMethod")] = None,
+    search: Annotated[str | None, Query(max_length=100)] = None,
+    sort_by: Annotated[SortField, Query(alias="sortBy")] = "createdAt",
+    sort_order: Annotated[str, Query(alias="sortOrder", pattern="^(asc|desc)$")] = "desc",
+) -> OrderPage:
+    orders, pagination = await service.list_orders(
+        session,
+        page=page,
+        limit=limit,
+        status_is=status,
+        payment_method=payment_method,
+        search=search,
+        sort_by=sort_by,
+        descending=sort_order == "desc",
+    )
+    return OrderPage(
+        data=await present(session, orders, language(request.headers.get("accept-language"))),
+        pagination=pagination,
+    )
+
+
+@router.post("/guest-lookup", response_model=OrderRead, summary="A guest reads an order by email or token")
+async def guest_lookup(data: GuestLookup, request: Request, session: SessionDep) -> OrderRead:
+    order = await service.guest_lookup(session, data.order_id, data.email, data.token)
+    return await present_one(session, order, language(request.headers.get("accept-language")))
+
+
+@router.get("/{orderId}", response_model=OrderRead, summary="One order (its customer, its guest, staff)")
+async def get_order(
+    order_id: OrderId,
+    request: Request,
+    session: SessionDep,
+    caller: OptionalUser,
+    guest_token: GuestToken = None,
+) -> OrderRead:
+    order = await service.get_order(session, order_id, caller, guest_token)
+    return await present_one(session, order, language(request.headers.get("accept-language")))
+
+
+@router.post(
+    "/{orderId}/cancel",
+    response_model=OrderRead,
+    responses={202: {"model": OrderAccepted}},
+    summary="Cancel: stock and payment are given back",
+)
+async def cancel_order(
+    order_id: OrderId,
+    request: Request,
+    session: SessionDep,
+    infra: InfraDep,
+    caller: OptionalUser,
+    guest_token: GuestToken = None,
+) -> Any:
+    await service.request_cancel(session, await infra.temporal(), order_id, caller, guest_token)
+    assert infra.sessions is not None
+    order = await placing.settled(
+        infra.sessions, order_id, ANSWER_WITHIN_SECONDS, lambda o: o.status == OrderStatus.CANCELLED
+    )
+    if order.status != OrderStatus.CANCELLED:
+        accepted = OrderAccepted(id=order.id, status=order.status, message="Cancellation in progress.")
+        return JSONResponse(
+            accepted.model_dump(mode="json", by_alias=True),
+            status_code=202,
+            headers={"Location": f"/orders/{order.id}"},
+        )
+    return await present_one(session, order, language(request.headers.get("accept-language")))
+
+
+@router.put("/{orderId}/status", response_model=OrderRead, summary="Staff move an order along fulfilment")
+async def set_status(
+    order_id: OrderId,
+    data: StatusChange,
+    request: Request,
+    session: SessionDep,
+    infra: InfraDep,
+    _: Annotated[Principal, require_permission("update:order")],
+) -> OrderRead:
+    order = await service.staff_set_status(session, await infra.temporal(), order_id, data.status)
+    return await present_one(session, order, language(request.headers.get("accept-language")))
+
+
+@router.post("/internal/orders/{orderId}/status", status_code=204, include_in_schema=False)
+async def saga_transition(
+    order_id: OrderId, data: SagaTransition, session: SessionDep, _: ServiceCaller
+) -> Response:
+    """The saga reports a status (idempotent: the status the order has already is accepted as done)."""
+    order = await service.get_order(session, order_id, _)
+    await service.transition(
+        session,
+        order,
+        data.status,
+        reason=data.reason,
+        code=data.code,
+        details=data.details,
+        transaction_id=data.transaction_id,
+    )
+    await session.commit()
+    return Response(status_code=204)

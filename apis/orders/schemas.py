@@ -1,0 +1,141 @@
+"""Payloads of the orders API, in the seed's shapes (camelCase, money as strings)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from apis.orders.models import OrderStatus, PaymentMethod
+from kit.schemas import Money, Pagination, Schema, Timestamp
+
+MAX_LINE_QUANTITY = 99
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
+]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()\-.]{5,30}$")]
+
+
+class Address(Schema):
+    street: Text
+    city: Text
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    country: Text
+    state: Text | None = None
+
+
+class OrderLineIn(Schema):
+    """The client says which variant and how many; the price comes from the catalog."""
+
+    variant_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    quantity: Annotated[int, Field(strict=True, gt=0, le=MAX_LINE_QUANTITY)]
+    product_id: str | None = None
+
+
+class OrderCreate(Schema):
+    """From `items` or from a `cartId` (one of the two); guests give `guestEmail` and `guestName`."""
+
+    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=50)] | None = None
+    cart_id: uuid.UUID | None = None
+    shipping_address: Address
+    phone: Phone
+    payment_method: PaymentMethod
+    payment_token: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+        default=None, description="The card token from the payment provider's form (sandbox: `tok_visa`)."
+    )
+    guest_email: Email | None = None
+    guest_name: Text | None = None
+
+    @model_validator(mode="after")
+    def one_source_of_items(self) -> OrderCreate:
+        if (self.items is None) == (self.cart_id is None):
+            raise ValueError("give either items or cartId")
+        return self
+
+
+class OrderItemRead(Schema):
+    id: str
+    order_id: str
+    product_id: str
+    variant_id: str
+    product_name: Any
+    variant_attributes: dict[str, Any]
+    sku: str
+    image_url: str | None
+    price_at_time_of_order: Money
+    quantity: int
+
+
+class OrderRead(Schema):
+    id: str
+    user_id: str | None
+    guest_email: str | None
+    guest_name: str | None
+    phone: str
+    status: OrderStatus
+    payment_method: PaymentMethod
+    shipping_address: dict[str, Any]
+    total_amount: Money
+    display_currency: str
+    exchange_rate_at_purchase: Annotated[str, Field(description="decimal, as a string")]
+    display_total_amount: Money
+    payment_transaction_id: str | None
+    failure_reason: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    items: list[OrderItemRead]
+    is_cancellable: bool
+    is_returnable: bool
+    customer_name: str
+    customer_email: str | None
+    customer_avatar: str | None
+    guest_token: str | None = Field(
+        default=None, serialization_alias="guest_token", description="Shown once, to the guest who ordered."
+    )
+
+
+class OrderAccepted(Schema):
+    """202: the saga goes on; poll `Location`."""
+
+    id: str
+    status: OrderStatus
+    message: str = "Order received; it is being processed."
+
+
+class OrderPage(Schema):
+    data: list[OrderRead]
+    pagination: Pagination
+
+
+class GuestLookup(Schema):
+    order_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+    email: Email | None = None
+    token: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+
+    @model_validator(mode="after")
+    def one_credential(self) -> GuestLookup:
+        if not self.email and not self.token:
+            raise ValueError("give email or token")
+        return self
+
+
+class StatusChange(Schema):
+    status: OrderStatus
+
+
+class SagaTransition(Schema):
+    """What the saga reports (internal route, service credentials only)."""
+
+    status: OrderStatus
+    reason: str | None = Field(default=None, max_length=500)
+    code: str | None = Field(default=None, max_length=64)
+    details: list[Any] | None = None
+    transaction_id: str | None = Field(default=None, max_length=100)
+
+
+SortField = Literal["createdAt", "totalAmount", "status", "updatedAt"]

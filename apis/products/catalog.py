@@ -1,0 +1,248 @@
+"""Writing products: creation (one or a batch, with variants, initial stock, images, categories), updates and
+deletion (a product's categories and images: attachments.py). Each function commits its change together with
+its notification (events.Notifier), so a change is never announced without having happened, nor lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel, col
+
+from apis.products import queries
+from apis.products.errors import NotLeafCategories, ProductNotFound, SkuTaken, UnknownCategories
+from apis.products.events import Notifier
+from apis.products.localisation import localise
+from apis.products.models import (
+    Category,
+    Product,
+    ProductCategory,
+    ProductImage,
+    StockMovement,
+    StockMovementType,
+    Variant,
+    new_id,
+    now,
+)
+from apis.products.schemas import ImageCreate, ProductCreate, ProductUpdate, VariantCreate, texts
+
+
+async def check_leaf_categories(session: AsyncSession, ids: Iterable[uuid.UUID | str]) -> list[str]:
+    """The ids, once each, after checking they exist (404) and have no children (409)."""
+    wanted = list(dict.fromkeys(str(i) for i in ids))
+    if not wanted:
+        return []
+    found = (await session.scalars(sa.select(Category).where(col(Category.id).in_(wanted)))).all()
+    missing = set(wanted) - {c.id for c in found}
+    if missing:
+        raise UnknownCategories(missing)
+    parents = set(
+        (
+            await session.scalars(
+                sa.select(col(Category.parent_id)).where(col(Category.parent_id).in_(wanted))
+            )
+        ).all()
+    )
+    if parents:
+        raise NotLeafCategories(localise(c.name, "en") or c.slug for c in found if c.id in parents)
+    return wanted
+
+
+def variant_rows(
+    product_id: str, variants: Sequence[VariantCreate], reason: str
+) -> tuple[list[Any], list[Any]]:
+    """Rows of new variants and their `INITIAL_STOCK` movements: ledger and quantity agree from the start."""
+    moment, rows, movements = now(), [], []
+    for index, data in enumerate(variants):
+        created = moment + timedelta(microseconds=index)  # keeps the given order of variants
+        variant_id = new_id()
+        rows.append(
+            {
+                "id": variant_id,
+                "product_id": product_id,
+                "attributes": data.attributes,
+                "price": data.price,
+                "cost_price": data.cost_price,
+                "stock_quantity": data.initial_stock_quantity,
+                "low_stock_threshold": data.low_stock_threshold,
+                "created_at": created,
+                "updated_at": created,
+            }
+        )
+        if data.initial_stock_quantity > 0:
+            movements.append(
+                {
+                    "id": new_id(),
+                    "variant_id": variant_id,
+                    "change_quantity": data.initial_stock_quantity,
+                    "quantity_after": data.initial_stock_quantity,
+                    "type": StockMovementType.INITIAL_STOCK.value,
+                    "reason": reason,
+                    "related_order_id": None,
+                    "idempotency_key": None,
+                    "timestamp": created,
+                }
+            )
+    return rows, movements
+
+
+def image_rows(product_id: str, images: Sequence[ImageCreate], *, first_position: int = 0) -> list[Any]:
+    moment = now()
+    return [
+        {
+            "id": new_id(),
+            "product_id": product_id,
+            "image_url": image.image_url,
+            "alt_text": image.alt_text,
+            "is_primary": image.is_primary,
+            "position": image.order if image.order is not None else first_position + index,
+            "created_at": moment,
+        }
+        for index, image in enumerate(images)
+    ]
+
+
+async def _refuse_taken_skus(session: AsyncSession, skus: Sequence[str]) -> None:
+    seen: set[str] = set()
+    for sku in skus:
+        if sku in seen:
+            raise SkuTaken(sku)
+        seen.add(sku)
+    taken = (await session.scalars(sa.select(col(Product.sku)).where(col(Product.sku).in_(skus)))).first()
+    if taken is not None:
+        raise SkuTaken(taken)
+
+
+async def insert_products(
+    session: AsyncSession, notify: Notifier, drafts: Sequence[ProductCreate]
+) -> list[str]:
+    """Add products in the session's transaction, in bulk statements (the generator's path to 100k); the
+    caller commits. Every draft is checked first: unknown or non-leaf categories, SKUs already taken.
+    """
+    await _refuse_taken_skus(session, [d.sku for d in drafts])
+    leaf = await check_leaf_categories(session, {c for d in drafts for c in d.category_ids})
+    known = set(leaf)
+    moment = now()
+    products: list[dict[str, Any]] = []
+    variants, movements, images, links = [], [], [], []
+    for draft in drafts:
+        product_id = new_id()
+        products.append(
+            {
+                "id": product_id,
+                "sku": draft.sku,
+                "name": texts(draft.name),
+                "description": texts(draft.description),
+                "is_active": draft.is_active,
+                "average_rating": 0.0,
+                "review_count": 0,
+                "created_at": moment,
+                "updated_at": moment,
+            }
+        )
+        rows, initial = variant_rows(product_id, draft.variants, "Product Creation Initial Stock")
+        variants += rows
+        movements += initial
+        images += image_rows(product_id, draft.images)
+        links += [
+            {"product_id": product_id, "category_id": str(c)} for c in draft.category_ids if str(c) in known
+        ]
+    tables: list[tuple[type[SQLModel], list[dict[str, Any]]]] = [
+        (Product, products),
+        (Variant, variants),
+        (StockMovement, movements),
+        (ProductImage, images),
+        (ProductCategory, links),
+    ]
+    for model, rows in tables:
+        if rows:  # Core inserts: no ORM bookkeeping per row
+            await session.execute(sa.insert(SQLModel.metadata.tables[str(model.__tablename__)]), rows)
+    ids = [str(row["id"]) for row in products]
+    notify.products_created(session, ids)
+    return ids
+
+
+async def commit_or_sku_taken(session: AsyncSession, skus: Sequence[str]) -> None:
+    """Commit; a concurrent writer that took one of `skus` first makes this a 409, not a 500."""
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        await _refuse_taken_skus(session, skus)
+        raise
+
+
+async def create_products(
+    session: AsyncSession, notify: Notifier, drafts: Sequence[ProductCreate]
+) -> list[str]:
+    """Create products with everything they come with, all in one transaction (or none); their ids."""
+    try:
+        ids = await insert_products(session, notify, drafts)
+        await session.commit()
+    except IntegrityError:  # a concurrent writer took a SKU between the check and the insert
+        await session.rollback()
+        await _refuse_taken_skus(session, [d.sku for d in drafts])
+        raise
+    return ids
+
+
+async def create_product(
+    session: AsyncSession, notify: Notifier, data: ProductCreate
+) -> queries.ProductAggregate:
+    [product_id] = await create_products(session, notify, [data])
+    return await queries.load_aggregate(session, product_id)
+
+
+async def _product(session: AsyncSession, product_id: str) -> Product:
+    product = await session.get(Product, product_id)
+    if product is None:
+        raise ProductNotFound(product_id)
+    return product
+
+
+async def update_product(
+    session: AsyncSession, notify: Notifier, product_id: str, data: ProductUpdate
+) -> queries.ProductAggregate:
+    """Change the fields sent (`sku`, `name`, `description`, `isActive`)."""
+    product = await _product(session, product_id)
+    fields = data.model_fields_set
+    if "sku" in fields and data.sku and data.sku != product.sku:
+        await _refuse_taken_skus(session, [data.sku])
+        product.sku = data.sku
+    if "name" in fields and data.name is not None:
+        product.name = texts(data.name) or {}
+    if "description" in fields:
+        product.description = texts(data.description)
+    if "is_active" in fields and data.is_active is not None:
+        product.is_active = data.is_active
+    product.updated_at = now()
+    notify.product_changed(session, product_id)
+    await commit_or_sku_taken(session, [product.sku])
+    return await queries.load_aggregate(session, product_id)
+
+
+async def delete_product(session: AsyncSession, notify: Notifier, product_id: str) -> None:
+    """Remove the product with its variants, their stock history, its images and category links."""
+    deleted = await session.execute(sa.delete(Product).where(col(Product.id) == product_id))
+    if getattr(deleted, "rowcount", 0) == 0:
+        await session.rollback()
+        raise ProductNotFound(product_id)
+    notify.product_changed(session, product_id, "deleted")
+    await session.commit()
+
+
+async def touch(session: AsyncSession, notify: Notifier, product_id: str) -> None:
+    """Mark the product changed (its `updatedAt`, its sync); 404 when it does not exist."""
+    touched = await session.execute(
+        sa.update(Product).where(col(Product.id) == product_id).values(updated_at=now())
+    )
+    if getattr(touched, "rowcount", 0) == 0:
+        await session.rollback()
+        raise ProductNotFound(product_id)
+    notify.product_changed(session, product_id)

@@ -1,0 +1,138 @@
+"""The catalog's tables: categories (two levels), products, their images and variants, and the stock ledger.
+
+Ids are UUID strings, as in the seed. Multilingual texts are JSON objects `{"en", "fr", "ar"}`. Prices are
+`Numeric(12, 2)`. A variant's `stock_quantity` only ever changes together with a `StockMovement` row, so the
+sum of a variant's movements always equals its quantity (`GET /stock/reconcile` checks it). The hand-written
+migrations are the schema (indexes included); the flags here document it for readers.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import JSON, Column, Field, SQLModel
+
+PRICE = sa.Numeric(12, 2)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _fk(target: str, on_delete: str) -> Any:
+    return sa.ForeignKey(target, ondelete=on_delete)
+
+
+class StockMovementType(enum.StrEnum):
+    """The seed's six kinds of stock change."""
+
+    INITIAL_STOCK = "INITIAL_STOCK"
+    ADMIN_UPDATE = "ADMIN_UPDATE"
+    ORDER = "ORDER"
+    ADJUSTMENT = "ADJUSTMENT"
+    ORDER_CANCELLED = "ORDER_CANCELLED"
+    RETURN_RESTOCK = "RETURN_RESTOCK"
+
+
+class Category(SQLModel, table=True):
+    """A root or a child category; products sit only on leaves (categories without children)."""
+
+    __tablename__ = "category"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    name: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    slug: str = Field(max_length=120, unique=True)
+    parent_id: str | None = Field(
+        default=None, sa_column=Column(sa.String(36), _fk("category.id", "RESTRICT"), index=True)
+    )
+    image_url: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
+
+
+class Product(SQLModel, table=True):
+    __tablename__ = "product"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    sku: str = Field(max_length=100, unique=True)
+    name: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    description: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
+    is_active: bool = True
+    average_rating: float = 0.0
+    review_count: int = 0
+    created_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
+
+
+class ProductCategory(SQLModel, table=True):
+    __tablename__ = "product_category"
+
+    product_id: str = Field(sa_column=Column(sa.String(36), _fk("product.id", "CASCADE"), primary_key=True))
+    category_id: str = Field(
+        sa_column=Column(sa.String(36), _fk("category.id", "RESTRICT"), primary_key=True, index=True)
+    )
+
+
+class ProductImage(SQLModel, table=True):
+    __tablename__ = "product_image"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    product_id: str = Field(sa_column=Column(sa.String(36), _fk("product.id", "CASCADE"), index=True))
+    image_url: str = Field(max_length=2000)
+    alt_text: str | None = Field(default=None, max_length=500)
+    is_primary: bool = False
+    position: int | None = None  # the seed's `order`
+    created_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
+
+
+class Variant(SQLModel, table=True):
+    __tablename__ = "variant"
+    __table_args__ = (sa.CheckConstraint("stock_quantity >= 0", name="ck_variant_stock_not_negative"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    product_id: str = Field(sa_column=Column(sa.String(36), _fk("product.id", "CASCADE"), index=True))
+    attributes: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    price: Decimal = Field(sa_column=Column(PRICE, nullable=False))
+    cost_price: Decimal | None = Field(default=None, sa_column=Column(PRICE))
+    stock_quantity: int = Field(default=0, sa_type=sa.BigInteger)
+    low_stock_threshold: int | None = None
+    created_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
+
+
+class StockMovement(SQLModel, table=True):
+    """One change of a variant's quantity; `quantity_after` is the quantity it left, so that a repeated
+    request with the same `idempotency_key` is answered with the first result.
+    """
+
+    __tablename__ = "stock_movement"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    variant_id: str = Field(sa_column=Column(sa.String(36), _fk("variant.id", "CASCADE"), index=True))
+    change_quantity: int = Field(sa_type=sa.BigInteger)
+    quantity_after: int = Field(sa_type=sa.BigInteger)
+    type: str = Field(max_length=20)
+    reason: str | None = Field(default=None, max_length=500)
+    related_order_id: str | None = Field(default=None, max_length=100, index=True)
+    idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
+    timestamp: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True), index=True)
+
+
+class DemoCatalog(SQLModel, table=True):
+    """Marks that the demo catalog was generated on a first start: a later start never generates it again."""
+
+    __tablename__ = "demo_catalog"
+
+    id: int = Field(default=1, primary_key=True)
+    seed: int
+    products: int
+    created_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))

@@ -1,0 +1,241 @@
+"""Reading products whole: a product with its variants, images and categories in four queries per page, and
+the shapes it is shown in (multilingual, localised, the event document, the order-pricing details).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from apis.products.errors import ProductNotFound
+from apis.products.localisation import localise
+from apis.products.models import Category, Product, ProductCategory, ProductImage, Variant
+from apis.products.schemas import (
+    CategoryLabel,
+    CategoryRow,
+    ImageRead,
+    ProductCategoryLink,
+    ProductRead,
+    ProductView,
+    VariantRead,
+)
+from apis.products.schemas_stock import VariantDetails, money_text
+
+BASE_CURRENCY = "USD"
+
+
+@dataclass
+class ProductAggregate:
+    product: Product
+    variants: list[Variant] = field(default_factory=list)
+    images: list[ProductImage] = field(default_factory=list)
+    categories: list[Category] = field(default_factory=list)
+
+
+async def load_aggregates(session: AsyncSession, ids: Sequence[str]) -> list[ProductAggregate]:
+    """The products of `ids` (in that order; unknown ids are left out) with everything they own."""
+    if not ids:
+        return []
+    products = (await session.scalars(sa.select(Product).where(col(Product.id).in_(ids)))).all()
+    found = {p.id: ProductAggregate(p) for p in products}
+    if not found:
+        return []
+    keys = list(found)
+    variants = await session.scalars(
+        sa.select(Variant)
+        .where(col(Variant.product_id).in_(keys))
+        .order_by(col(Variant.created_at), col(Variant.id))
+    )
+    for variant in variants:
+        found[variant.product_id].variants.append(variant)
+    images = await session.scalars(
+        sa.select(ProductImage)
+        .where(col(ProductImage.product_id).in_(keys))
+        .order_by(
+            col(ProductImage.position).is_(None), col(ProductImage.position), col(ProductImage.created_at)
+        )
+    )
+    for image in images:
+        found[image.product_id].images.append(image)
+    links = await session.execute(
+        sa.select(col(ProductCategory.product_id), Category)
+        .join(Category, col(Category.id) == col(ProductCategory.category_id))
+        .where(col(ProductCategory.product_id).in_(keys))
+        .order_by(col(Category.slug))
+    )
+    for product_id, category in links:
+        found[product_id].categories.append(category)
+    return [found[i] for i in ids if i in found]
+
+
+async def load_aggregate(session: AsyncSession, product_id: str) -> ProductAggregate:
+    loaded = await load_aggregates(session, [product_id])
+    if not loaded:
+        raise ProductNotFound(product_id)
+    return loaded[0]
+
+
+async def load_by_sku(session: AsyncSession, sku: str) -> ProductAggregate | None:
+    product_id = await session.scalar(sa.select(col(Product.id)).where(col(Product.sku) == sku))
+    return (await load_aggregates(session, [product_id]))[0] if product_id else None
+
+
+def _variants(aggregate: ProductAggregate, staff: bool) -> list[VariantRead]:
+    shown = [VariantRead.model_validate(v) for v in aggregate.variants]
+    return shown if staff else [v.model_copy(update={"cost_price": None}) for v in shown]
+
+
+def product_read(aggregate: ProductAggregate, *, staff: bool) -> ProductRead:
+    """The product with its multilingual texts and the seed's category join rows."""
+    product = aggregate.product
+    return ProductRead(
+        id=product.id,
+        sku=product.sku,
+        name=product.name,
+        description=product.description,
+        is_active=product.is_active,
+        average_rating=product.average_rating,
+        review_count=product.review_count,
+        created_at=product.created_at,
+        updated_at=product.updated_at,
+        variants=_variants(aggregate, staff),
+        images=[ImageRead.model_validate(image) for image in aggregate.images],
+        categories=[
+            ProductCategoryLink(
+                product_id=product.id, category_id=c.id, category=CategoryRow.model_validate(c)
+            )
+            for c in aggregate.categories
+        ],
+    )
+
+
+def category_label(category: Category, language: str) -> CategoryLabel:
+    return CategoryLabel(
+        id=category.id,
+        name=localise(category.name, language) or category.slug,
+        slug=category.slug,
+        parent_id=category.parent_id,
+        image_url=category.image_url,
+        created_at=category.created_at,
+        updated_at=category.updated_at,
+    )
+
+
+def product_view(aggregate: ProductAggregate, language: str, *, staff: bool) -> ProductView:
+    """The product in `language` (English where a text lacks it)."""
+    product = aggregate.product
+    return ProductView(
+        id=product.id,
+        sku=product.sku,
+        name=localise(product.name, language) or product.sku,
+        description=localise(product.description, language),
+        is_active=product.is_active,
+        average_rating=product.average_rating,
+        review_count=product.review_count,
+        created_at=product.created_at,
+        updated_at=product.updated_at,
+        variants=_variants(aggregate, staff),
+        images=[ImageRead.model_validate(image) for image in aggregate.images],
+        categories=[category_label(c, language) for c in aggregate.categories],
+    )
+
+
+def _iso(moment: datetime) -> str:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.isoformat().replace("+00:00", "Z")
+
+
+def primary_image_url(images: Sequence[ProductImage]) -> str | None:
+    """The primary image, else the first, else none (the seed's rule)."""
+    primary = next((i for i in images if i.is_primary), images[0] if images else None)
+    return primary.image_url if primary else None
+
+
+def product_document(aggregate: ProductAggregate) -> dict[str, Any]:
+    """The payload of `PRODUCT_CREATED` / `PRODUCT_UPDATED`, field for field the seed's (section 3.2)."""
+    product = aggregate.product
+    flat = sorted({f"{key}:{value}" for v in aggregate.variants for key, value in v.attributes.items()})
+    return {
+        "id": product.id,
+        "sku": product.sku,
+        "name": product.name,
+        "description": product.description,
+        "isActive": product.is_active,
+        "createdAt": _iso(product.created_at),
+        "updatedAt": _iso(product.updated_at),
+        "averageRating": product.average_rating,
+        "reviewCount": product.review_count,
+        "primaryImageUrl": primary_image_url(aggregate.images),
+        "category_names": [c.name for c in aggregate.categories],
+        "category_slugs": [c.slug for c in aggregate.categories],
+        "variants": [
+            {
+                "id": v.id,
+                "attributes": v.attributes,
+                "price": money_text(v.price),
+                "stockQuantity": v.stock_quantity,
+            }
+            for v in aggregate.variants
+        ],
+        "variant_attributes_flat": flat,
+        "images": [
+            {
+                "id": i.id,
+                "imageUrl": i.image_url,
+                "altText": i.alt_text,
+                "isPrimary": i.is_primary,
+                "order": i.position,
+            }
+            for i in aggregate.images
+        ],
+    }
+
+
+async def product_documents(session: AsyncSession, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Documents of the products that exist among `ids`, by id (a missing id is a deleted product)."""
+    return {
+        a.product.id: product_document(a) for a in await load_aggregates(session, list(dict.fromkeys(ids)))
+    }
+
+
+async def variant_details(session: AsyncSession, variant_ids: Sequence[str]) -> dict[str, VariantDetails]:
+    """Prices and labels of variants, for orders; unknown ids are simply absent (the seed's contract)."""
+    rows = (
+        await session.execute(
+            sa.select(Variant, Product)
+            .join(Product, col(Product.id) == col(Variant.product_id))
+            .where(col(Variant.id).in_(list(dict.fromkeys(variant_ids))))
+        )
+    ).all()
+    pairs = list(rows)
+    images: dict[str, list[ProductImage]] = defaultdict(list)
+    if pairs:
+        found = await session.scalars(
+            sa.select(ProductImage)
+            .where(col(ProductImage.product_id).in_({p.id for _, p in pairs}))
+            .order_by(col(ProductImage.position).is_(None), col(ProductImage.position))
+        )
+        for image in found:
+            images[image.product_id].append(image)
+    return {
+        variant.id: VariantDetails(
+            price=variant.price,
+            cost_price=variant.cost_price,
+            base_currency=BASE_CURRENCY,
+            attributes=variant.attributes,
+            product_id=product.id,
+            product_name=product.name,
+            sku=product.sku,
+            image_url=primary_image_url(images[product.id]),
+            is_active=product.is_active,
+            stock_quantity=variant.stock_quantity,
+        )
+        for variant, product in pairs
+    }

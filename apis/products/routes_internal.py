@@ -1,0 +1,28 @@
+"""`/internal`: for other services only (service credentials); the gateway never forwards these paths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from apis.products import queries
+from apis.products.schemas_stock import ProductDocumentsRequest, VariantDetails, VariantDetailsRequest
+from kit.auth import ServiceCaller
+from kit.web import SessionDep
+
+router = APIRouter(prefix="/internal", tags=["internal"])
+
+
+@router.post("/variant-details", summary="Prices and labels of variants, by id (unknown ids are absent)")
+async def variant_details(
+    session: SessionDep, data: VariantDetailsRequest, _caller: ServiceCaller
+) -> dict[str, VariantDetails]:
+    return await queries.variant_details(session, data.variant_ids)
+
+
+@router.post("/product-documents", summary="Event documents of products, by id (deleted ones are absent)")
+async def product_documents(
+    session: SessionDep, data: ProductDocumentsRequest, _caller: ServiceCaller
+) -> dict[str, dict[str, Any]]:
+    return await queries.product_documents(session, data.product_ids)

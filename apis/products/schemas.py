@@ -1,0 +1,310 @@
+"""Payloads of the products API: camelCase on the wire, as the seed's clients expect.
+
+Prices travel as strings with two decimals (`"1299.99"`, Prisma's Decimal, `kit.schemas.Money`), and are
+accepted as JSON numbers or strings. `costPrice` is shown only to staff (callers holding `read:product` or
+`update:product`).
+Categories and stock payloads live in `schemas_categories.py` and `schemas_stock.py`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from kit.schemas import Money, Pagination, Schema, Timestamp
+
+__all__ = ["Money", "Pagination", "Schema", "Timestamp"]  # re-exported for the other schema modules
+
+
+Sku = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$")]
+ImageUrl = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=r"^(https?://|/)\S+$")
+]
+AttributeKey = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[^:,]+$")]
+
+
+def _attribute_text(value: Any) -> Any:
+    """Attribute values are labels: numbers and booleans are kept as their text (`12`, `true`)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value) if isinstance(value, int | float | Decimal) else value
+
+
+AttributeValue = Annotated[
+    str, BeforeValidator(_attribute_text), StringConstraints(min_length=1, max_length=200)
+]
+Attributes = Annotated[dict[AttributeKey, AttributeValue], Field(max_length=20)]
+
+
+class LocalisedName(Schema):
+    """A multilingual name; English is required, French and Arabic are optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    en: str = Field(min_length=1, max_length=300)
+    fr: str | None = Field(default=None, min_length=1, max_length=300)
+    ar: str | None = Field(default=None, min_length=1, max_length=300)
+
+
+class LocalisedDescription(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    en: str = Field(min_length=1, max_length=10_000)
+    fr: str | None = Field(default=None, max_length=10_000)
+    ar: str | None = Field(default=None, max_length=10_000)
+
+
+def texts(value: LocalisedName | LocalisedDescription | None) -> dict[str, str] | None:
+    """What is stored of a multilingual text: the languages given."""
+    return None if value is None else value.model_dump(exclude_none=True)
+
+
+class ImageCreate(Schema):
+    image_url: ImageUrl
+    alt_text: str | None = Field(default=None, max_length=500)
+    is_primary: bool = False
+    order: int | None = Field(default=None, ge=0, le=10_000)
+
+
+def _one_primary(images: list[ImageCreate]) -> list[ImageCreate]:
+    if sum(image.is_primary for image in images) > 1:
+        raise ValueError("at most one image can be primary")
+    return images
+
+
+ImageList = Annotated[list[ImageCreate], Field(max_length=50), AfterValidator(_one_primary)]
+
+
+class VariantCreate(Schema):
+    attributes: Attributes
+    price: Money
+    cost_price: Money | None = None
+    low_stock_threshold: int | None = Field(default=None, ge=0, le=1_000_000_000)
+    initial_stock_quantity: int = Field(default=0, ge=0, le=1_000_000_000_000)
+
+
+class VariantUpdate(Schema):
+    """Stock is not editable here: it changes only through `POST /stock/adjust/{variantId}`."""
+
+    attributes: Attributes | None = None
+    price: Money | None = None
+    cost_price: Money | None = None
+    low_stock_threshold: int | None = Field(default=None, ge=0, le=1_000_000_000)
+
+    @model_validator(mode="after")
+    def _something(self) -> VariantUpdate:
+        if not self.model_fields_set:
+            raise ValueError("No valid fields provided for update.")
+        if self.price is None and "price" in self.model_fields_set:
+            raise ValueError("price cannot be null")
+        if self.attributes is None and "attributes" in self.model_fields_set:
+            raise ValueError("attributes cannot be null")
+        return self
+
+
+CategoryIds = Annotated[list[uuid.UUID], Field(max_length=20)]
+
+
+class ProductCreate(Schema):
+    sku: Sku
+    name: LocalisedName
+    description: LocalisedDescription | None = None
+    is_active: bool = True
+    variants: Annotated[list[VariantCreate], Field(max_length=100)] = Field(default_factory=list)
+    category_ids: CategoryIds = Field(default_factory=list)
+    images: ImageList = Field(default_factory=list)
+
+    @field_validator("category_ids")
+    @classmethod
+    def _distinct(cls, ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        return list(dict.fromkeys(ids))
+
+
+class ProductUpdate(Schema):
+    sku: Sku | None = None
+    name: LocalisedName | None = None
+    description: LocalisedDescription | None = None
+    is_active: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ProductUpdate:
+        if not self.model_fields_set:
+            raise ValueError("No valid fields provided for update.")
+        for required in ("sku", "name", "is_active"):
+            if required in self.model_fields_set and getattr(self, required) is None:
+                raise ValueError(f"{to_camel(required)} cannot be null")
+        return self
+
+
+class CategoryIdsBody(Schema):
+    category_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=20)]
+
+
+class ImageIdsBody(Schema):
+    image_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=50)]
+
+
+class ImageRead(Schema):
+    id: str
+    product_id: str
+    image_url: str
+    alt_text: str | None
+    is_primary: bool
+    order: int | None = Field(validation_alias="position", serialization_alias="order")
+    created_at: Timestamp
+
+
+class VariantRead(Schema):
+    id: str
+    product_id: str
+    attributes: dict[str, Any]
+    price: Money
+    cost_price: Money | None = Field(default=None, exclude_if=lambda value: value is None)
+    stock_quantity: int
+    low_stock_threshold: int | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class CategoryRow(Schema):
+    """A category as stored: multilingual name."""
+
+    id: str
+    name: dict[str, str]
+    slug: str
+    parent_id: str | None
+    image_url: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class CategoryLabel(Schema):
+    """A category of a product, its name in the caller's language."""
+
+    id: str
+    name: str
+    slug: str
+    parent_id: str | None
+    image_url: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class ProductCategoryLink(Schema):
+    """The seed's join row: `{productId, categoryId, category}`."""
+
+    product_id: str
+    category_id: str
+    category: CategoryRow
+
+
+class _ProductFields(Schema):
+    id: str
+    sku: str
+    is_active: bool
+    average_rating: float
+    review_count: int
+    created_at: Timestamp
+    updated_at: Timestamp
+    variants: list[VariantRead]
+    images: list[ImageRead]
+
+
+class ProductRead(_ProductFields):
+    """A product with its multilingual texts (`GET /id/{id}`, `GET /sku/{sku}`, writes)."""
+
+    name: dict[str, str]
+    description: dict[str, str] | None
+    categories: list[ProductCategoryLink]
+
+
+class ProductView(_ProductFields):
+    """A product in the caller's language (`GET /`)."""
+
+    name: str
+    description: str | None
+    categories: list[CategoryLabel]
+
+
+class Meta(Schema):
+    currency: str = "USD"
+
+
+class ProductPage(Schema):
+    data: list[ProductView]
+    meta: Meta = Meta()
+    pagination: Pagination
+
+
+class ProductEnvelope(Schema):
+    data: ProductRead
+    meta: Meta = Meta()
+
+
+class Message(Schema):
+    message: str
+
+
+class CreatedProduct(Schema):
+    id: str
+    sku: str
+
+
+class BulkCreated(Message):
+    created_products: list[CreatedProduct]
+
+
+SortField = Literal["createdAt", "updatedAt", "sku", "name", "price", "averageRating", "reviewCount"]
+
+
+class ProductQuery(Schema):
+    """`GET /` query parameters; every one is validated (400 naming it), `sortBy` against a whitelist."""
+
+    page: int = Field(default=1, ge=1, le=100_000)
+    limit: int = Field(default=10, ge=1, le=100)
+    category_slug: str | None = Field(default=None, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=120)
+    sort_by: SortField = "createdAt"
+    sort_order: Literal["asc", "desc"] = "desc"
+    is_active: bool | None = None
+    q: str | None = Field(default=None, min_length=1, max_length=200)
+    min_price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    max_price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    in_stock: bool | None = None
+    attributes: list[Annotated[str, StringConstraints(pattern=r"^[^:,]{1,50}:.{1,200}$")]] = Field(
+        default=[],
+        max_length=10,
+        description="`Key:Value` pairs (repeat the parameter, or separate pairs with commas): "
+        "some variant must carry every one.",
+    )
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _split_pairs(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list):
+            return [pair for item in value for pair in str(item).split(",") if pair]
+        return value
+
+    @field_validator("max_price")
+    @classmethod
+    def _not_below_min(cls, value: Decimal | None, info: Any) -> Decimal | None:
+        low = info.data.get("min_price")
+        if value is not None and low is not None and value < low:
+            raise ValueError("must not be lower than minPrice")
+        return value
+
+    def attribute_pairs(self) -> list[tuple[str, str]]:
+        return [(key.strip(), value.strip()) for key, _, value in (p.partition(":") for p in self.attributes)]

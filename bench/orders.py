@@ -1,0 +1,147 @@
+"""Order placement through the gateway of the embedded platform, against the floor of the same engine.
+
+    python -m bench.orders [--orders 200] [--concurrency 10]
+
+Both run in one process on one Temporal dev server, side by side: first the floor (a workflow running as
+many no-op activities as a one-line card order's saga: reserve, charge, confirm), then real orders
+(`POST /orders`, answered once the saga has confirmed the order). Prints median and p99 latency,
+throughput, and the ratios real/floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from bench.floor_saga import FloorSagaWorkflow, noop
+from kit.platform import serving
+from kit.settings import SERVICES, Settings
+from kit.temporal import dev_server
+
+SAGA_ACTIVITIES = 3  # reserve_stock, charge_payment, set_order_status
+ADDRESS = {"street": "1 Main St", "city": "Lyon", "postalCode": "69001", "country": "FR"}
+
+
+async def measure(
+    label: str, count: int, concurrency: int, one: Callable[[int], Awaitable[None]]
+) -> dict[str, float]:
+    latencies: list[float] = []
+    gate = asyncio.Semaphore(concurrency)
+
+    async def timed(n: int) -> None:
+        async with gate:
+            started = time.perf_counter()
+            await one(n)
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(timed(n) for n in range(count)))
+    wall = time.perf_counter() - started
+    latencies.sort()
+    result = {
+        "median_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "per_second": count / wall,
+    }
+    print(
+        f"{label:<8} median {result['median_ms']:7.1f} ms   p99 {result['p99_ms']:7.1f} ms   "
+        f"{result['per_second']:6.1f}/s   ({count} runs, {concurrency} at a time)"
+    )
+    return result
+
+
+async def floor(settings: Settings, count: int, concurrency: int) -> dict[str, float]:
+    client = await Client.connect(settings.temporal_address, data_converter=pydantic_data_converter)
+    queue = f"bench-floor-{uuid.uuid4().hex}"
+    async with Worker(client, task_queue=queue, workflows=[FloorSagaWorkflow], activities=[noop]):
+
+        async def one(n: int) -> None:
+            await client.execute_workflow(
+                FloorSagaWorkflow.run, SAGA_ACTIVITIES, id=f"floor-{queue}-{n}", task_queue=queue
+            )
+
+        await one(-1)  # warm-up
+        return await measure("floor", count, concurrency, one)
+
+
+async def orders(settings: Settings, count: int, concurrency: int) -> dict[str, float]:
+    gateway = f"http://127.0.0.1:{settings.port_of('gateway')}"
+    async with serving(settings), httpx.AsyncClient(base_url=gateway, timeout=60) as http:
+        login = await http.post(
+            "/auth/login",
+            json={"email": settings.admin_email, "password": settings.admin_password.get_secret_value()},
+        )
+        admin = {"Authorization": f"Bearer {login.json()['token']}"}
+        product = await http.post(
+            "/products",
+            headers=admin,
+            json={
+                "sku": f"BENCH-{uuid.uuid4().hex[:8]}",
+                "name": {"en": "Bench"},
+                "variants": [
+                    {"attributes": {"Size": "M"}, "price": "10.00", "initialStockQuantity": 1_000_000}
+                ],
+            },
+        )
+        variant_id = product.json()["variants"][0]["id"]
+
+        async def one(n: int) -> None:
+            response = await http.post(
+                "/orders",
+                json={
+                    "items": [{"variantId": variant_id, "quantity": 1}],
+                    "shippingAddress": ADDRESS,
+                    "phone": "0612345678",
+                    "paymentMethod": "CREDIT_CARD",
+                    "paymentToken": "tok_visa",
+                    "guestEmail": f"bench-{n}-{uuid.uuid4().hex[:6]}@example.com",
+                    "guestName": "Bench",
+                },
+            )
+            if response.status_code != 201:
+                raise RuntimeError(f"order {n}: {response.status_code} {response.text}")
+
+        await one(-1)  # warm-up
+        return await measure("orders", count, concurrency, one)
+
+
+async def main(count: int, concurrency: int) -> None:
+    with tempfile.TemporaryDirectory() as data:
+        ports = dict(zip((*SERVICES, "gateway"), range(23001, 23008), strict=True))
+        settings = Settings(
+            environment="test",
+            data_dir=Path(data),
+            ports=ports,
+            temporal_address="127.0.0.1:27233",
+            temporal_ui_port=28233,
+            bus_url=f"memory://{uuid.uuid4().hex}",
+            cache_url=f"memory://{uuid.uuid4().hex}",
+            log_level="WARNING",
+        )
+        async with dev_server(settings, ui=False):
+            base = await floor(settings, count, concurrency)
+            real = await orders(settings, count, concurrency)
+    print(
+        f"ratio    median x{real['median_ms'] / base['median_ms']:.2f}"
+        f"   p99 x{real['p99_ms'] / base['p99_ms']:.2f}"
+        f"   throughput x{real['per_second'] / base['per_second']:.2f}  (orders / floor)"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=10)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.orders, arguments.concurrency))

@@ -1,0 +1,215 @@
+"""The products service under test: its app on embedded adapters, and callers holding genuine access tokens
+(signed here with a test key that the app's verifier trusts, exactly as it would trust the auth service's).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
+from jwt.algorithms import OKPAlgorithm
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from apis.products.app import create_app
+from kit import db
+from kit.auth import TokenVerifier
+from kit.settings import Settings
+from tests.support import asgi_client, real_server_url, scratch_database
+
+ALL_PERMISSIONS = [
+    "read:user",
+    "write:user",
+    "delete:user",
+    "read:role",
+    "write:role",
+    "read:product",
+    "create:product",
+    "update:product",
+    "delete:product",
+    "read:category",
+    "create:category",
+    "update:category",
+    "delete:category",
+    "read:stock",
+    "adjust:stock",
+    "read:order",
+    "update:order",
+    "read:my-orders",
+    "create:order",
+    "read:returns",
+    "write:returns",
+    "read:review",
+    "write:review",
+    "delete:review",
+    "read:currency",
+    "write:currency",
+    "read:promotion",
+    "write:promotion",
+]
+ROLES: dict[str, tuple[str, Sequence[str]]] = {  # the seed's roles
+    "admin": ("ADMIN", ALL_PERMISSIONS),
+    "supervisor": (
+        "Supervisor",
+        (
+            "read:user",
+            "read:order",
+            "read:product",
+            "read:category",
+            "read:stock",
+            "update:order",
+            "adjust:stock",
+        ),
+    ),
+    "auditor": (
+        "Auditor",
+        ("read:user", "read:role", "read:product", "read:category", "read:order", "read:stock"),
+    ),
+    "customer": (
+        "Customer",
+        ("read:my-orders", "create:order", "read:review", "write:review", "delete:review"),
+    ),
+}
+_serial = itertools.count()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_serial)}"
+
+
+class Tokens:
+    """Signs access tokens for the seed's roles and service tokens, with a key the app is told to trust."""
+
+    def __init__(self, issuer: str) -> None:
+        self.issuer = issuer
+        self.key = Ed25519PrivateKey.generate()
+
+    async def jwks(self) -> Mapping[str, Any]:
+        public = OKPAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
+        return {"keys": [{**public, "kid": "test", "alg": "EdDSA", "use": "sig"}]}
+
+    def verifier(self) -> TokenVerifier:
+        return TokenVerifier(self.jwks, issuer=self.issuer)
+
+    def sign(self, sub: str, role: str, permissions: Sequence[str], email: str = "") -> str:
+        now = int(time.time())
+        claims = {
+            "sub": sub,
+            "email": email,
+            "name": sub,
+            "role": role,
+            "permissions": list(permissions),
+            "iss": self.issuer,
+            "iat": now,
+            "exp": now + 900,
+        }
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": "test"})
+
+    def for_caller(self, caller: str) -> str:
+        if caller.startswith("service"):
+            return self.sign("service:orders", "service", [])
+        role, permissions = ROLES[caller]
+        return self.sign(str(uuid.uuid4()), role, permissions, email=f"{caller}@example.com")
+
+    def headers(self, caller: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.for_caller(caller)}"} if caller else {}
+
+
+BOTH_DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
+
+
+@contextlib.asynccontextmanager
+async def on_database(settings: Settings, backend: str, tmp_path: Path) -> AsyncIterator[Settings]:
+    """`settings` on a fresh products database: a SQLite file, or a scratch database on the real server."""
+    if backend == "postgres":
+        async with scratch_database(real_server_url("COMMERCE_TEST_POSTGRES_URL")) as url:
+            yield settings.model_copy(update={"database_url": url})
+    else:
+        yield settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path}/products.db"})
+
+
+@pytest.fixture
+def products_settings(settings: Settings) -> Settings:
+    """Overridden by the modules that run on both databases (`BOTH_DATABASES`)."""
+    return settings
+
+
+@pytest.fixture
+def tokens(products_settings: Settings) -> Tokens:
+    return Tokens(products_settings.jwt_issuer)
+
+
+@pytest.fixture
+def app(products_settings: Settings, tokens: Tokens) -> FastAPI:
+    app = create_app(products_settings)
+    app.state.token_verifier = tokens.verifier()
+    return app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(app) as client:
+        yield client
+
+
+@pytest.fixture
+async def engine(products_settings: Settings, client: httpx.AsyncClient) -> AsyncIterator[AsyncEngine]:
+    """A second connection to the service's database (once the app migrated it), to look inside."""
+    engine = db.open_engine(products_settings.for_service("products").service_database_url)
+    yield engine
+    await engine.dispose()
+
+
+@dataclass
+class Shop:
+    """The API as callers use it: `shop.call("POST", "/", as_="admin", json=...)`, and catalog builders."""
+
+    client: httpx.AsyncClient
+    tokens: Tokens
+
+    async def call(
+        self, method: str, path: str, *, as_: str | None = "admin", **options: Any
+    ) -> httpx.Response:
+        headers = {**self.tokens.headers(as_), **options.pop("headers", {})}
+        return await self.client.request(method, path, headers=headers, **options)
+
+    async def category(self, slug: str | None = None, *, parent: str | None = None, **fields: Any) -> Any:
+        slug = slug or unique("category-")
+        body = {"name": {"en": slug.title(), "fr": f"{slug} (fr)", "ar": f"{slug} (ar)"}, "slug": slug}
+        response = await self.call("POST", "/categories", json=body | {"parentId": parent} | fields)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def product(self, *, categories: Sequence[str] = (), stock: int = 10, **fields: Any) -> Any:
+        body = {
+            "sku": unique("SKU-"),
+            "name": {"en": "Desk Lamp", "fr": "Lampe de bureau", "ar": "مصباح مكتب"},
+            "description": {"en": "A lamp.", "fr": "Une lampe."},
+            "variants": [{"attributes": {"Color": "Black"}, "price": "19.99", "initialStockQuantity": stock}],
+            "categoryIds": list(categories),
+            "images": [{"imageUrl": "https://img.example/lamp.jpg", "isPrimary": True}],
+        }
+        response = await self.call("POST", "/", json=body | fields)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def adjust(
+        self, variant_id: str, change: int, *, as_: str = "admin", **fields: Any
+    ) -> httpx.Response:
+        body = {"changeQuantity": change, "type": "ADJUSTMENT"} | fields
+        return await self.call("POST", f"/stock/adjust/{variant_id}", as_=as_, json=body)
+
+
+@pytest.fixture
+def shop(client: httpx.AsyncClient, tokens: Tokens) -> Shop:
+    return Shop(client, tokens)

@@ -1,0 +1,101 @@
+"""The whole platform in this process, as `commerce dev` runs it, on free ports, with its own Temporal."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from kit.platform import serving
+from kit.settings import SERVICES, Settings
+from tests.support import embedded_settings, free_port, temporal_dev_server
+
+ADDRESS = {"street": "1 Main St", "city": "Lyon", "postalCode": "69001", "country": "FR"}
+
+
+@pytest.fixture(scope="module")
+def own_temporal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Temporal server for this module alone: its workers take the platform's real task queues."""
+    with temporal_dev_server(tmp_path_factory.mktemp("temporal")) as address:
+        yield address
+
+
+@dataclass
+class Shop:
+    """The platform as a client sees it: the gateway, plus the settings it runs with."""
+
+    http: httpx.AsyncClient
+    settings: Settings
+    admin: dict[str, str]
+
+    async def login(self, email: str, password: str) -> dict[str, str]:
+        response = await self.http.post("/auth/login", json={"email": email, "password": password})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['token']}"}
+
+    async def customer(self) -> tuple[dict[str, str], str]:
+        email = f"c-{uuid.uuid4().hex[:10]}@example.com"
+        body = {"name": "Carla Customer", "email": email, "password": "correct horse battery"}
+        response = await self.http.post("/auth/register", json=body)
+        assert response.status_code == 201, response.text
+        return {"Authorization": f"Bearer {response.json()['token']}"}, email
+
+    async def product(self, stock: int = 10, price: str = "25.00") -> tuple[str, str]:
+        """A product with one variant; returns (product id, variant id)."""
+        sku = f"SKU-{uuid.uuid4().hex[:10].upper()}"
+        body = {
+            "sku": sku,
+            "name": {"en": "Trail shoe", "fr": "Chaussure de trail"},
+            "variants": [{"attributes": {"Color": "Red"}, "price": price, "initialStockQuantity": stock}],
+        }
+        response = await self.http.post("/products", json=body, headers=self.admin)
+        assert response.status_code == 201, response.text
+        product = response.json()
+        product = product.get("data", product)
+        return product["id"], product["variants"][0]["id"]
+
+    async def stock(self, product_id: str, variant_id: str) -> int:
+        response = await self.http.get(f"/products/{product_id}/variants/{variant_id}", headers=self.admin)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return int(body.get("data", body)["stockQuantity"])
+
+    async def order(
+        self, variant_id: str, quantity: int = 1, headers: dict[str, str] | None = None, **fields: Any
+    ) -> httpx.Response:
+        body: dict[str, Any] = {
+            "items": [{"variantId": variant_id, "quantity": quantity}],
+            "shippingAddress": ADDRESS,
+            "phone": "+33 6 12 34 56 78",
+            "paymentMethod": "CASH_ON_DELIVERY",
+            **fields,
+        }
+        if headers is None:
+            body.setdefault("guestEmail", f"g-{uuid.uuid4().hex[:10]}@example.com")
+            body.setdefault("guestName", "Gus Guest")
+        return await self.http.post("/orders", json=body, headers=headers or {})
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shop(own_temporal: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
+    ports = {name: free_port() for name in (*SERVICES, "gateway")}
+    settings = embedded_settings(
+        Path(tmp_path_factory.mktemp("platform")),
+        temporal_address=own_temporal,
+        ports=ports,
+        product_sync_debounce=0.2,
+    )
+    async with (
+        serving(settings),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['gateway']}", timeout=60) as http,
+    ):
+        admin = await Shop(http, settings, {}).login(
+            settings.admin_email, settings.admin_password.get_secret_value()
+        )
+        yield Shop(http, settings, admin)

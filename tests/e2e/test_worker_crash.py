@@ -1,0 +1,110 @@
+"""A worker killed (SIGKILL) in the middle of sagas, then restarted: every order finishes, and no unit
+of stock is lost or counted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from kit.platform import serving
+from kit.settings import SERVICES
+from tests.e2e.conftest import Shop
+from tests.support import embedded_settings, eventually, free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+ORDERS = 12
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shop(own_temporal: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
+    """The platform without its orders worker: the test runs that one as a separate process."""
+    ports = {name: free_port() for name in (*SERVICES, "gateway")}
+    settings = embedded_settings(
+        Path(tmp_path_factory.mktemp("platform")),
+        temporal_address=own_temporal,
+        ports=ports,
+        product_sync_debounce=0.2,
+    )
+    gateway = f"http://127.0.0.1:{ports['gateway']}"
+    async with (
+        serving(settings, queues=["users", "catalog"]),
+        httpx.AsyncClient(base_url=gateway, timeout=60) as http,
+    ):
+        admin = await Shop(http, settings, {}).login(
+            settings.admin_email, settings.admin_password.get_secret_value()
+        )
+        yield Shop(http, settings, admin)
+
+
+def start_worker(shop: Shop) -> subprocess.Popen[bytes]:
+    """`commerce worker orders`, as an operator starts it, against this platform."""
+    settings = shop.settings
+    env = {
+        **os.environ,
+        "COMMERCE_PORTS": json.dumps(settings.ports),
+        "COMMERCE_DATA_DIR": str(settings.data_dir),
+        "COMMERCE_TEMPORAL_ADDRESS": settings.temporal_address,
+        "COMMERCE_ENVIRONMENT": "test",
+    }
+    command = [str(Path(sys.executable).parent / "commerce"), "worker", "orders"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def pending(shop: Shop) -> int:
+    page = await shop.http.get("/orders", params={"status": "PENDING", "limit": 1}, headers=shop.admin)
+    total: int = page.json()["pagination"]["total"]
+    return total
+
+
+async def test_a_killed_worker_loses_no_order_and_no_unit(shop: Shop) -> None:
+    variants = [await shop.product(stock=100) for _ in range(3)]
+    worker = start_worker(shop)
+    try:
+        placing = [
+            asyncio.create_task(shop.order(variants[n % 3][1], quantity=1, paymentMethod="CREDIT_CARD"))
+            for n in range(ORDERS)
+        ]
+        await eventually(lambda: _mid_saga(shop, variants), within=60, interval=0.005)
+        worker.send_signal(signal.SIGKILL)  # some units are reserved, some orders are not finished
+        worker.wait()
+        killed_while_pending = await pending(shop)
+        worker = start_worker(shop)
+        answers = await asyncio.gather(*placing)
+        assert all(a.status_code in (201, 202) for a in answers), [a.text for a in answers]
+        await eventually(lambda: _none_pending(shop), within=120)
+    finally:
+        worker.kill()
+        worker.wait()
+
+    assert killed_while_pending > 0
+    orders = (await shop.http.get("/orders", params={"limit": 100}, headers=shop.admin)).json()["data"]
+    assert sorted(o["status"] for o in orders) == ["PAID"] * ORDERS
+    for product_id, variant_id in variants:
+        expected = 100 - sum(1 for n in range(ORDERS) if variants[n % 3][1] == variant_id)
+        assert await shop.stock(product_id, variant_id) == expected
+        history = (await shop.http.get(f"/products/stock/history/{variant_id}", headers=shop.admin)).json()
+        taken = [m for m in history if m["type"] == "ORDER"]
+        assert len(taken) == len({m["relatedOrderId"] for m in taken}) == 100 - expected
+    report = await shop.http.get("/products/stock/reconcile", headers=shop.admin)
+    assert report.json()["mismatches"] == []
+
+
+async def _mid_saga(shop: Shop, variants: list[tuple[str, str]]) -> bool:
+    """The worker has reserved some units, and some orders are not settled yet."""
+    reserved = [await shop.stock(p, v) < 100 for p, v in variants]
+    return any(reserved) and await pending(shop) > 0
+
+
+async def _none_pending(shop: Shop) -> bool:
+    return await pending(shop) == 0

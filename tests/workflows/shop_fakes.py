@@ -1,0 +1,51 @@
+"""Stand-ins for the saga's activities, registered under the same names: a shop held in memory."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.inventory import StockChange
+from activities.orders import StatusReport
+
+
+class FakeShop:
+    def __init__(self, stock: dict[str, int], *, unreachable_times: int = 0) -> None:
+        self.stock = dict(stock)
+        self.reserved: dict[tuple[str, str], int] = {}
+        self.statuses: list[StatusReport] = []
+        self.cleared: list[str] = []
+        self.unreachable_times = unreachable_times
+        self.reserve_attempts = 0
+
+    @activity.defn(name="reserve_stock")
+    async def reserve_stock(self, change: StockChange) -> None:
+        self.reserve_attempts += 1
+        if self.unreachable_times > 0:
+            self.unreachable_times -= 1
+            raise ConnectionError("products service unreachable")
+        key = (change.order_id, change.variant_id)
+        if key in self.reserved:
+            return
+        available = self.stock[change.variant_id]
+        if available < change.quantity:
+            details = {"variantId": change.variant_id, "requested": change.quantity, "available": available}
+            raise ApplicationError(
+                "Insufficient stock", details, type="InsufficientStock", non_retryable=True
+            )
+        self.stock[change.variant_id] -= change.quantity
+        self.reserved[key] = change.quantity
+
+    @activity.defn(name="release_stock")
+    async def release_stock(self, change: StockChange) -> None:
+        held = self.reserved.pop((change.order_id, change.variant_id), 0)
+        self.stock[change.variant_id] += held
+
+    @activity.defn(name="set_order_status")
+    async def set_order_status(self, report: StatusReport) -> None:
+        if not self.statuses or self.statuses[-1].status != report.status:
+            self.statuses.append(report)
+
+    @activity.defn(name="clear_cart")
+    async def clear_cart(self, cart_id: str) -> None:
+        self.cleared.append(cart_id)
