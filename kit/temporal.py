@@ -17,6 +17,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from kit.errors import Unavailable
 from kit.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,13 @@ class TemporalConnection:
     async def __call__(self) -> Client:
         async with self._lock:
             if self._client is None:
-                self._client = await connect_temporal(self._settings)
+                try:
+                    self._client = await connect_temporal(self._settings)
+                except Exception as exc:  # refused, timed out, TLS: all the same to a caller
+                    address = self._settings.temporal_address
+                    raise Unavailable(
+                        f"Temporal is unreachable at {address}", code="TemporalUnavailable"
+                    ) from exc
             return self._client
 
 

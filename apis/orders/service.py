@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_, select
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from apis.orders import access, status
 from apis.orders.errors import NotCancellable, OrderNotFound
@@ -20,7 +21,7 @@ from apis.orders.placing import workflow_id
 from apis.orders.presenters import present_one
 from kit.auth import Principal
 from kit.bus import Event
-from kit.errors import BadRequest
+from kit.errors import BadRequest, Unavailable
 from kit.outbox import record_event
 from kit.schemas import Pagination
 
@@ -104,7 +105,14 @@ async def request_cancel(
         if caller is not None and caller.can("update:order") and caller.id != order.user_id
         else "customer"
     )
-    await temporal.get_workflow_handle(workflow_id(order_id)).signal("cancel", f"Cancelled by the {who}")
+    try:
+        await temporal.get_workflow_handle(workflow_id(order_id)).signal("cancel", f"Cancelled by the {who}")
+    except RPCError as refused:
+        if refused.status == RPCStatusCode.NOT_FOUND:  # the saga is over: nothing left to cancel
+            raise NotCancellable(order.status) from refused
+        raise Unavailable(
+            "Temporal did not take the cancellation; try again.", code="TemporalUnavailable"
+        ) from refused
     return order
 
 
