@@ -87,9 +87,14 @@ async def load_by_sku(session: AsyncSession, sku: str) -> ProductAggregate | Non
     return (await load_aggregates(session, [product_id]))[0] if product_id else None
 
 
+def variant_read(variant: Variant, *, staff: bool) -> VariantRead:
+    """The variant; its cost price for staff only."""
+    shown = VariantRead.model_validate(variant)
+    return shown if staff else shown.model_copy(update={"cost_price": None})
+
+
 def _variants(aggregate: ProductAggregate, staff: bool) -> list[VariantRead]:
-    shown = [VariantRead.model_validate(v) for v in aggregate.variants]
-    return shown if staff else [v.model_copy(update={"cost_price": None}) for v in shown]
+    return [variant_read(v, staff=staff) for v in aggregate.variants]
 
 
 def product_read(aggregate: ProductAggregate, *, staff: bool) -> ProductRead:

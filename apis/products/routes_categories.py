@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from apis.products import categories
 from apis.products.dependencies import LanguageDep, NotifierDep
@@ -23,7 +23,7 @@ from kit.auth import require_permission
 from kit.web import SessionDep
 
 router = APIRouter(prefix="/categories", tags=["categories"])
-CategoryId = Annotated[uuid.UUID, "the category's id"]
+CategoryId = Annotated[uuid.UUID, Path(description="the category's id")]
 
 
 @router.get("", summary="All categories, flat or as a tree (`format=tree`), sorted by name")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 
 from apis.products import attachments, catalog, listing, queries
 from apis.products.dependencies import LanguageDep, NotifierDep, StaffDep
@@ -28,7 +28,7 @@ from kit.auth import require_permission
 from kit.web import SessionDep
 
 router = APIRouter(tags=["products"])
-ProductId = Annotated[uuid.UUID, "the product's id"]
+ProductId = Annotated[uuid.UUID, Path(description="the product's id")]
 
 
 @router.get("/", summary="List products: filters, sorting, pagination; texts in the caller's language")

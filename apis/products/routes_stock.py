@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from apis.products import stock
 from apis.products.dependencies import NotifierDep, StockAdjuster
@@ -14,7 +14,7 @@ from kit.auth import require_permission
 from kit.web import SessionDep
 
 router = APIRouter(prefix="/stock", tags=["stock"])
-VariantId = Annotated[uuid.UUID, "the variant's id"]
+VariantId = Annotated[uuid.UUID, Path(description="the variant's id")]
 
 
 @router.post(

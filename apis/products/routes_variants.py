@@ -5,31 +5,33 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 
-from apis.products import variants
+from apis.products import queries, variants
 from apis.products.dependencies import NotifierDep, StaffDep
 from apis.products.schemas import VariantCreate, VariantRead, VariantUpdate
 from kit.auth import require_permission
 from kit.web import SessionDep
 
 router = APIRouter(prefix="/{product_id}/variants", tags=["variants"])
-ProductId = Annotated[uuid.UUID, "the product's id"]
-VariantId = Annotated[uuid.UUID, "the variant's id"]
+ProductId = Annotated[uuid.UUID, Path(description="the product's id")]
+VariantId = Annotated[uuid.UUID, Path(description="the variant's id")]
 may_update = [require_permission("update:product")]
 
 
 @router.get("", summary="A product's variants")
 async def list_variants(session: SessionDep, product_id: ProductId, staff: StaffDep) -> list[VariantRead]:
     found = await variants.list_variants(session, str(product_id))
-    return [variants.read(v, staff=staff) for v in found]
+    return [queries.variant_read(v, staff=staff) for v in found]
 
 
 @router.get("/{variant_id}", summary="One variant of a product")
 async def get_variant(
     session: SessionDep, product_id: ProductId, variant_id: VariantId, staff: StaffDep
 ) -> VariantRead:
-    return variants.read(await variants.get_variant(session, str(product_id), str(variant_id)), staff=staff)
+    return queries.variant_read(
+        await variants.get_variant(session, str(product_id), str(variant_id)), staff=staff
+    )
 
 
 @router.post(
@@ -42,7 +44,7 @@ async def create_variant(
     session: SessionDep, notify: NotifierDep, product_id: ProductId, data: VariantCreate
 ) -> VariantRead:
     variant = await variants.create_variant(session, notify, str(product_id), data)
-    return variants.read(variant, staff=True)
+    return queries.variant_read(variant, staff=True)
 
 
 @router.put(
@@ -56,7 +58,7 @@ async def update_variant(
     data: VariantUpdate,
 ) -> VariantRead:
     variant = await variants.update_variant(session, notify, str(product_id), str(variant_id), data)
-    return variants.read(variant, staff=True)
+    return queries.variant_read(variant, staff=True)
 
 
 @router.delete(

@@ -13,12 +13,7 @@ from apis.products.catalog import touch, variant_rows
 from apis.products.errors import ProductNotFound, VariantNotFound
 from apis.products.events import Notifier
 from apis.products.models import Product, StockMovement, Variant, now
-from apis.products.schemas import VariantCreate, VariantRead, VariantUpdate
-
-
-def read(variant: Variant, *, staff: bool) -> VariantRead:
-    shown = VariantRead.model_validate(variant)
-    return shown if staff else shown.model_copy(update={"cost_price": None})
+from apis.products.schemas import VariantCreate, VariantUpdate
 
 
 async def list_variants(session: AsyncSession, product_id: str) -> list[Variant]:
