@@ -18,45 +18,50 @@ GROUP = "orders"
 
 async def copy_user(session: AsyncSession, event: Event) -> None:
     payload, user_id = event.payload, str(event.payload.get("id", event.key))
-    customer = await session.get(CustomerCopy, user_id)
-    if event.type == "USER_DELETED":  # deactivated: keep the copy, order history stays readable
-        if customer is not None:
-            customer.is_active = False
+    if event.type == "USER_DELETED":  # deactivated: keep the copy, so order history stays readable
+        await _update(session, CustomerCopy, user_id, {"is_active": False}, create=False)
         return
-    fields: dict[str, Any] = {
+    fields = {
         "name": payload.get("name") or "",
         "email": payload.get("email") or "",
         "profile_image": payload.get("profileImage"),
         "is_active": True,
-        "updated_at": datetime.now(UTC),
     }
-    if customer is None:
-        session.add(CustomerCopy(id=user_id, **fields))
-    else:
-        for name, value in fields.items():
-            setattr(customer, name, value)
+    await _update(session, CustomerCopy, user_id, fields)
 
 
 async def copy_product(session: AsyncSession, event: Event) -> None:
     payload, product_id = event.payload, str(event.payload.get("id", event.key))
-    product = await session.get(ProductCopy, product_id)
     if event.type == "PRODUCT_DELETED":
-        if product is not None:
-            product.is_deleted = True
+        await _update(session, ProductCopy, product_id, {"is_deleted": True}, create=False)
         return
     name = payload.get("name")
-    fields: dict[str, Any] = {
+    fields = {
         "name": name if isinstance(name, dict) else {"en": str(name or "")},
         "sku": payload.get("sku") or "",
         "image_url": payload.get("primaryImageUrl"),
         "is_deleted": False,
-        "updated_at": datetime.now(UTC),
     }
-    if product is None:
-        session.add(ProductCopy(id=product_id, **fields))
-    else:
-        for field, value in fields.items():
-            setattr(product, field, value)
+    await _update(session, ProductCopy, product_id, fields)
+
+
+async def _update(
+    session: AsyncSession,
+    model: type[CustomerCopy | ProductCopy],
+    key: str,
+    fields: dict[str, Any],
+    *,
+    create: bool = True,
+) -> None:
+    """Apply `fields` to the copy (created when missing, if `create`)."""
+    fields = {**fields, "updated_at": datetime.now(UTC)}
+    row = await session.get(model, key)
+    if row is None:
+        if create:
+            session.add(model(id=key, **fields))
+        return
+    for name, value in fields.items():
+        setattr(row, name, value)
 
 
 COPIERS: dict[str, Callable[[AsyncSession, Event], Awaitable[None]]] = {

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,20 +83,21 @@ class Shop:
         return await self.http.post("/orders", json=body, headers=headers or {})
 
 
+@contextlib.asynccontextmanager
+async def open_shop(
+    temporal: str, data_dir: Path, queues: Iterable[str] | None = None
+) -> AsyncIterator[Shop]:
+    """The platform on free ports with the workers of `queues` (all by default), and its admin logged in."""
+    ports = {name: free_port() for name in (*SERVICES, "gateway")}
+    settings = embedded_settings(data_dir, temporal_address=temporal, ports=ports, product_sync_debounce=0.2)
+    gateway = f"http://127.0.0.1:{ports['gateway']}"
+    async with serving(settings, queues), httpx.AsyncClient(base_url=gateway, timeout=60) as http:
+        password = settings.admin_password.get_secret_value()
+        admin = await Shop(http, settings, {}).login(settings.admin_email, password)
+        yield Shop(http, settings, admin)
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def shop(own_temporal: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
-    ports = {name: free_port() for name in (*SERVICES, "gateway")}
-    settings = embedded_settings(
-        Path(tmp_path_factory.mktemp("platform")),
-        temporal_address=own_temporal,
-        ports=ports,
-        product_sync_debounce=0.2,
-    )
-    async with (
-        serving(settings),
-        httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports['gateway']}", timeout=60) as http,
-    ):
-        admin = await Shop(http, settings, {}).login(
-            settings.admin_email, settings.admin_password.get_secret_value()
-        )
-        yield Shop(http, settings, admin)
+    async with open_shop(own_temporal, tmp_path_factory.mktemp("platform")) as opened:
+        yield opened

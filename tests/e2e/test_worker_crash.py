@@ -13,14 +13,11 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 import pytest_asyncio
 
-from kit.platform import serving
-from kit.settings import SERVICES
-from tests.e2e.conftest import Shop
-from tests.support import embedded_settings, eventually, free_port
+from tests.e2e.conftest import Shop, open_shop
+from tests.support import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 ORDERS = 12
@@ -29,22 +26,10 @@ ORDERS = 12
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def shop(own_temporal: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
     """The platform without its orders worker: the test runs that one as a separate process."""
-    ports = {name: free_port() for name in (*SERVICES, "gateway")}
-    settings = embedded_settings(
-        Path(tmp_path_factory.mktemp("platform")),
-        temporal_address=own_temporal,
-        ports=ports,
-        product_sync_debounce=0.2,
-    )
-    gateway = f"http://127.0.0.1:{ports['gateway']}"
-    async with (
-        serving(settings, queues=["users", "catalog"]),
-        httpx.AsyncClient(base_url=gateway, timeout=60) as http,
-    ):
-        admin = await Shop(http, settings, {}).login(
-            settings.admin_email, settings.admin_password.get_secret_value()
-        )
-        yield Shop(http, settings, admin)
+    async with open_shop(
+        own_temporal, tmp_path_factory.mktemp("platform"), queues=["users", "catalog"]
+    ) as opened:
+        yield opened
 
 
 def start_worker(shop: Shop) -> subprocess.Popen[bytes]:
