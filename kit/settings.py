@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     catalog_task_queue: str = Field(
         default="catalog", description="Temporal task queue of the product sync workflows (workers/catalog)."
     )
+    order_answer_seconds: float = Field(
+        default=5.0, ge=0, description="How long `POST /orders` waits for the saga before answering 202."
+    )
     product_sync_debounce: float = Field(
         default=2.0, gt=0, description="Seconds of quiet before a product's burst of changes is published."
     )

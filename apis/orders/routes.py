@@ -29,7 +29,6 @@ from kit.web import InfraDep, SessionDep
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["orders"])
 
-ANSWER_WITHIN_SECONDS = 5.0  # how long `POST /orders` waits for the saga before answering 202
 OrderId = Annotated[str, Path(alias="orderId", min_length=1, max_length=36)]
 GuestToken = Annotated[str | None, Query(alias="guest_token", max_length=128)]
 IdempotencyKey = Annotated[
@@ -61,7 +60,7 @@ async def place_order(
         except Exception as exc:
             log.warning("saga start deferred to the outbox", extra={"orderId": order.id, "error": repr(exc)})
     assert infra.sessions is not None
-    order = await placing.settled(infra.sessions, order.id, ANSWER_WITHIN_SECONDS)
+    order = await placing.settled(infra.sessions, order.id, infra.settings.order_answer_seconds)
     placing.raise_if_failed(order)
     if order.status == OrderStatus.PENDING:
         accepted = OrderAccepted(id=order.id, status=order.status)
@@ -154,7 +153,10 @@ async def cancel_order(
     await service.request_cancel(session, await infra.temporal(), order_id, caller, guest_token)
     assert infra.sessions is not None
     order = await placing.settled(
-        infra.sessions, order_id, ANSWER_WITHIN_SECONDS, lambda o: o.status == OrderStatus.CANCELLED
+        infra.sessions,
+        order_id,
+        infra.settings.order_answer_seconds,
+        lambda o: o.status == OrderStatus.CANCELLED,
     )
     if order.status != OrderStatus.CANCELLED:
         accepted = OrderAccepted(id=order.id, status=order.status, message="Cancellation in progress.")

@@ -85,11 +85,21 @@ class Shop:
 
 @contextlib.asynccontextmanager
 async def open_shop(
-    temporal: str, data_dir: Path, queues: Iterable[str] | None = None
+    temporal: str, data_dir: Path, queues: Iterable[str] | None = None, *, answer_seconds: float = 15
 ) -> AsyncIterator[Shop]:
-    """The platform on free ports with the workers of `queues` (all by default), and its admin logged in."""
+    """The platform on free ports with the workers of `queues` (all by default), and its admin logged in.
+
+    `POST /orders` waits up to `answer_seconds` for the saga: long enough that a loaded machine does not
+    turn a 201 into a 202.
+    """
     ports = {name: free_port() for name in (*SERVICES, "gateway")}
-    settings = embedded_settings(data_dir, temporal_address=temporal, ports=ports, product_sync_debounce=0.2)
+    settings = embedded_settings(
+        data_dir,
+        temporal_address=temporal,
+        ports=ports,
+        product_sync_debounce=0.2,
+        order_answer_seconds=answer_seconds,
+    )
     gateway = f"http://127.0.0.1:{ports['gateway']}"
     async with serving(settings, queues), httpx.AsyncClient(base_url=gateway, timeout=60) as http:
         password = settings.admin_password.get_secret_value()

@@ -27,7 +27,7 @@ ORDERS = 12
 async def shop(own_temporal: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
     """The platform without its orders worker: the test runs that one as a separate process."""
     async with open_shop(
-        own_temporal, tmp_path_factory.mktemp("platform"), queues=["users", "catalog"]
+        own_temporal, tmp_path_factory.mktemp("platform"), queues=["users", "catalog"], answer_seconds=3
     ) as opened:
         yield opened
 
@@ -83,6 +83,26 @@ async def test_a_killed_worker_loses_no_order_and_no_unit(shop: Shop) -> None:
         assert len(taken) == len({m["relatedOrderId"] for m in taken}) == 100 - expected
     report = await shop.http.get("/products/stock/reconcile", headers=shop.admin)
     assert report.json()["mismatches"] == []
+
+
+async def test_an_order_placed_while_no_worker_runs_is_accepted_then_placed(shop: Shop) -> None:
+    product_id, variant_id = await shop.product(stock=5)
+    accepted = await shop.order(variant_id, quantity=2)
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["status"] == "PENDING"
+    location = accepted.headers["location"]
+    worker = start_worker(shop)
+    try:
+        await eventually(lambda: _status_at(shop, location, "CONFIRMED"), within=60)
+    finally:
+        worker.kill()
+        worker.wait()
+    assert await shop.stock(product_id, variant_id) == 3
+
+
+async def _status_at(shop: Shop, location: str, status: str) -> bool:
+    order = await shop.http.get(location, headers=shop.admin)
+    return bool(order.json()["status"] == status)
 
 
 async def _mid_saga(shop: Shop, variants: list[tuple[str, str]]) -> bool:
