@@ -18,7 +18,9 @@ TokenSource = Callable[[], Awaitable[str]]
 
 
 class ServiceClient:
-    """A JSON client of one service; `token` supplies service credentials for internal routes."""
+    """A JSON client of one service; `token` supplies service credentials for internal routes, `http` a
+    connection pool shared with the process's other clients.
+    """
 
     def __init__(
         self,
@@ -28,11 +30,14 @@ class ServiceClient:
         timeout: float = 10.0,
         token: TokenSource | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
         self._registry = registry
         self._service = service
         self._token = token
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._timeout = timeout
+        self._owns_http = http is None  # a shared pool (`Infra.http`) is closed by its owner
+        self._http = http or httpx.AsyncClient(timeout=timeout, transport=transport)
 
     async def request(
         self,
@@ -80,7 +85,8 @@ class ServiceClient:
         return await self.request("DELETE", path, **options)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._owns_http:
+            await self._http.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kit import db
 from kit.bus import EventBus, open_bus
 from kit.cache import Cache, open_cache
+from kit.clients import ServiceClient, TokenSource
 from kit.discovery import Registry, open_registry
 from kit.outbox import OutboxRelay
 from kit.settings import SERVICES, Settings
@@ -31,9 +33,16 @@ class Infra:
     cache: Cache
     registry: Registry
     temporal: TemporalConnection
+    http: httpx.AsyncClient
     engine: AsyncEngine | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
     outbox: OutboxRelay | None = None
+
+    def client(self, service: str, *, token: TokenSource | None = None) -> ServiceClient:
+        """A client of another service over this process's shared connection pool."""
+        return ServiceClient(
+            self.registry, service, timeout=self.settings.service_call_timeout, token=token, http=self.http
+        )
 
 
 @contextlib.asynccontextmanager
@@ -47,8 +56,9 @@ async def open_infra(settings: Settings, *, migrations: Path | None = None) -> A
         defaults = {name: f"http://{settings.host}:{settings.port_of(name)}" for name in SERVICES}
         registry = await stack.enter_async_context(open_registry(settings.discovery_url, defaults))
         temporal = TemporalConnection(settings)
+        http = await stack.enter_async_context(httpx.AsyncClient(timeout=settings.service_call_timeout))
         if migrations is None:
-            yield Infra(settings, bus, cache, registry, temporal)
+            yield Infra(settings, bus, cache, registry, temporal, http)
             return
         engine = db.open_engine(settings.service_database_url)
         stack.push_async_callback(engine.dispose)
@@ -58,7 +68,7 @@ async def open_infra(settings: Settings, *, migrations: Path | None = None) -> A
         relay_task = asyncio.create_task(relay.run(), name=f"outbox:{settings.service_name}")
         stack.push_async_callback(_stop, relay, relay_task)
         sessions = db.session_factory(engine, on_commit=relay.wake)
-        yield Infra(settings, bus, cache, registry, temporal, engine, sessions, relay)
+        yield Infra(settings, bus, cache, registry, temporal, http, engine, sessions, relay)
 
 
 async def _stop(relay: OutboxRelay, task: asyncio.Task[None]) -> None:

@@ -7,7 +7,6 @@ from temporalio.worker import Worker
 
 from activities.catalog import CatalogActivities
 from kit.auth import service_tokens
-from kit.clients import ServiceClient
 from kit.infra import Infra
 from workflows.sync_product import SyncProductBatchWorkflow, SyncProductWorkflow
 
@@ -15,12 +14,7 @@ from workflows.sync_product import SyncProductBatchWorkflow, SyncProductWorkflow
 def build_worker(client: Client, infra: Infra) -> Worker:
     """Queue `settings.catalog_task_queue` ("catalog"); reads products with service credentials."""
     settings = infra.settings
-    products = ServiceClient(
-        infra.registry,
-        "products",
-        timeout=settings.service_call_timeout,
-        token=service_tokens(infra, "catalog"),
-    )
+    products = infra.client("products", token=service_tokens(infra, "catalog"))
     activities = CatalogActivities(products, infra.bus)
     return Worker(
         client,

@@ -10,21 +10,16 @@ from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities, SandboxPayments
 from kit.auth import service_tokens
-from kit.clients import ServiceClient
 from kit.infra import Infra
 from workflows.place_order import ORDERS_TASK_QUEUE, PlaceOrderWorkflow
 
 
 def build_worker(client: Client, infra: Infra) -> Worker:
-    token, timeout = service_tokens(infra, "orders"), infra.settings.service_call_timeout
-
-    def service(name: str) -> ServiceClient:
-        return ServiceClient(infra.registry, name, timeout=timeout, token=token)
-
-    inventory = InventoryActivities(service("products"))
+    token = service_tokens(infra, "orders")
+    inventory = InventoryActivities(infra.client("products", token=token))
     payments = PaymentActivities(SandboxPayments())
-    orders = OrderActivities(service("orders"))
-    carts = CartActivities(service("carts"))
+    orders = OrderActivities(infra.client("orders", token=token))
+    carts = CartActivities(infra.client("carts", token=token))
     return Worker(
         client,
         task_queue=ORDERS_TASK_QUEUE,

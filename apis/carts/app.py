@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from apis.carts.routes import router
 from apis.products.client import Catalog
 from kit.auth import service_tokens
-from kit.clients import ServiceClient
 from kit.infra import Infra
 from kit.settings import Settings
 from kit.web import create_service
@@ -19,10 +18,7 @@ from kit.web import create_service
 @contextlib.asynccontextmanager
 async def _catalog(infra: Infra) -> AsyncIterator[dict[str, Catalog]]:
     """The products service, called with this service's own credentials."""
-    token = service_tokens(infra, "carts")
-    timeout = infra.settings.service_call_timeout
-    async with ServiceClient(infra.registry, "products", timeout=timeout, token=token) as products:
-        yield {"catalog": Catalog(products)}
+    yield {"catalog": Catalog(infra.client("products", token=service_tokens(infra, "carts")))}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -13,7 +13,6 @@ from apis.orders import handlers
 from apis.orders.routes import router
 from apis.products.client import Catalog
 from kit.auth import service_tokens
-from kit.clients import ServiceClient
 from kit.infra import Infra
 from kit.settings import Settings
 from kit.web import create_service
@@ -29,12 +28,11 @@ async def _subscribe(infra: Infra) -> None:
 @contextlib.asynccontextmanager
 async def _upstreams(infra: Infra) -> AsyncIterator[dict[str, Any]]:
     """The catalog (prices) and the carts, called with this service's own credentials."""
-    token, timeout = service_tokens(infra, "orders"), infra.settings.service_call_timeout
-    async with (
-        ServiceClient(infra.registry, "products", timeout=timeout, token=token) as products,
-        ServiceClient(infra.registry, "carts", timeout=timeout, token=token) as carts,
-    ):
-        yield {"catalog": Catalog(products), "carts": carts}
+    token = service_tokens(infra, "orders")
+    yield {
+        "catalog": Catalog(infra.client("products", token=token)),
+        "carts": infra.client("carts", token=token),
+    }
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
