@@ -7,7 +7,7 @@ accepted, so a token signed with HS256 (the public key used as an HMAC secret) o
 
 Routes declare their callers with `CurrentUser`, `OptionalUser`, `require_permission("create:product")` or
 `ServiceCaller`; workers call internal routes with
-`ServiceClient(registry, "products", token=service_tokens(infra, "worker-orders"))`.
+`infra.client("products", token=service_tokens(infra, "orders"))`.
 """
 
 from __future__ import annotations
