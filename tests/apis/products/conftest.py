@@ -21,64 +21,16 @@ from fastapi import FastAPI
 from jwt.algorithms import OKPAlgorithm
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from apis.auth import seed
 from apis.products.app import create_app
 from kit import db
 from kit.auth import TokenVerifier
 from kit.settings import Settings
 from tests.support import asgi_client, real_server_url, scratch_database
 
-ALL_PERMISSIONS = [
-    "read:user",
-    "write:user",
-    "delete:user",
-    "read:role",
-    "write:role",
-    "read:product",
-    "create:product",
-    "update:product",
-    "delete:product",
-    "read:category",
-    "create:category",
-    "update:category",
-    "delete:category",
-    "read:stock",
-    "adjust:stock",
-    "read:order",
-    "update:order",
-    "read:my-orders",
-    "create:order",
-    "read:returns",
-    "write:returns",
-    "read:review",
-    "write:review",
-    "delete:review",
-    "read:currency",
-    "write:currency",
-    "read:promotion",
-    "write:promotion",
-]
-ROLES: dict[str, tuple[str, Sequence[str]]] = {  # the seed's roles
-    "admin": ("ADMIN", ALL_PERMISSIONS),
-    "supervisor": (
-        "Supervisor",
-        (
-            "read:user",
-            "read:order",
-            "read:product",
-            "read:category",
-            "read:stock",
-            "update:order",
-            "adjust:stock",
-        ),
-    ),
-    "auditor": (
-        "Auditor",
-        ("read:user", "read:role", "read:product", "read:category", "read:order", "read:stock"),
-    ),
-    "customer": (
-        "Customer",
-        ("read:my-orders", "create:order", "read:review", "write:review", "delete:review"),
-    ),
+# The seed's roles, by the caller names the tests use ("admin", "supervisor", "customer", ...).
+ROLES: dict[str, tuple[str, Sequence[str]]] = {
+    name.lower(): (name, permissions) for name, (_description, permissions) in seed.ROLES.items()
 }
 _serial = itertools.count()
 
