@@ -87,7 +87,7 @@ def local_infra_settings() -> dict[str, str]:
         "COMMERCE_DATABASE_URL": postgres + "/{service}",
         "COMMERCE_BUS_URL": urls["COMMERCE_TEST_KAFKA_URL"],
         "COMMERCE_CACHE_URL": urls["COMMERCE_TEST_REDIS_URL"],
-        "COMMERCE_DISCOVERY_URL": urls["COMMERCE_TEST_CONSUL_URL"],
+        "COMMERCE_DISCOVERY_URL": urls["COMMERCE_TEST_CONSUL_URL"] + "?interval=2s&timeout=2s&deregister=1m",
     }
 
 

@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from temporalio.worker import Worker
 
+from kit.discovery import ServiceNotFound, open_registry
 from kit.infra import open_infra
 from kit.settings import SERVICES, Settings
 from kit.temporal import connect_temporal, dev_server
@@ -106,6 +107,7 @@ async def run_platform(settings: Settings, *, on_ready: Callable[[bool], None]) 
         loop.add_signal_handler(sig, stop.set)
     try:
         async with dev_server(settings) as started_temporal, serving(settings) as tasks:
+            await _until_discoverable(settings)
             on_ready(started_temporal)
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -115,6 +117,22 @@ async def run_platform(settings: Settings, *, on_ready: Callable[[bool], None]) 
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+async def _until_discoverable(settings: Settings, seconds: float = 60) -> None:
+    """Wait until discovery finds every service (Consul lists an instance once its first check passed)."""
+    defaults = {name: f"http://{settings.host}:{settings.port_of(name)}" for name in SERVICES}
+    deadline = asyncio.get_running_loop().time() + seconds
+    async with open_registry(settings.discovery_url, defaults) as registry:
+        for name in SERVICES:
+            while True:
+                try:
+                    await registry.resolve(name)
+                    break
+                except ServiceNotFound:
+                    if asyncio.get_running_loop().time() > deadline:
+                        raise SystemExit(f"discovery never listed the {name} service") from None
+                    await asyncio.sleep(0.2)
 
 
 def _failure(tasks: list[asyncio.Task[Any]]) -> str:

@@ -41,7 +41,7 @@ class Cart(Schema):
 
     @computed_field  # type: ignore[prop-decorator]
     @property
-    def subtotal(self) -> Decimal:
+    def subtotal(self) -> Money:
         return sum((item.price * item.quantity for item in self.items), Decimal("0"))
 
     def line(self, variant_id: str) -> CartItem | None:
