@@ -12,14 +12,13 @@ from sqlmodel import col
 from apis.products import events
 from apis.products.errors import CategoryNotFound, CategoryRuleViolated, CategoryTooDeep, SlugTaken
 from apis.products.events import Notifier
-from apis.products.localisation import localise
 from apis.products.models import Category, ProductCategory, now
+from apis.products.queries import category_label
 from apis.products.schemas import CategoryRow, texts
 from apis.products.schemas_categories import (
     CategoryCreate,
     CategoryCreated,
     CategoryDetail,
-    CategoryRelative,
     CategoryUpdate,
     CategoryView,
 )
@@ -165,25 +164,13 @@ async def _counts(session: AsyncSession) -> tuple[dict[str, int], dict[str, int]
     return {str(k): int(v) for k, v in products.all()}, {str(k): int(v) for k, v in children.all()}
 
 
-def _relative(category: Category, language: str) -> CategoryRelative:
-    return CategoryRelative(
-        id=category.id,
-        name=localise(category.name, language) or category.slug,
-        slug=category.slug,
-        parent_id=category.parent_id,
-        image_url=category.image_url,
-        created_at=category.created_at,
-        updated_at=category.updated_at,
-    )
-
-
 async def list_categories(session: AsyncSession, language: str, *, tree: bool) -> list[CategoryView]:
     """Every category in `language`, sorted by name; as a tree of roots with their `children`, or flat."""
     found = (await session.scalars(sa.select(Category))).all()
     products, children = await _counts(session)
     views = {
         c.id: CategoryView(
-            **_relative(c, language).model_dump(),
+            **category_label(c, language).model_dump(),
             is_leaf=children.get(c.id, 0) == 0,
             product_count=products.get(c.id, 0),
             sub_category_count=children.get(c.id, 0),
@@ -218,10 +205,10 @@ async def category_detail(
         sa.select(sa.func.count()).where(col(ProductCategory.category_id) == category.id)
     )
     return CategoryDetail(
-        **_relative(category, language).model_dump(),
+        **category_label(category, language).model_dump(),
         is_leaf=not children,
         product_count=product_count or 0,
         sub_category_count=len(children),
-        parent=_relative(parent, language) if parent else None,
-        children=sorted((_relative(c, language) for c in children), key=lambda c: c.name.casefold()),
+        parent=category_label(parent, language) if parent else None,
+        children=sorted((category_label(c, language) for c in children), key=lambda c: c.name.casefold()),
     )

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from apis.products.schemas import CategoryRow, ImageUrl, LocalisedName, Schema, Timestamp
+from apis.products.schemas import CategoryLabel, CategoryRow, ImageUrl, LocalisedName, Schema, Timestamp
 
 Slug = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=120, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -49,27 +49,10 @@ class CategoryCounts(Schema):
     sub_category_count: int
 
 
-class CategoryView(CategoryCounts):
+class CategoryView(CategoryLabel, CategoryCounts):
     """A category in the caller's language, with its counts; `children` only in the tree, when it has some."""
 
-    id: str
-    name: str
-    slug: str
-    parent_id: str | None
-    image_url: str | None
-    created_at: Timestamp
-    updated_at: Timestamp
     children: list[CategoryView] | None = Field(default=None, exclude_if=lambda value: not value)
-
-
-class CategoryRelative(Schema):
-    id: str
-    name: str
-    slug: str
-    parent_id: str | None
-    image_url: str | None
-    created_at: Timestamp
-    updated_at: Timestamp
 
 
 class CategoryDetail(CategoryCounts):
@@ -82,8 +65,8 @@ class CategoryDetail(CategoryCounts):
     image_url: str | None
     created_at: Timestamp
     updated_at: Timestamp
-    parent: CategoryRelative | None
-    children: list[CategoryRelative]
+    parent: CategoryLabel | None
+    children: list[CategoryLabel]
 
 
 class CategoryCreated(CategoryRow, CategoryCounts):
