@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from apis.orders import placing, service
@@ -31,6 +31,13 @@ router = APIRouter(tags=["orders"])
 
 OrderId = Annotated[str, Path(alias="orderId", min_length=1, max_length=36)]
 GuestToken = Annotated[str | None, Query(alias="guest_token", max_length=128)]
+
+
+def caller_language(accept_language: Annotated[str | None, Header(max_length=500)] = None) -> str:
+    return language(accept_language)
+
+
+Language = Annotated[str, Depends(caller_language)]
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", max_length=200, pattern=r"^[A-Za-z0-9._:\-]+$")
 ]
@@ -46,6 +53,7 @@ IdempotencyKey = Annotated[
 async def place_order(
     data: OrderCreate,
     request: Request,
+    lang: Language,
     session: SessionDep,
     infra: InfraDep,
     caller: OptionalUser,
@@ -63,20 +71,15 @@ async def place_order(
     order = await placing.settled(infra.sessions, order.id, infra.settings.order_answer_seconds)
     placing.raise_if_failed(order)
     if order.status == OrderStatus.PENDING:
-        accepted = OrderAccepted(id=order.id, status=order.status)
-        return JSONResponse(
-            accepted.model_dump(mode="json", by_alias=True),
-            status_code=202,
-            headers={"Location": f"/orders/{order.id}"},
-        )
-    read = await present_one(session, order, language(request.headers.get("accept-language")))
+        return _accepted(OrderAccepted(id=order.id, status=order.status))
+    read = await present_one(session, order, lang)
     read.guest_token = guest_token
     return JSONResponse(read.model_dump(mode="json", by_alias=True), status_code=201 if start else 200)
 
 
 @router.get("/my-orders", response_model=OrderPage, summary="The caller's orders")
 async def my_orders(
-    request: Request,
+    lang: Language,
     session: SessionDep,
     user: Annotated[Principal, require_permission("read:my-orders")],
     page: Page = 1,
@@ -84,14 +87,14 @@ async def my_orders(
 ) -> OrderPage:
     orders, pagination = await service.list_orders(session, page=page, limit=limit, user_id=user.id)
     return OrderPage(
-        data=await present(session, orders, language(request.headers.get("accept-language"))),
+        data=await present(session, orders, lang),
         pagination=pagination,
     )
 
 
 @router.get("/", response_model=OrderPage, summary="All orders (staff)")
 async def list_orders(
-    request: Request,
+    lang: Language,
     session: SessionDep,
     _: Annotated[Principal, require_permission("read:order")],
     page: Page = 1,
@@ -113,27 +116,27 @@ async def list_orders(
         descending=sort_order == "desc",
     )
     return OrderPage(
-        data=await present(session, orders, language(request.headers.get("accept-language"))),
+        data=await present(session, orders, lang),
         pagination=pagination,
     )
 
 
 @router.post("/guest-lookup", response_model=OrderRead, summary="A guest reads an order by email or token")
-async def guest_lookup(data: GuestLookup, request: Request, session: SessionDep) -> OrderRead:
+async def guest_lookup(data: GuestLookup, lang: Language, session: SessionDep) -> OrderRead:
     order = await service.guest_lookup(session, data.order_id, data.email, data.token)
-    return await present_one(session, order, language(request.headers.get("accept-language")))
+    return await present_one(session, order, lang)
 
 
 @router.get("/{orderId}", response_model=OrderRead, summary="One order (its customer, its guest, staff)")
 async def get_order(
     order_id: OrderId,
-    request: Request,
+    lang: Language,
     session: SessionDep,
     caller: OptionalUser,
     guest_token: GuestToken = None,
 ) -> OrderRead:
     order = await service.get_order(session, order_id, caller, guest_token)
-    return await present_one(session, order, language(request.headers.get("accept-language")))
+    return await present_one(session, order, lang)
 
 
 @router.post(
@@ -144,7 +147,7 @@ async def get_order(
 )
 async def cancel_order(
     order_id: OrderId,
-    request: Request,
+    lang: Language,
     session: SessionDep,
     infra: InfraDep,
     caller: OptionalUser,
@@ -159,26 +162,21 @@ async def cancel_order(
         lambda o: o.status == OrderStatus.CANCELLED,
     )
     if order.status != OrderStatus.CANCELLED:
-        accepted = OrderAccepted(id=order.id, status=order.status, message="Cancellation in progress.")
-        return JSONResponse(
-            accepted.model_dump(mode="json", by_alias=True),
-            status_code=202,
-            headers={"Location": f"/orders/{order.id}"},
-        )
-    return await present_one(session, order, language(request.headers.get("accept-language")))
+        return _accepted(OrderAccepted(id=order.id, status=order.status, message="Cancellation in progress."))
+    return await present_one(session, order, lang)
 
 
 @router.put("/{orderId}/status", response_model=OrderRead, summary="Staff move an order along fulfilment")
 async def set_status(
     order_id: OrderId,
     data: StatusChange,
-    request: Request,
+    lang: Language,
     session: SessionDep,
     infra: InfraDep,
     _: Annotated[Principal, require_permission("update:order")],
 ) -> OrderRead:
     order = await service.staff_set_status(session, await infra.temporal(), order_id, data.status)
-    return await present_one(session, order, language(request.headers.get("accept-language")))
+    return await present_one(session, order, lang)
 
 
 @router.post("/internal/orders/{orderId}/status", status_code=204, include_in_schema=False)
@@ -198,3 +196,12 @@ async def saga_transition(
     )
     await session.commit()
     return Response(status_code=204)
+
+
+def _accepted(accepted: OrderAccepted) -> JSONResponse:
+    """202: the saga is still at work; the order is at `Location`."""
+    return JSONResponse(
+        accepted.model_dump(mode="json", by_alias=True),
+        status_code=202,
+        headers={"Location": f"/orders/{accepted.id}"},
+    )
