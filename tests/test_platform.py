@@ -69,7 +69,8 @@ class Platform:
             if time.monotonic() > deadline:
                 break
         process.kill()
-        pytest.fail("no banner:\n" + "".join(seen)[-3000:])
+        problems = [line for line in seen if not line.startswith(" ")]
+        pytest.fail("no banner:\n" + "".join(problems)[-4000:])
 
     @staticmethod
     def stop(process: subprocess.Popen[str]) -> int:
