@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import socket
 import subprocess
 import time
@@ -40,10 +41,17 @@ def embedded_settings(data_dir: Path, **overrides: Any) -> Settings:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port free now, below the kernel's ephemeral range: a port the kernel handed out could be given
+    again to some outgoing connection before the server that is meant to listen on it binds it.
+    """
+    while True:
+        port = random.randrange(15_000, 30_000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 @contextlib.asynccontextmanager
