@@ -24,6 +24,7 @@ class OrderStatus(StrEnum):
     PENDING = "PENDING"  # the saga is reserving stock and charging
     CONFIRMED = "CONFIRMED"  # stock reserved, cash on delivery: to be shipped
     PAID = "PAID"  # stock reserved and the card charged: to be shipped
+    CANCELLING = "CANCELLING"  # a cancellation won the order; the saga is giving back stock and money
     SHIPPED = "SHIPPED"
     DELIVERED = "DELIVERED"
     FAILED = "FAILED"  # the saga could not complete; what it did was undone
@@ -59,6 +60,7 @@ class Order(SQLModel, table=True):
     failure_reason: str | None = Field(default=None, max_length=500)
     failure_code: str | None = Field(default=None, max_length=64)
     failure_details: list[Any] | None = Field(default=None, sa_column=Column(JSON))
+    parked_compensations: list[Any] | None = Field(default=None, sa_column=Column(JSON))
     cart_id: str | None = Field(default=None, max_length=36)
     idempotency_key: str = Field(unique=True, max_length=300)
     created_at: datetime = Field(default_factory=now, sa_type=Timestamp, index=True)
