@@ -71,6 +71,10 @@ class Product(SQLModel, table=True):
     review_count: int = 0
     created_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
+    # Deleted while its variants had orders: hidden as if gone, its rows and ledger kept for releases and
+    # returns; its SKU moves to `archived_sku`, freeing `sku` for a new product.
+    archived_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    archived_sku: str | None = Field(default=None, max_length=100)
 
 
 class ProductCategory(SQLModel, table=True):
@@ -123,7 +127,7 @@ class StockMovement(SQLModel, table=True):
     type: str = Field(max_length=20)
     reason: str | None = Field(default=None, max_length=500)
     related_order_id: str | None = Field(default=None, max_length=100, index=True)
-    idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
+    idempotency_key: str | None = Field(default=None, max_length=300, unique=True)  # `{caller}/{key}`
     timestamp: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True), index=True)
 
 
