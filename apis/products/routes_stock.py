@@ -28,10 +28,10 @@ async def adjust_stock(
     notify: NotifierDep,
     variant_id: VariantId,
     data: StockAdjust,
-    _caller: StockAdjuster,
+    caller: StockAdjuster,
     response: Response,
 ) -> StockAdjustResult:
-    result = await stock.adjust_stock(session, notify, str(variant_id), data)
+    result = await stock.adjust_stock(session, notify, str(variant_id), data, caller=caller.id)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return result

@@ -14,6 +14,7 @@ OUTGOING = frozenset({StockMovementType.ORDER})
 INCOMING = frozenset({StockMovementType.ORDER_CANCELLED, StockMovementType.RETURN_RESTOCK})
 ORDER_TYPES = frozenset({StockMovementType.ORDER, StockMovementType.ORDER_CANCELLED})
 IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,200}$")]
+SCOPE_SEPARATOR = "/"  # between the caller and the key in the ledger; never in a key
 
 
 class StockAdjust(Schema):
@@ -23,8 +24,10 @@ class StockAdjust(Schema):
     below zero (409 `InsufficientStock` naming the variant, the change and the quantity available).
 
     **Idempotency.** With an `idempotencyKey`, the first request is applied and any later request with the
-    same key changes nothing and answers the first result (`replayed: true`); the same key with another
-    variant or change is a 409 `IdempotencyKeyReused`. The orders service uses, per order item:
+    same key changes nothing and answers the first result (`replayed: true`), even while the first is still
+    running; the same key with another variant or change is a 409 `IdempotencyKeyReused`. A key belongs to
+    its caller (a service, a user): another caller's same key string is another key. The orders service
+    uses, per order item:
 
     - reserve: `{"changeQuantity": -q, "type": "ORDER", "relatedOrderId": o,
       "idempotencyKey": "order-{o}-{variantId}"}`
@@ -89,6 +92,12 @@ class StockMovementRead(Schema):
     related_order_id: str | None
     idempotency_key: str | None
     timestamp: Timestamp
+
+    @field_validator("idempotency_key")
+    @classmethod
+    def _without_caller(cls, key: str | None) -> str | None:
+        """The key as its caller sent it (the ledger stores it behind the caller's id)."""
+        return key.rpartition(SCOPE_SEPARATOR)[2] if key else key
 
 
 class StockAdjustResult(Schema):

@@ -6,9 +6,13 @@ as a conditional update of the quantity, so no concurrency can oversell or lose 
 
 No row updated means the variant is missing (404) or short (409 `InsufficientStock`). The database serialises
 writers on the variant's row (PostgreSQL's row lock; SQLite's single writer, waited for through its busy
-timeout: the update is the transaction's first statement, so it never has to upgrade a read snapshot). An
-idempotency key is unique in the ledger: a repeated key answers the first result, and two concurrent
-requests with one key leave exactly one movement, the loser's update being rolled back with its insert.
+timeout: the update is the transaction's first statement, so it never has to upgrade a read snapshot).
+
+An idempotency key belongs to its caller (stored as `{caller}/{key}`, shown back as `key`) and is unique in
+the ledger: a repeated key answers the first result. Concurrent requests with one key leave exactly one
+movement: a loser whose update passed is rolled back by the key's conflict; a loser refused (short, nothing
+left to release) was refused only after waiting for the winner's lock, hence its commit, so after rolling
+back it finds the winner's movement and answers it too.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from apis.products.errors import (
 from apis.products.events import Notifier
 from apis.products.models import StockMovement, StockMovementType, Variant, now
 from apis.products.schemas_stock import (
+    SCOPE_SEPARATOR,
     ReconcileReport,
     StockAdjust,
     StockAdjustResult,
@@ -37,16 +42,21 @@ from apis.products.schemas_stock import (
 GIVING_BACK = frozenset({StockMovementType.ORDER_CANCELLED, StockMovementType.RETURN_RESTOCK})
 
 
+def scoped_key(caller: str, key: str) -> str:
+    """The key as stored: two callers sending one key string hold two keys."""
+    return f"{caller}{SCOPE_SEPARATOR}{key}"
+
+
 async def adjust_stock(
-    session: AsyncSession, notify: Notifier, variant_id: str, data: StockAdjust
+    session: AsyncSession, notify: Notifier, variant_id: str, data: StockAdjust, *, caller: str
 ) -> StockAdjustResult:
-    """Apply one adjustment, or answer the first result of its idempotency key."""
-    key = data.idempotency_key
+    """Apply one adjustment, or answer the first result of the caller's idempotency key."""
+    key = scoped_key(caller, data.idempotency_key) if data.idempotency_key else None
     if key and (earlier := await _movement_with_key(session, key)) is not None:
         return _replay(earlier, variant_id, data)
     try:
-        return await _apply(session, notify, variant_id, data)
-    except IntegrityError:
+        return await _apply(session, notify, variant_id, data, key)
+    except (IntegrityError, InsufficientStock, ReleaseExceedsReservation):
         await session.rollback()
         if key and (earlier := await _movement_with_key(session, key)) is not None:
             return _replay(earlier, variant_id, data)  # a concurrent request with this key won
@@ -54,7 +64,7 @@ async def adjust_stock(
 
 
 async def _apply(
-    session: AsyncSession, notify: Notifier, variant_id: str, data: StockAdjust
+    session: AsyncSession, notify: Notifier, variant_id: str, data: StockAdjust, key: str | None
 ) -> StockAdjustResult:
     change = data.change_quantity
     quantity = col(Variant.stock_quantity)
@@ -82,7 +92,7 @@ async def _apply(
         type=data.type.value,
         reason=data.reason,
         related_order_id=data.related_order_id,
-        idempotency_key=data.idempotency_key,
+        idempotency_key=key,
         timestamp=now(),
     )
     session.add(movement)
@@ -120,7 +130,7 @@ def _replay(earlier: StockMovement, variant_id: str, data: StockAdjust) -> Stock
         data.type.value,
     )
     if not same:
-        raise IdempotencyKeyReused(earlier.idempotency_key or "")
+        raise IdempotencyKeyReused(data.idempotency_key or "")
     return _result(earlier, replayed=True)
 
 

@@ -71,7 +71,8 @@ class Tokens:
         if caller.startswith("service"):
             return self.sign("service:orders", "service", [])
         role, permissions = ROLES[caller]
-        return self.sign(str(uuid.uuid4()), role, permissions, email=f"{caller}@example.com")
+        user_id = str(uuid.uuid5(uuid.NAMESPACE_URL, caller))  # one user per caller name, in every token
+        return self.sign(user_id, role, permissions, email=f"{caller}@example.com")
 
     def headers(self, caller: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.for_caller(caller)}"} if caller else {}

@@ -128,3 +128,39 @@ async def test_history_lists_movements_newest_first(shop: Shop) -> None:
         ("INITIAL_STOCK", 5, 5),
     ]
     assert (await shop.call("GET", f"/stock/history/{variant_id}?limit=1")).json()[0]["quantityAfter"] == 7
+
+
+async def test_retries_racing_their_first_attempt_all_answer_its_result(shop: Shop) -> None:
+    product = await shop.product(stock=3)
+    variant_id = product["variants"][0]["id"]
+    key = f"order-{ORDER}-{variant_id}"
+    responses = await asyncio.gather(
+        *(
+            shop.adjust(variant_id, -3, as_="service", type="ORDER", relatedOrderId=ORDER, idempotencyKey=key)
+            for _ in range(5)
+        )
+    )
+    assert [r.status_code for r in responses] == [201] * 5, [r.text for r in responses]
+    assert Counter(r.json()["replayed"] for r in responses) == {True: 4, False: 1}
+    assert {r.json()["newStockQuantity"] for r in responses} == {0}
+    history = (await shop.call("GET", f"/stock/history/{variant_id}")).json()
+    assert [m["type"] for m in history] == ["ORDER", "INITIAL_STOCK"]
+    assert (await shop.call("GET", "/stock/reconcile")).json()["mismatches"] == []
+
+
+async def test_the_same_key_from_two_callers_is_two_keys(shop: Shop) -> None:
+    product = await shop.product(stock=10)
+    variant_id = product["variants"][0]["id"]
+    key = f"order-{ORDER}-{variant_id}"
+    reserve = {"type": "ORDER", "relatedOrderId": ORDER, "idempotencyKey": key}
+    by_orders = await shop.adjust(variant_id, -2, as_="service", **reserve)
+    by_staff = await shop.adjust(variant_id, -2, as_="admin", **reserve)
+    carts = {"Authorization": f"Bearer {shop.tokens.sign('service:carts', 'service', [])}"}
+    body = {"changeQuantity": -3, "type": "ORDER", "relatedOrderId": ORDER, "idempotencyKey": key}
+    by_carts = await shop.client.post(f"/stock/adjust/{variant_id}", headers=carts, json=body)
+    assert [r.status_code for r in (by_orders, by_staff, by_carts)] == [201, 201, 201]
+    assert [r.json()["replayed"] for r in (by_orders, by_staff, by_carts)] == [False, False, False]
+    assert {r.json()["movement"]["idempotencyKey"] for r in (by_orders, by_staff, by_carts)} == {key}
+    again = await shop.adjust(variant_id, -2, as_="service", **reserve)
+    assert again.json() == by_orders.json() | {"replayed": True}
+    assert await quantity(shop, product["id"]) == 3
