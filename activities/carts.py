@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from activities.refusals import refusals
 from kit.clients import ServiceClient
 from kit.errors import NotFound
 
@@ -15,7 +16,8 @@ class CartActivities:
     @activity.defn(name="clear_cart")
     async def clear_cart(self, cart_id: str) -> None:
         """Empty the cart; one that already expired is fine."""
-        try:
-            await self._carts.delete(f"/{cart_id}/items")
-        except NotFound:
-            activity.logger.info("cart already gone", extra={"cartId": cart_id})
+        with refusals():
+            try:
+                await self._carts.delete(f"/{cart_id}/items")
+            except NotFound:
+                activity.logger.info("cart already gone", extra={"cartId": cart_id})

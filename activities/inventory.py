@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.refusals import refusal, refusals
 from kit.clients import ServiceClient
 from kit.errors import Conflict, NotFound
 
@@ -36,7 +37,9 @@ class InventoryActivities:
 
     @activity.defn(name="release_stock")
     async def release_stock(self, change: StockChange) -> None:
-        """Give back what the order holds of the variant (nothing, if the reservation never happened)."""
+        """Give back what the order holds of the variant: nothing, if the reservation never happened or the
+        variant is gone (a deleted variant has no stock to return to).
+        """
         body = {
             "changeQuantity": change.quantity,
             "type": "ORDER_CANCELLED",
@@ -47,26 +50,32 @@ class InventoryActivities:
         try:
             await self._adjust(change, body)
         except ApplicationError as refused:
-            if refused.type != "ReleaseExceedsReservation":
+            if refused.type not in ("ReleaseExceedsReservation", "VariantNotFound"):
                 raise
-            activity.logger.info("nothing reserved to release", extra={"orderId": change.order_id})
+            activity.logger.info(
+                "nothing to release", extra={"orderId": change.order_id, "reason": refused.type}
+            )
 
     async def _adjust(self, change: StockChange, body: dict[str, object]) -> None:
         """Business refusals become non-retryable errors; an unreachable service propagates and is retried."""
-        try:
-            await self._products.post(f"/stock/adjust/{change.variant_id}", json=body)
-        except Conflict as refused:
-            message, details = refused.message, refused.details or []
-            if refused.code == "InsufficientStock":  # in the order's words: units asked for, units left
+        with refusals():
+            try:
+                await self._products.post(f"/stock/adjust/{change.variant_id}", json=body)
+            except NotFound as missing:
+                details = [{"variantId": change.variant_id}]
+                raise refusal(missing, details=details, code="VariantNotFound") from missing
+            except Conflict as short:
+                if short.code != "InsufficientStock":
+                    raise
+                # in the order's words: units asked for, units left
+                details = short.details or []
                 available = next((d.get("available") for d in details if isinstance(d, dict)), None)
                 message = (
                     f"Only {available} of variant {change.variant_id} left; {change.quantity} requested."
                 )
-                details = [
-                    {"variantId": change.variant_id, "requested": change.quantity, "available": available}
-                ]
-            raise ApplicationError(message, *details, type=refused.code, non_retryable=True) from refused
-        except NotFound as missing:
-            raise ApplicationError(
-                missing.message, {"variantId": change.variant_id}, type="VariantNotFound", non_retryable=True
-            ) from missing
+                wanted = {
+                    "variantId": change.variant_id,
+                    "requested": change.quantity,
+                    "available": available,
+                }
+                raise refusal(short, message, [wanted]) from short

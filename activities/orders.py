@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.refusals import refusals
 from kit.clients import ServiceClient
-from kit.errors import Conflict
 
 
 @dataclass(frozen=True)
@@ -20,6 +19,7 @@ class StatusReport:
     code: str | None = None
     details: list[Any] | None = None
     transaction_id: str | None = None
+    parked: list[dict[str, str]] | None = None  # compensations waiting for an operator
 
 
 class OrderActivities:
@@ -35,8 +35,7 @@ class OrderActivities:
             "code": report.code,
             "details": report.details,
             "transactionId": report.transaction_id,
+            "parked": report.parked,
         }
-        try:
+        with refusals():
             await self._orders.post(f"/internal/orders/{report.order_id}/status", json=body)
-        except Conflict as refused:
-            raise ApplicationError(refused.message, type=refused.code, non_retryable=True) from refused

@@ -64,7 +64,7 @@ class ServiceClient:
                 f"Service '{self._service}' is unreachable: {exc!r}", code="UpstreamUnavailable"
             ) from exc
         body = _decode(response)
-        if response.status_code >= 500:
+        if response.status_code >= 500 or response.status_code == 408:  # worth trying again
             raise Unavailable(
                 f"Service '{self._service}' failed with {response.status_code}", code="UpstreamFailed"
             )

@@ -1,15 +1,25 @@
-"""The order-placement saga: reserve stock item by item, charge the card, confirm; on any failure undo
-what was done, in reverse. The workflow then stays open while the order can still be cancelled, so a
-cancellation runs the same compensations.
+"""The order-placement saga: reserve stock item by item, charge the card, clear the cart, confirm; on any
+failure undo what was done, in reverse. The workflow then stays open while the order can still be
+cancelled, so a cancellation (which the orders service has already won: the order is CANCELLING) runs the
+same compensations.
 
-Orchestration only: every effect is an activity, retried with backoff; business refusals
-(`InsufficientStock`, `VariantNotFound`, `PaymentDeclined`) are not retried.
+Orchestration only: every effect is an activity, retried with backoff up to a bounded number of attempts;
+business refusals (`InsufficientStock`, `VariantNotFound`, `PaymentDeclined`) are not retried. Each
+compensation runs on its own: one that keeps failing is parked for an operator (on the order, in the
+workflow's memo and `current_step`) and retried on the `retry_compensations` signal, and the final
+status is always written.
+
+Open orders live for weeks: any change to the commands this workflow issues goes behind
+`workflow.patched(...)` (the names below), and tests/workflows/test_place_order_replay.py replays the
+recorded histories of earlier versions.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -17,6 +27,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.carts import CartActivities
@@ -25,10 +36,26 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments import Charge, PaymentActivities
 
 ORDERS_TASK_QUEUE = "orders"
+CANCEL_SIGNAL = "cancel"
 ORDER_ID = SearchAttributeKey.for_keyword("OrderId")
 CUSTOMER_EMAIL = SearchAttributeKey.for_keyword("CustomerEmail")
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
-BUSINESS_REFUSALS = ["InsufficientStock", "VariantNotFound", "PaymentDeclined", "InvalidStatusTransition"]
+ORDER_CANCELLING = "OrderCancelling"  # the orders service: a cancellation won the order first
+BUSINESS_REFUSALS = [
+    "InsufficientStock",
+    "VariantNotFound",
+    "PaymentDeclined",
+    "InvalidStatusTransition",
+    ORDER_CANCELLING,
+]
+STEP_ATTEMPTS = 8  # a forward step gives up after these (about a minute of backoff): the order fails
+COMPENSATION_ATTEMPTS = 12  # then a compensation is parked for an operator (about five minutes)
+FINAL_REPORT_ATTEMPTS = 0  # unlimited: the final status is always written, once the orders service answers
+
+# Changes to the commands issued, each behind its patch so that open workflows replay as they ran.
+CLEAR_CART_FIRST = "clear-cart-before-confirming"  # a 201 means the cart is already empty
+CANCEL_INTERRUPTS_STEP = "cancel-interrupts-step"  # a cancel does not wait for a step's retries
+CANCELLED_BEFORE_START = "cancelled-before-start"  # a run started by the cancel gives everything back
 
 
 @dataclass(frozen=True)
@@ -61,6 +88,9 @@ class CancelRequested(Exception):
     """A cancellation arrived while the saga was still placing the order."""
 
 
+Compensation = tuple[str, Callable[[], Awaitable[None]]]
+
+
 @dataclass
 class _Undo:
     """Compensations, run in reverse. Each is pushed *before* its step runs: a step that timed out may
@@ -68,7 +98,7 @@ class _Undo:
     the order holds, refunds only what was charged).
     """
 
-    steps: list[tuple[str, Callable[[], Awaitable[None]]]] = field(default_factory=list)
+    steps: list[Compensation] = field(default_factory=list)
 
 
 @workflow.defn
@@ -77,6 +107,7 @@ class PlaceOrderWorkflow:
         self._step = "received"
         self._cancel_reason: str | None = None
         self._fulfilment_started = False
+        self._retry_requested = False
 
     @workflow.run
     async def run(self, order: PlaceOrderInput) -> PlaceOrderResult:
@@ -87,21 +118,31 @@ class PlaceOrderWorkflow:
                 ORDER_STATUS.value_set("PENDING"),
             ]
         )
+        if self._cancel_reason is not None and workflow.patched(CANCELLED_BEFORE_START):
+            # Started by the cancel itself (no run was open): give back whatever the order may hold.
+            return await self._unwind(
+                order, self._every_compensation(order), "CANCELLED", self._cancel_reason
+            )
         undo = _Undo()
         try:
             status, transaction_id = await self._place(order, undo)
+            if order.cart_id and workflow.patched(CLEAR_CART_FIRST):
+                await self._clear_cart(order)
+                await self._report(order, StatusReport(order.order_id, status, transaction_id=transaction_id))
+            else:
+                await self._report(order, StatusReport(order.order_id, status, transaction_id=transaction_id))
+                if order.cart_id:
+                    await self._clear_cart(order)
         except CancelRequested:
-            return await self._unwind(order, undo, "CANCELLED", self._cancel_reason, code="OrderCancelled")
+            return await self._unwind(order, undo, "CANCELLED", self._cancel_reason)
         except ActivityError as error:
             cause = error.cause if isinstance(error.cause, ApplicationError) else None
+            if cause is not None and cause.type == ORDER_CANCELLING:
+                return await self._unwind(order, undo, "CANCELLED", self._cancel_reason)
             details = list(cause.details) if cause and cause.details else None
             code = cause.type if cause else None
             reason = cause.message if cause else str(error)
             return await self._unwind(order, undo, "FAILED", reason, code=code, details=details)
-        await self._report(order, StatusReport(order.order_id, status, transaction_id=transaction_id))
-        if order.cart_id:
-            self._step = "clearing the cart"
-            await self._call(CartActivities.clear_cart, order.cart_id, order)
         self._step = "awaiting fulfilment"
         cancellable = timedelta(days=order.cancellable_for_days)
         try:
@@ -111,7 +152,7 @@ class PlaceOrderWorkflow:
         except TimeoutError:
             return PlaceOrderResult(status)
         if self._cancel_reason is not None:
-            return await self._unwind(order, undo, "CANCELLED", self._cancel_reason, code="OrderCancelled")
+            return await self._unwind(order, undo, "CANCELLED", self._cancel_reason)
         return PlaceOrderResult(status)
 
     async def _place(self, order: PlaceOrderInput, undo: _Undo) -> tuple[str, str | None]:
@@ -119,21 +160,45 @@ class PlaceOrderWorkflow:
         self._step = "reserving stock"
         for line in order.lines:
             change = StockChange(order.order_id, line.variant_id, line.quantity)
-            undo.steps.append(
-                ("releasing stock", partial(self._call, InventoryActivities.release_stock, change, order))
-            )
-            await self._call(InventoryActivities.reserve_stock, change, order)
+            undo.steps.append(self._release(change, order))
+            await self._forward(InventoryActivities.reserve_stock, change, order)
             self._stop_if_cancelled()
         if order.payment_method != "CREDIT_CARD":
             return "CONFIRMED", None
         self._step = "charging the card"
         charge = Charge(order.order_id, order.amount, order.payment_token)
-        undo.steps.append(
-            ("refunding the payment", partial(self._call, PaymentActivities.refund_payment, charge, order))
-        )
-        transaction_id: str = await self._call(PaymentActivities.charge_payment, charge, order)
+        undo.steps.append(self._refund(charge, order))
+        transaction_id: str = await self._forward(PaymentActivities.charge_payment, charge, order)
         self._stop_if_cancelled()
         return "PAID", transaction_id
+
+    def _release(self, change: StockChange, order: PlaceOrderInput) -> Compensation:
+        return "releasing stock", partial(
+            self._call, InventoryActivities.release_stock, change, order, attempts=COMPENSATION_ATTEMPTS
+        )
+
+    def _refund(self, charge: Charge, order: PlaceOrderInput) -> Compensation:
+        return "refunding the payment", partial(
+            self._call, PaymentActivities.refund_payment, charge, order, attempts=COMPENSATION_ATTEMPTS
+        )
+
+    def _every_compensation(self, order: PlaceOrderInput) -> _Undo:
+        """All a placement may have done, to undo (each compensation is safe if its step never ran)."""
+        changes = [StockChange(order.order_id, line.variant_id, line.quantity) for line in order.lines]
+        undo = _Undo([self._release(change, order) for change in changes])
+        if order.payment_method == "CREDIT_CARD":
+            undo.steps.append(self._refund(Charge(order.order_id, order.amount, order.payment_token), order))
+        return undo
+
+    async def _clear_cart(self, order: PlaceOrderInput) -> None:
+        """Empty the cart the order came from; a cart service that stays down does not fail the order."""
+        self._step = "clearing the cart"
+        try:
+            await self._call(CartActivities.clear_cart, order.cart_id, order)
+        except ActivityError as error:
+            workflow.logger.warning(
+                "cart not cleared", extra={"orderId": order.order_id, "error": str(error)}
+            )
 
     async def _unwind(
         self,
@@ -142,30 +207,77 @@ class PlaceOrderWorkflow:
         status: str,
         reason: str | None,
         *,
-        code: str | None,
+        code: str | None = "OrderCancelled",
         details: list[object] | None = None,
     ) -> PlaceOrderResult:
-        """Run the compensations in reverse, then record the final status with its reason."""
-        for step, compensate in reversed(undo.steps):
-            self._step = step
-            await compensate()
-        await self._report(
-            order, StatusReport(order.order_id, status, reason=reason, code=code, details=details)
-        )
+        """Run every compensation in reverse, each on its own, then record the final status with those that
+        failed; those wait, parked, for an operator's `retry_compensations` signal.
+        """
+        parked = await self._compensate(list(reversed(undo.steps)))
+        report = StatusReport(order.order_id, status, reason=reason, code=code, details=details)
+        await self._report(order, replace(report, parked=_parked(parked)), final=True)
+        while parked:
+            self._step = "awaiting an operator: " + "; ".join(f"{step}: {error}" for step, _, error in parked)
+            workflow.upsert_memo({"parkedCompensations": _parked(parked)})
+            await workflow.wait_condition(lambda: self._retry_requested)
+            self._retry_requested = False
+            parked = await self._compensate([(step, compensate) for step, compensate, _ in parked])
+            await self._report(order, replace(report, parked=_parked(parked)), final=True)
+            workflow.upsert_memo({"parkedCompensations": _parked(parked)})
         return PlaceOrderResult(status, reason)
 
-    async def _report(self, order: PlaceOrderInput, report: StatusReport) -> None:
+    async def _compensate(
+        self, compensations: list[Compensation]
+    ) -> list[tuple[str, Callable[[], Awaitable[None]], str]]:
+        """Run each compensation; one that fails does not stop the others. Returns the failed ones."""
+        failed = []
+        for step, compensate in compensations:
+            self._step = step
+            try:
+                await compensate()
+            except ActivityError as error:
+                cause = error.cause if error.cause is not None else error
+                workflow.logger.warning("compensation parked", extra={"step": step, "error": str(cause)})
+                failed.append((step, compensate, str(cause)))
+        return failed
+
+    async def _report(self, order: PlaceOrderInput, report: StatusReport, *, final: bool = False) -> None:
         self._step = f"marking the order {report.status}"
-        await self._call(OrderActivities.set_order_status, report, order)
+        attempts = FINAL_REPORT_ATTEMPTS if final else STEP_ATTEMPTS
+        await self._call(OrderActivities.set_order_status, report, order, attempts=attempts)
         workflow.upsert_search_attributes([ORDER_STATUS.value_set(report.status)])
 
     def _stop_if_cancelled(self) -> None:
         if self._cancel_reason is not None:
             raise CancelRequested
 
+    async def _forward(
+        self, activity: Callable[..., Awaitable[Any]], argument: object, order: PlaceOrderInput
+    ) -> Any:
+        """A placement step; a cancellation interrupts its retries (after the attempt in flight, if any,
+        so that its compensation never runs before it)."""
+        if not workflow.patched(CANCEL_INTERRUPTS_STEP):
+            return await self._call(activity, argument, order)
+        step = asyncio.ensure_future(self._call(activity, argument, order))
+        await workflow.wait_condition(lambda: step.done() or self._cancel_reason is not None)
+        if step.done():
+            return step.result()
+        step.cancel()
+        with contextlib.suppress(ActivityError, asyncio.CancelledError):
+            await step
+        raise CancelRequested
+
     @staticmethod
-    async def _call(activity: Callable[..., Awaitable[Any]], argument: object, order: PlaceOrderInput) -> Any:
-        """One activity with the saga's timeout and retry policy (backoff, business refusals not retried)."""
+    async def _call(
+        activity: Callable[..., Awaitable[Any]],
+        argument: object,
+        order: PlaceOrderInput,
+        *,
+        attempts: int = STEP_ATTEMPTS,
+    ) -> Any:
+        """One activity with the saga's timeout and retry policy (backoff, bounded attempts, business
+        refusals not retried); a cancelled one is waited for until its attempt in flight has ended.
+        """
         return await workflow.execute_activity_method(
             activity,
             argument,
@@ -174,11 +286,13 @@ class PlaceOrderWorkflow:
                 initial_interval=timedelta(milliseconds=200),
                 backoff_coefficient=2.0,
                 maximum_interval=timedelta(seconds=order.max_retry_interval_seconds),
+                maximum_attempts=attempts,
                 non_retryable_error_types=BUSINESS_REFUSALS,
             ),
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
 
-    @workflow.signal
+    @workflow.signal(name=CANCEL_SIGNAL)
     def cancel(self, reason: str) -> None:
         """Cancel the order: what was reserved or charged is given back."""
         if self._cancel_reason is None:
@@ -189,6 +303,16 @@ class PlaceOrderWorkflow:
         """The order shipped: it can no longer be cancelled, the saga is over."""
         self._fulfilment_started = True
 
+    @workflow.signal
+    def retry_compensations(self) -> None:
+        """An operator fixed what the parked compensations needed: run them again."""
+        self._retry_requested = True
+
     @workflow.query
     def current_step(self) -> str:
         return self._step
+
+
+def _parked(failed: list[tuple[str, Callable[[], Awaitable[None]], str]]) -> list[dict[str, str]] | None:
+    """Parked compensations as the order and the memo show them."""
+    return [{"step": step, "error": error[:300]} for step, _, error in failed] or None

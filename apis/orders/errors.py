@@ -18,10 +18,20 @@ class InvalidTransition(Conflict):
     default_code = "InvalidStatusTransition"
 
     def __init__(self, current: str, new: str) -> None:
+        self.current = current
         super().__init__(
             f"Order status cannot change from '{current}' to '{new}'.",
             details=[{"from": current, "to": new}],
         )
+
+
+class OrderCancelling(Conflict):
+    """The saga reports the order placed, but a cancellation won it first: the saga must unwind."""
+
+    default_code = "OrderCancelling"
+
+    def __init__(self) -> None:
+        super().__init__("The order is being cancelled.")
 
 
 class NotCancellable(Conflict):

@@ -29,7 +29,13 @@ from kit.auth import Principal
 from kit.clients import ServiceClient
 from kit.errors import BadRequest, NotFound
 from kit.outbox import WorkflowStart, record_workflow
-from workflows.place_order import ORDERS_TASK_QUEUE, OrderLine, PlaceOrderInput
+from workflows.place_order import (
+    CANCEL_SIGNAL,
+    ORDERS_TASK_QUEUE,
+    OrderLine,
+    PlaceOrderInput,
+    PlaceOrderWorkflow,
+)
 
 DOUBLE_CLICK_WINDOW = 60  # seconds within which an identical order is the same order
 
@@ -39,18 +45,22 @@ def workflow_id(order_id: str) -> str:
 
 
 async def place_order(
-    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
     catalog: Catalog,
     carts: ServiceClient,
     caller: Principal | None,
     data: OrderCreate,
     idempotency_key: str | None,
 ) -> tuple[Order, WorkflowStart | None, str | None]:
-    """The order for this request: a new one with its saga start and guest token, or the one made before."""
+    """The order for this request: a new one with its saga start and guest token, or the one made before.
+
+    Each database step is a short session of its own: no connection is held while the cart or the catalog
+    answers (a burst of duplicates must not drain the pool the saga's status reports need).
+    """
     email, guest = _customer(caller, data)
     lines = await _lines(carts, caller, data)
     keys = _idempotency_keys(caller, email, data, lines, idempotency_key)
-    if existing := await _find(session, keys):
+    if existing := await _find(sessions, keys):
         return existing, None, None
     variants = await catalog.variants(lines)
     if missing := [variant_id for variant_id in lines if variant_id not in variants]:
@@ -70,30 +80,32 @@ async def place_order(
         cart_id=str(data.cart_id) if data.cart_id else None,
         idempotency_key=keys[0],
     )
-    session.add(order)
-    for variant_id, quantity in lines.items():
-        variant = variants[variant_id]
-        session.add(
-            OrderItem(
-                order_id=order.id,
-                product_id=variant.product_id,
-                variant_id=variant_id,
-                product_name=variant.name if isinstance(variant.name, dict) else {"en": str(variant.name)},
-                variant_attributes=variant.attributes,
-                sku=variant.sku,
-                image_url=variant.image_url,
-                price_at_time_of_order=variant.price,
-                cost_price_at_time_of_order=variant.cost_price,
-                quantity=quantity,
-            )
+    items = [
+        OrderItem(
+            order_id=order.id,
+            product_id=variant.product_id,
+            variant_id=variant_id,
+            product_name=variant.name if isinstance(variant.name, dict) else {"en": str(variant.name)},
+            variant_attributes=variant.attributes,
+            sku=variant.sku,
+            image_url=variant.image_url,
+            price_at_time_of_order=variant.price,
+            cost_price_at_time_of_order=variant.cost_price,
+            quantity=quantity,
         )
-    start = _saga_start(order, lines, email, data)
-    record_workflow(session, start)
+        for variant_id, quantity in lines.items()
+        for variant in [variants[variant_id]]
+    ]
+    token = data.payment_token if data.payment_method == PaymentMethod.CREDIT_CARD else None
+    start = saga_start(order, lines, email, token=token)
     try:
-        await session.commit()
+        async with sessions() as session:
+            session.add(order)
+            session.add_all(items)
+            record_workflow(session, start)
+            await session.commit()
     except IntegrityError:  # the same key won a race with this request
-        await session.rollback()
-        if existing := await _find(session, keys):
+        if existing := await _find(sessions, keys):
             return existing, None, None
         raise
     return order, start, guest_token
@@ -193,24 +205,32 @@ def _idempotency_keys(
     return [f"{scope}:auto:{fingerprint}:{window}", f"{scope}:auto:{fingerprint}:{window - 1}"]
 
 
-async def _find(session: AsyncSession, keys: list[str]) -> Order | None:
-    order: Order | None = await session.scalar(select(Order).where(col(Order.idempotency_key).in_(keys)))
-    return order
+async def _find(sessions: async_sessionmaker[AsyncSession], keys: list[str]) -> Order | None:
+    async with sessions() as session:
+        order: Order | None = await session.scalar(select(Order).where(col(Order.idempotency_key).in_(keys)))
+        return order
 
 
-def _saga_start(order: Order, lines: dict[str, int], email: str, data: OrderCreate) -> WorkflowStart:
+def saga_start(
+    order: Order, lines: dict[str, int], email: str, *, token: str | None = None, cancel: str | None = None
+) -> WorkflowStart:
+    """The order's saga, to start; with `cancel`, the cancel signal, sent with-start: it reaches the running
+    saga, or starts one that only gives back what the order may hold.
+    """
     saga = PlaceOrderInput(
         order_id=order.id,
         lines=[OrderLine(variant_id, quantity) for variant_id, quantity in lines.items()],
         payment_method=str(order.payment_method),
         amount=f"{order.total_amount:.2f}",
         customer_email=email,
-        payment_token=data.payment_token if data.payment_method == PaymentMethod.CREDIT_CARD else None,
+        payment_token=token,
         cart_id=order.cart_id,
     )
     return WorkflowStart(
-        workflow="PlaceOrderWorkflow",
+        workflow=PlaceOrderWorkflow.__name__,
         id=workflow_id(order.id),
         task_queue=ORDERS_TASK_QUEUE,
         args=[asdict(saga)],
+        signal=None if cancel is None else CANCEL_SIGNAL,
+        signal_args=[] if cancel is None else [cancel],
     )

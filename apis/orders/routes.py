@@ -21,6 +21,7 @@ from apis.orders.schemas import (
     SortField,
     StatusChange,
 )
+from apis.orders.status import FINAL
 from kit.auth import OptionalUser, Principal, ServiceCaller, require_permission
 from kit.outbox import start_workflow
 from kit.schemas import Limit, Page
@@ -59,15 +60,15 @@ async def place_order(
     caller: OptionalUser,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
+    assert infra.sessions is not None
     order, start, guest_token = await placing.place_order(
-        session, request.state.catalog, request.state.carts, caller, data, idempotency_key
+        infra.sessions, request.state.catalog, request.state.carts, caller, data, idempotency_key
     )
     if start is not None:
         try:  # the fast path; the outbox starts it anyway if this fails
             await start_workflow(await infra.temporal(), start)
         except Exception as exc:
             log.warning("saga start deferred to the outbox", extra={"orderId": order.id, "error": repr(exc)})
-    assert infra.sessions is not None
     order = await placing.settled(infra.sessions, order.id, infra.settings.order_answer_seconds)
     placing.raise_if_failed(order)
     if order.status == OrderStatus.PENDING:
@@ -153,15 +154,12 @@ async def cancel_order(
     caller: OptionalUser,
     guest_token: GuestToken = None,
 ) -> Any:
-    await service.request_cancel(session, await infra.temporal(), order_id, caller, guest_token)
+    await service.request_cancel(session, order_id, caller, guest_token)
     assert infra.sessions is not None
     order = await placing.settled(
-        infra.sessions,
-        order_id,
-        infra.settings.order_answer_seconds,
-        lambda o: o.status == OrderStatus.CANCELLED,
+        infra.sessions, order_id, infra.settings.order_answer_seconds, lambda o: o.status in FINAL
     )
-    if order.status != OrderStatus.CANCELLED:
+    if order.status not in FINAL:
         return _accepted(OrderAccepted(id=order.id, status=order.status, message="Cancellation in progress."))
     return await present_one(session, order, lang)
 
@@ -181,20 +179,10 @@ async def set_status(
 
 @router.post("/internal/orders/{orderId}/status", status_code=204, include_in_schema=False)
 async def saga_transition(
-    order_id: OrderId, data: SagaTransition, session: SessionDep, _: ServiceCaller
+    order_id: OrderId, data: SagaTransition, session: SessionDep, _caller: ServiceCaller
 ) -> Response:
     """The saga reports a status (idempotent: the status the order has already is accepted as done)."""
-    order = await service.get_order(session, order_id, _)
-    await service.transition(
-        session,
-        order,
-        data.status,
-        reason=data.reason,
-        code=data.code,
-        details=data.details,
-        transaction_id=data.transaction_id,
-    )
-    await session.commit()
+    await service.saga_report(session, order_id, data)
     return Response(status_code=204)
 
 

@@ -136,6 +136,9 @@ class SagaTransition(Schema):
     code: str | None = Field(default=None, max_length=64)
     details: list[Any] | None = None
     transaction_id: str | None = Field(default=None, max_length=100)
+    parked: list[dict[str, Any]] | None = Field(
+        default=None, max_length=50, description="compensations that failed, waiting for an operator"
+    )
 
 
 SortField = Literal["createdAt", "totalAmount", "status", "updatedAt"]

@@ -12,17 +12,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_, select
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
-from apis.orders import access, status
-from apis.orders.errors import NotCancellable, OrderNotFound
-from apis.orders.models import Order, OrderStatus, PaymentMethod
+from apis.orders import access, placing, status
+from apis.orders.errors import InvalidTransition, NotCancellable, OrderNotFound
+from apis.orders.models import Order, OrderItem, OrderStatus, PaymentMethod
 from apis.orders.placing import workflow_id
 from apis.orders.presenters import present_one
+from apis.orders.schemas import SagaTransition
 from kit.auth import Principal
 from kit.bus import Event
-from kit.errors import BadRequest, Unavailable
-from kit.outbox import record_event
+from kit.errors import BadRequest
+from kit.outbox import record_event, record_workflow
 from kit.schemas import Pagination
 
 log = logging.getLogger(__name__)
@@ -92,32 +92,39 @@ async def list_orders(
 
 
 async def request_cancel(
-    session: AsyncSession, temporal: Client, order_id: str, caller: Principal | None, token: str | None
-) -> Order:
-    """Ask the order's saga to cancel it; the saga gives back stock and money, then marks it CANCELLED."""
+    session: AsyncSession, order_id: str, caller: Principal | None, token: str | None
+) -> None:
+    """Win the order for a cancellation (`-> CANCELLING`, conditional), and queue the saga's cancel signal
+    in the same transaction, so neither fulfilment nor a crash can come between them. The saga then gives
+    back stock and money and writes CANCELLED. Commits; holds no connection afterwards.
+    """
     order = await session.get(Order, order_id)
     if order is None or not access.may_cancel(order, caller, token):
         raise OrderNotFound(order_id)
+    staff = caller is not None and caller.can("update:order") and caller.id != order.user_id
+    reason = f"Cancelled by the {'staff' if staff else 'customer'}"
     if order.status not in status.CANCELLABLE:
         raise NotCancellable(order.status)
-    who = (
-        "staff"
-        if caller is not None and caller.can("update:order") and caller.id != order.user_id
-        else "customer"
-    )
     try:
-        await temporal.get_workflow_handle(workflow_id(order_id)).signal("cancel", f"Cancelled by the {who}")
-    except RPCError as refused:
-        if refused.status == RPCStatusCode.NOT_FOUND:  # the saga is over: nothing left to cancel
-            raise NotCancellable(order.status) from refused
-        raise Unavailable(
-            "Temporal did not take the cancellation; try again.", code="TemporalUnavailable"
-        ) from refused
-    return order
+        order, _ = await transition(
+            session, order, OrderStatus.CANCELLING, repeat_ok=False, reason=reason, code="OrderCancelled"
+        )
+    except InvalidTransition as lost:  # another change won the order first
+        raise NotCancellable(lost.current) from lost
+    items = (await session.scalars(select(OrderItem).where(col(OrderItem.order_id) == order_id))).all()
+    lines = {item.variant_id: item.quantity for item in items}
+    record_workflow(
+        session,
+        placing.saga_start(order, lines, order.guest_email or "", cancel=reason),
+        dedup_id=f"cancel-{order_id}",
+    )
+    await session.commit()
 
 
 async def staff_set_status(session: AsyncSession, temporal: Client, order_id: str, new: OrderStatus) -> Order:
-    """Staff move an order along fulfilment (SHIPPED, DELIVERED); the saga owns the other statuses."""
+    """Staff move an order along fulfilment (SHIPPED, DELIVERED); the saga owns the other statuses. Of two
+    racing changes one wins and the other is a 409; a cancelling order cannot ship.
+    """
     if new == OrderStatus.CANCELLED:
         raise BadRequest(
             "Use the dedicated cancellation endpoint to cancel an order.", code="UseCancelEndpoint"
@@ -131,9 +138,9 @@ async def staff_set_status(session: AsyncSession, temporal: Client, order_id: st
     order = await session.get(Order, order_id)
     if order is None:
         raise OrderNotFound(order_id)
-    await transition(session, order, new)
+    order, _ = await transition(session, order, new, repeat_ok=False)
     await session.commit()
-    if new == OrderStatus.SHIPPED:  # no longer cancellable: the saga can end
+    if new == OrderStatus.SHIPPED:  # no longer cancellable: the saga can end (a lost signal only delays it)
         try:
             await temporal.get_workflow_handle(workflow_id(order_id)).signal("fulfilment_started")
         except Exception as exc:  # the saga may have ended already (its cancellation window closed)
@@ -141,38 +148,90 @@ async def staff_set_status(session: AsyncSession, temporal: Client, order_id: st
     return order
 
 
+async def saga_report(session: AsyncSession, order_id: str, report: SagaTransition) -> None:
+    """What the saga reports: a status (a repeat is accepted as done) and the compensations it parked for
+    an operator (kept on the order, cleared once they succeed). Commits.
+    """
+    order = await session.get(Order, order_id)
+    if order is None:
+        raise OrderNotFound(order_id)
+    order, _ = await transition(
+        session,
+        order,
+        report.status,
+        reason=report.reason,
+        code=report.code,
+        details=report.details,
+        transaction_id=report.transaction_id,
+    )
+    if order.parked_compensations != report.parked:
+        await session.execute(
+            sa.update(Order).where(col(Order.id) == order_id).values(parked_compensations=report.parked)
+        )
+    await session.commit()
+
+
 async def transition(
     session: AsyncSession,
     order: Order,
     new: OrderStatus,
     *,
+    repeat_ok: bool = True,
     reason: str | None = None,
     code: str | None = None,
     details: list[Any] | None = None,
     transaction_id: str | None = None,
-) -> bool:
-    """Move the order to `new` if the state machine allows it, with its event; False when already there."""
-    if not status.check(order.status, new):
-        return False
-    order.status = new
-    order.updated_at = datetime.now(UTC)
-    if new == OrderStatus.FAILED or new == OrderStatus.CANCELLED:
-        order.failure_reason, order.failure_code, order.failure_details = reason, code, details
+) -> tuple[Order, bool]:
+    """Move the order to `new`, with its event, by an update conditional on the status it was read in:
+    of two racing changes exactly one commits, and the other is checked again against the winner's status.
+    Returns the order as it now is, and False when it was already at `new` (a repeat, if `repeat_ok`).
+
+    Call it first in its transaction: it ends the read before updating, so that on SQLite the update is
+    the transaction's first statement and waits for a concurrent writer instead of failing.
+    """
+    order_id, current = order.id, order.status
+    if not status.check(current, new, repeat_ok=repeat_ok):
+        return order, False
+    values: dict[str, Any] = {"status": new, "updated_at": datetime.now(UTC)}
+    if new in (OrderStatus.CANCELLING, OrderStatus.CANCELLED, OrderStatus.FAILED) and reason is not None:
+        values |= {"failure_reason": reason, "failure_code": code, "failure_details": details}
     if transaction_id:
-        order.payment_transaction_id = transaction_id
-    session.add(order)
-    await session.flush()
-    payload = (await present_one(session, order)).model_dump(
-        mode="json", by_alias=True, exclude={"guest_token"}
+        values["payment_transaction_id"] = transaction_id
+    await session.rollback()
+    updated = await session.execute(
+        sa.update(Order)
+        .where(col(Order.id) == order_id, col(Order.status) == current)
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
-    record_event(
-        session,
-        Event(
-            type=status.EVENTS[new],
-            payload=payload,
-            source_service="orders",
-            topic=ORDER_TOPIC,
-            key=order.id,
-        ),
-    )
-    return True
+    if getattr(updated, "rowcount", 0) != 1:  # someone else moved it first
+        await session.rollback()
+        winner = await session.get(Order, order_id)
+        assert winner is not None
+        return await transition(
+            session,
+            winner,
+            new,
+            repeat_ok=repeat_ok,
+            reason=reason,
+            code=code,
+            details=details,
+            transaction_id=transaction_id,
+        )
+    fresh = await session.get(Order, order_id, populate_existing=True)
+    assert fresh is not None
+    if new in status.EVENTS:
+        payload = (await present_one(session, fresh)).model_dump(
+            mode="json", by_alias=True, exclude={"guest_token"}
+        )
+        record_event(
+            session,
+            Event(
+                type=status.EVENTS[new],
+                payload=payload,
+                source_service="orders",
+                topic=ORDER_TOPIC,
+                key=order_id,
+            ),
+        )
+    return fresh, True

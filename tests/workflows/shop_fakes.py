@@ -17,9 +17,12 @@ class FakeShop:
         self.cleared: list[str] = []
         self.unreachable_times = unreachable_times
         self.reserve_attempts = 0
+        self.calls: list[str] = []  # activity names, in the order the saga ran them
+        self.cancelling = False  # the orders service: a cancellation has won the order
 
     @activity.defn(name="reserve_stock")
     async def reserve_stock(self, change: StockChange) -> None:
+        self.calls.append("reserve_stock")
         self.reserve_attempts += 1
         if self.unreachable_times > 0:
             self.unreachable_times -= 1
@@ -38,14 +41,21 @@ class FakeShop:
 
     @activity.defn(name="release_stock")
     async def release_stock(self, change: StockChange) -> None:
+        self.calls.append("release_stock")
         held = self.reserved.pop((change.order_id, change.variant_id), 0)
         self.stock[change.variant_id] += held
 
     @activity.defn(name="set_order_status")
     async def set_order_status(self, report: StatusReport) -> None:
-        if not self.statuses or self.statuses[-1].status != report.status:
+        self.calls.append(f"set_order_status:{report.status}")
+        if self.cancelling and report.status in ("PAID", "CONFIRMED"):
+            raise ApplicationError(
+                "The order is being cancelled.", type="OrderCancelling", non_retryable=True
+            )
+        if not self.statuses or self.statuses[-1] != report:
             self.statuses.append(report)
 
     @activity.defn(name="clear_cart")
     async def clear_cart(self, cart_id: str) -> None:
+        self.calls.append("clear_cart")
         self.cleared.append(cart_id)

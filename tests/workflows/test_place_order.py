@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -12,10 +14,27 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
-from activities.payments import PaymentActivities, SandboxPayments
+from activities.payments import Charge, PaymentActivities, SandboxPayments
 from tests.support import eventually
 from tests.workflows.shop_fakes import FakeShop
-from workflows.place_order import OrderLine, PlaceOrderInput, PlaceOrderResult, PlaceOrderWorkflow
+from workflows.place_order import (
+    STEP_ATTEMPTS,
+    OrderLine,
+    PlaceOrderInput,
+    PlaceOrderResult,
+    PlaceOrderWorkflow,
+)
+
+
+class RepairableSandbox(SandboxPayments):
+    """The sandbox provider, whose refunds can be broken until an operator repairs them."""
+
+    refunds_broken = False
+
+    async def refund(self, charge: Charge) -> None:
+        if self.refunds_broken:
+            raise ConnectionError("refunds are down")
+        await super().refund(charge)
 
 
 @dataclass
@@ -23,7 +42,7 @@ class Saga:
     client: Client
     queue: str
     shop: FakeShop
-    sandbox: SandboxPayments
+    sandbox: RepairableSandbox
 
     async def start(
         self,
@@ -31,6 +50,7 @@ class Saga:
         method: str = "CREDIT_CARD",
         token: str | None = None,
         cart_id: str | None = None,
+        retry_every: float = 1,
     ) -> WorkflowHandle[PlaceOrderWorkflow, PlaceOrderResult]:
         order_id = str(uuid.uuid4())
         saga = PlaceOrderInput(
@@ -41,7 +61,7 @@ class Saga:
             customer_email="ann@example.com",
             payment_token=token,
             cart_id=cart_id,
-            max_retry_interval_seconds=1,
+            max_retry_interval_seconds=retry_every,
         )
         return await self.client.start_workflow(
             PlaceOrderWorkflow.run, saga, id=f"order-{order_id}", task_queue=self.queue
@@ -51,7 +71,7 @@ class Saga:
 @pytest.fixture
 async def saga(temporal_address: str) -> AsyncIterator[Saga]:
     client = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
-    shop, sandbox = FakeShop({"red": 10, "blue": 1}), SandboxPayments()
+    shop, sandbox = FakeShop({"red": 10, "blue": 1}), RepairableSandbox()
     payments = PaymentActivities(sandbox)
     queue = f"orders-{uuid.uuid4().hex}"
     activities: list[Callable[..., Any]] = [
@@ -127,6 +147,86 @@ async def test_a_cancellation_runs_the_same_compensations(saga: Saga) -> None:
     assert saga.shop.stock["red"] == 10
     assert [r.status for r in saga.shop.statuses] == ["PAID", "CANCELLED"]
     assert saga.sandbox.refunded == set(saga.sandbox.charged)
+
+
+async def finished(handle: WorkflowHandle[PlaceOrderWorkflow, PlaceOrderResult]) -> PlaceOrderResult:
+    """The saga's result; a saga that hangs fails the test instead of the run."""
+    return await asyncio.wait_for(handle.result(), timeout=30)
+
+
+async def test_the_cart_is_emptied_before_the_order_is_confirmed(saga: Saga) -> None:
+    handle = await saga.start(("red", 1), cart_id="cart-1")
+    await settled(handle)
+    assert saga.shop.calls.index("clear_cart") < saga.shop.calls.index("set_order_status:PAID")
+
+
+async def test_a_step_that_keeps_failing_fails_the_order_after_its_attempts(saga: Saga) -> None:
+    saga.shop.unreachable_times = 10**6
+    handle = await saga.start(("red", 1), retry_every=0.2)
+    result = await finished(handle)
+    assert (result.status, result.reason) == ("FAILED", "products service unreachable")
+    assert saga.shop.reserve_attempts == STEP_ATTEMPTS
+    assert saga.shop.stock["red"] == 10
+
+
+async def test_a_cancel_interrupts_a_step_that_keeps_retrying(saga: Saga) -> None:
+    saga.shop.unreachable_times = 10**6
+    handle = await saga.start(("red", 1), ("blue", 1))
+    await eventually(lambda: saga.shop.reserve_attempts >= 2, within=10)
+    await handle.signal(PlaceOrderWorkflow.cancel, "Too slow")
+    assert await finished(handle) == PlaceOrderResult("CANCELLED", "Too slow")
+    assert saga.shop.reserve_attempts < STEP_ATTEMPTS
+    assert saga.shop.stock == {"red": 10, "blue": 1}
+    assert [r.status for r in saga.shop.statuses] == ["CANCELLED"]
+
+
+async def test_a_compensation_that_keeps_failing_is_parked_until_an_operator_retries_it(saga: Saga) -> None:
+    saga.sandbox.refunds_broken = True
+    handle = await saga.start(("red", 2), retry_every=0.2)
+    await settled(handle)
+    await handle.signal(PlaceOrderWorkflow.cancel, "Changed my mind")
+
+    async def parked() -> bool:
+        return (await handle.query(PlaceOrderWorkflow.current_step)).startswith("awaiting an operator")
+
+    await eventually(parked, within=30)
+    cancelled = saga.shop.statuses[-1]
+    assert cancelled.status == "CANCELLED"
+    assert [p["step"] for p in cancelled.parked or []] == ["refunding the payment"]
+    assert saga.shop.stock["red"] == 10  # the release ran although the refund before it failed
+    saga.sandbox.refunds_broken = False
+    await handle.signal(PlaceOrderWorkflow.retry_compensations)
+    assert await finished(handle) == PlaceOrderResult("CANCELLED", "Changed my mind")
+    assert saga.shop.statuses[-1].parked is None
+    assert saga.sandbox.refunded == set(saga.sandbox.charged)
+
+
+async def test_a_placement_that_a_cancellation_overtook_is_given_back(saga: Saga) -> None:
+    saga.shop.cancelling = True  # the orders service refuses PAID: the order is CANCELLING
+    handle = await saga.start(("red", 2))
+    assert (await finished(handle)).status == "CANCELLED"
+    assert saga.shop.stock["red"] == 10
+    assert saga.sandbox.refunded == set(saga.sandbox.charged) != set()
+    assert [r.status for r in saga.shop.statuses] == ["CANCELLED"]
+
+
+async def test_a_cancel_that_finds_no_open_saga_gives_back_what_the_order_holds(saga: Saga) -> None:
+    order_id = str(uuid.uuid4())
+    saga.shop.reserved[(order_id, "red")], saga.shop.stock["red"] = 2, 8  # what an earlier run did
+    saga.sandbox.charged[order_id] = Decimal("30.00")
+    order = PlaceOrderInput(order_id, [OrderLine("red", 2)], "CREDIT_CARD", "30.00", "ann@example.com")
+    handle = await saga.client.start_workflow(
+        PlaceOrderWorkflow.run,
+        order,
+        id=f"order-{order_id}",
+        task_queue=saga.queue,
+        start_signal="cancel",
+        start_signal_args=["Cancelled by the customer"],
+    )
+    assert await finished(handle) == PlaceOrderResult("CANCELLED", "Cancelled by the customer")
+    assert "reserve_stock" not in saga.shop.calls
+    assert saga.shop.stock["red"] == 10
+    assert saga.sandbox.refunded == {order_id}
 
 
 async def test_an_operator_finds_the_order_by_its_id(saga: Saga) -> None:
