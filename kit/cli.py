@@ -43,6 +43,14 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser(
         "migrate", help="bring a service's database (or all) to the latest schema"
     ).add_argument("service", nargs="?", default="all")
+    bus = commands.add_parser("events", help="the event bus: dead letters").add_subparsers(
+        dest="events", required=True
+    )
+    dlq = bus.add_parser("dlq", help="events parked on <topic>.dlq").add_subparsers(dest="dlq", required=True)
+    dlq.add_parser("list", help="what is parked, and why").add_argument("topic", help="a topic, or all")
+    replay_dlq = dlq.add_parser("replay", help="republish parked events on their topic")
+    replay_dlq.add_argument("topic")
+    replay_dlq.add_argument("--id", help="only this event (its id or its dead letter's)")
     seed = commands.add_parser("seed", help="generate demo data").add_subparsers(dest="what", required=True)
     catalog = seed.add_parser("catalog", help="a deterministic demo catalog in the products database")
     catalog.add_argument("--products", type=int, default=1000, help="how many products (default 1000)")
@@ -69,6 +77,8 @@ def main(argv: list[str] | None = None) -> None:
         _run(run_worker(settings, args.queue))
     elif args.command == "migrate":
         _run(migrate(Settings(), args.service))
+    elif args.command == "events":
+        _run(dead_letters(Settings(), args))
     elif args.command == "seed":
         _run(seed_catalog(Settings(), products=args.products, seed=args.seed))
 
@@ -153,6 +163,16 @@ async def seed_catalog(settings: Settings, *, products: int, seed: int) -> None:
         f"catalog (seed {seed}): {report.products_created} products created, {report.products_present} "
         f"already there, {report.categories_created} categories created, in {report.seconds}s"
     )
+
+
+async def dead_letters(settings: Settings, args: argparse.Namespace) -> None:
+    from kit.bus import dlq
+
+    if args.dlq == "list":
+        lines = await dlq.list_parked(settings.bus_url, args.topic)
+    else:
+        lines = await dlq.replay(settings.bus_url, args.topic, event_id=args.id)
+    print("\n".join(lines))
 
 
 def _run(coroutine: object) -> None:

@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from kit import db
-from kit.bus import EventBus, open_bus
+from kit.bus import EventBus, Retry, open_bus
 from kit.cache import Cache, open_cache
 from kit.clients import ServiceClient, TokenSource
 from kit.discovery import Registry, open_registry
@@ -51,7 +51,10 @@ async def open_infra(settings: Settings, *, migrations: Path | None = None) -> A
     database (migrated when `auto_migrate`) and its outbox relay.
     """
     async with contextlib.AsyncExitStack() as stack:
-        bus = await stack.enter_async_context(open_bus(settings.bus_url, client_id=settings.service_name))
+        retry = Retry(attempts=settings.bus_handler_attempts, max_delay=settings.bus_max_backoff)
+        bus = await stack.enter_async_context(
+            open_bus(settings.bus_url, client_id=settings.service_name, retry=retry)
+        )
         cache = await stack.enter_async_context(open_cache(settings.cache_url))
         defaults = {name: f"http://{settings.host}:{settings.port_of(name)}" for name in SERVICES}
         registry = await stack.enter_async_context(open_registry(settings.discovery_url, defaults))

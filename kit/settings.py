@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The seed's ports, kept so that its clients and scripts keep working.
@@ -45,7 +45,18 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; {service} and {data_dir} are filled in: one value serves all.",
     )
     auto_migrate: bool = True
-    bus_url: str = "memory://"
+    bus_url: str = Field(
+        default="sqlite:///{data_dir}/bus.db",
+        validate_default=True,
+        description="memory:// (in-process), sqlite:///path (embedded, durable; {data_dir} is filled in) "
+        "or kafka://host:9092.",
+    )
+    bus_handler_attempts: int = Field(
+        default=10, ge=1, description="Tries of a failing event handler before its event goes to <topic>.dlq."
+    )
+    bus_max_backoff: float = Field(
+        default=30.0, gt=0, description="Longest wait between handler tries and consumer restarts (seconds)."
+    )
     cache_url: str = "memory://"
     discovery_url: str = "static://"
     temporal_address: str = "127.0.0.1:7233"
@@ -97,6 +108,11 @@ class Settings(BaseSettings):
     def port_of(self, service: str) -> int:
         """The port `service` listens on in this deployment."""
         return self.ports.get(service, DEFAULT_PORTS[service])
+    @field_validator("bus_url")
+    @classmethod
+    def _bus_in_data_dir(cls, url: str, info: ValidationInfo) -> str:
+        return url.replace("{data_dir}", str(info.data.get("data_dir", ".commerce")))
+
 
     @property
     def port(self) -> int:

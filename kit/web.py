@@ -117,6 +117,8 @@ def _probes(service: str) -> APIRouter:
                 results[name] = "UP"
             except Exception as exc:
                 results[name] = f"DOWN: {exc!r}"[:300]
+        for consumer, error in infra.bus.down_consumers().items():
+            results[f"consumer {consumer}"] = f"DOWN: {error}"[:300]
         up = all(value == "UP" for value in results.values())
         body = {"status": "UP" if up else "DOWN", "service": service, "dependencies": results}
         return JSONResponse(body, status_code=200 if up else 503)

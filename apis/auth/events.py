@@ -2,11 +2,19 @@
 
 `USER_CREATED` comes from the registration workflow; `USER_UPDATED`, `USER_DELETED` and `USER_INVITED` are
 recorded in the outbox with the change that causes them. Invitation tokens are never published.
+
+Each envelope carries the user's `version`, so a consumer keeps the newest copy whatever order events
+arrive in (a late or replayed one is dropped): the microsecond at which the event was recorded, inside the
+transaction of its change, as `updated_at` is; versions grow as long as the auth service's clock does not
+step back by more than the time between two changes of one user. `USER_CREATED` has none: it is the first
+state of a user by definition, older than any other (the registration workflow may publish it after a quick
+profile edit).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -43,15 +51,27 @@ def user_event(
     timestamp: datetime | None = None,
 ) -> Event:
     """The envelope of one user event; a fixed `event_id` makes a republished event recognisable."""
-    fields: dict[str, Any] = {"id": event_id, "timestamp": timestamp}
+    moment = timestamp or datetime.now(UTC)
     return Event(
+        id=event_id or str(uuid.uuid4()),
+        timestamp=moment,
+        version=None if event_type == USER_CREATED else version_at(moment),
         type=event_type,
         payload=payload,
         source_service=SOURCE_SERVICE,
         topic=TOPIC,
         key=user_id,
-        **{name: value for name, value in fields.items() if value is not None},
     )
+
+
+_last_version = 0
+
+
+def version_at(moment: datetime) -> int:
+    """Microseconds since the epoch, and above any version this process gave before (same microsecond)."""
+    global _last_version
+    _last_version = max(int(moment.timestamp() * 1_000_000), _last_version + 1)
+    return _last_version
 
 
 def user_changed(event_type: str, profile: UserProfile) -> Event:

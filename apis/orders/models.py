@@ -93,6 +93,7 @@ class CustomerCopy(SQLModel, table=True):
     email: str = Field(max_length=320)
     profile_image: str | None = Field(default=None, max_length=1000)
     is_active: bool = True
+    version: int = Field(default=0, sa_type=sa.BigInteger)  # the last applied event's; older ones are dropped
     updated_at: datetime = Field(default_factory=now, sa_type=Timestamp)
 
 
@@ -106,6 +107,7 @@ class ProductCopy(SQLModel, table=True):
     sku: str = Field(max_length=200)
     image_url: str | None = Field(default=None, max_length=1000)
     is_deleted: bool = False
+    version: int = Field(default=0, sa_type=sa.BigInteger)  # the last applied event's; older ones are dropped
     updated_at: datetime = Field(default_factory=now, sa_type=Timestamp)
 
 

@@ -3,6 +3,8 @@
 Delivery is at least once. A consumer group sees each topic's events in order per key; an event is
 committed only after its handler succeeded, retried with backoff, or parked on `<topic>.dlq`, so
 nothing is dropped. Handlers must be idempotent; `HandledIds` removes the common duplicates.
+A consumer that fails (the bus unreachable, a commit refused) restarts with backoff; `down_consumers()`
+tells readiness which are not running meanwhile.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, runtime_checkable
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 from pydantic.alias_generators import to_camel
 
 log = logging.getLogger(__name__)
@@ -27,7 +31,9 @@ DEAD_LETTER_SUFFIX = ".dlq"
 
 
 class Event(BaseModel):
-    """The envelope on the wire: `{id, type, payload, timestamp, sourceService}`, keyed by aggregate id."""
+    """The envelope on the wire: `{id, type, payload, timestamp, sourceService[, version]}`, keyed by
+    aggregate id. `version` grows with each change of that aggregate, so a consumer can drop a late event.
+    """
 
     model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
 
@@ -36,8 +42,17 @@ class Event(BaseModel):
     payload: dict[str, Any]
     timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
     source_service: str
+    version: int | None = None
     topic: str = Field(exclude=True)
     key: str = Field(exclude=True)
+
+    @model_serializer(mode="wrap")
+    def _without_missing_version(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`version` (of the aggregate named by `key`) appears only when set: the seed's shape otherwise."""
+        data: dict[str, Any] = dump(self)
+        if self.version is None:
+            data.pop("version", None)
+        return data
 
     def to_wire(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()
@@ -65,6 +80,9 @@ class EventBus(Protocol):
     async def ping(self) -> None:
         """Raise if the bus cannot be reached (readiness)."""
 
+    def down_consumers(self) -> dict[str, str]:
+        """The consumers not running now (failed, waiting to restart), with their last error."""
+
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(
@@ -88,35 +106,95 @@ class HandledIds:
             self._ids.popitem(last=False)
 
 
+@dataclass(frozen=True)
+class Retry:
+    """How long a failing handler is retried before its event is parked, and how a failed consumer backs
+    off before restarting. The defaults add up to about 80 s, enough to ride out a broker or database restart.
+    """
+
+    attempts: int = 10
+    base_delay: float = 0.2
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failure number `attempt` (1, 2, ...): doubling, capped at `max_delay`."""
+        return float(min(self.max_delay, self.base_delay * 2 ** min(attempt - 1, 32)))
+
+
+DEFAULT_RETRY = Retry()
+
+
 async def handle_with_retry(
     bus: EventBus,
     group: str,
     event: Event,
     handler: Handler,
     handled: HandledIds,
-    *,
-    attempts: int = 5,
-    base_delay: float = 0.2,
+    retry: Retry = DEFAULT_RETRY,
 ) -> None:
     """Run `handler` once per event id, retrying with backoff, then park the event on the dead-letter topic.
 
-    Returns only when the event may be committed; cancellation propagates (the event is then redelivered).
+    Returns only when the event may be committed; cancellation propagates (the event is then redelivered),
+    and so does a failure to park it (the consumer restarts and the event comes again). A parked event is
+    not remembered as handled, so that replaying it (same id) runs the handler again.
     """
     if event.id in handled:
         return
-    for attempt in range(1, attempts + 1):
+    for attempt in range(1, retry.attempts + 1):
         try:
             await handler(event)
-            break
         except Exception as exc:
-            if attempt == attempts:
+            if attempt >= retry.attempts:
                 log.exception(
                     "event handler failed; parking event", extra={"eventId": event.id, "group": group}
                 )
                 await bus.publish(dead_letter(event, group, exc))
-                break
-            await asyncio.sleep(base_delay * 2 ** (attempt - 1))
-    handled.add(event.id)
+                return
+            await asyncio.sleep(retry.delay(attempt))
+        else:
+            handled.add(event.id)
+            return
+
+
+class Consumers:
+    """A bus's consumer tasks. Each restarts with backoff when it fails instead of dying with its task;
+    `down` names those not running meanwhile, for readiness.
+    """
+
+    def __init__(self, retry: Retry) -> None:
+        self._retry = retry
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.down: dict[str, str] = {}
+
+    def start(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        """Run `run()` until the bus closes; it calls `running(name)` once it consumes."""
+        task = asyncio.create_task(self._supervise(name, run), name=f"bus:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def running(self, name: str) -> None:
+        self.down.pop(name, None)
+
+    async def _supervise(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        failures = 0
+        while True:
+            started = time.monotonic()
+            try:
+                await run()
+                raise RuntimeError("the consumer returned")
+            except Exception as exc:
+                # A consumer that ran a while before failing starts its backoff over.
+                long_run = time.monotonic() - started > self._retry.max_delay
+                failures = 1 if long_run else failures + 1
+                delay = self._retry.delay(failures)
+                self.down[name] = f"{exc!r}; restart {failures} in {delay:.1f}s"[:300]
+                log.exception("bus consumer failed; restarting", extra={"consumer": name, "delay": delay})
+                await asyncio.sleep(delay)
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 def dead_letter(event: Event, group: str, exc: BaseException) -> Event:
@@ -130,15 +208,38 @@ def dead_letter(event: Event, group: str, exc: BaseException) -> Event:
     )
 
 
-def open_bus(url: str, *, client_id: str = "commerce") -> EventBus:
-    """The adapter for `url`: `memory://[name]` (in-process) or `kafka://host:port[,host:port]`."""
+def original(dead: Event) -> Event:
+    """The event a dead letter carries, as it was first published (same id, topic and key)."""
+    return Event.model_validate(
+        {**dead.payload["event"], "topic": dead.topic.removesuffix(DEAD_LETTER_SUFFIX), "key": dead.key}
+    )
+
+
+@runtime_checkable
+class TopicReader(Protocol):
+    """What operators read (the `commerce events dlq` commands): topic names and a topic's whole log."""
+
+    async def topics(self) -> list[str]: ...
+
+    async def read(self, topic: str) -> list[Event]:
+        """Every event `topic` holds now, oldest first, committing nothing."""
+
+
+def open_bus(url: str, *, client_id: str = "commerce", retry: Retry = DEFAULT_RETRY) -> EventBus:
+    """The adapter for `url`: `memory://[name]` (in-process), `sqlite:///path` (embedded, durable) or
+    `kafka://host:port[,host:port]`.
+    """
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         from kit.bus.memory import MemoryBus
 
-        return MemoryBus(url)
+        return MemoryBus(url, retry=retry)
+    if scheme == "sqlite":
+        from kit.bus.sqlite import SqliteBus
+
+        return SqliteBus(url, retry=retry)
     if scheme == "kafka":
         from kit.bus.kafka import KafkaBus  # aiokafka stays an optional extra
 
-        return KafkaBus(url, client_id=client_id)
+        return KafkaBus(url, client_id=client_id, retry=retry)
     raise ValueError(f"unsupported BUS_URL scheme {scheme!r}")

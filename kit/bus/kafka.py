@@ -2,15 +2,16 @@
 commits an event's offset only after its handler succeeded or parked it on the dead-letter topic.
 
 URL: `kafka://host:9092[,host2:9092][?partitions=3&replication=1]`; topics are created on first use
-with those settings (events of one key always land on one partition, so their order holds).
+with those settings (events of one key always land on one partition, so their order holds). A consumer that
+loses the broker (at start, or a refused commit) stops and restarts with backoff, from its last commit.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from functools import partial
 from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
@@ -19,13 +20,22 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from kit.bus import DEAD_LETTER_SUFFIX, Event, HandledIds, Handler, handle_with_retry
+from kit.bus import (
+    DEAD_LETTER_SUFFIX,
+    DEFAULT_RETRY,
+    Consumers,
+    Event,
+    HandledIds,
+    Handler,
+    Retry,
+    handle_with_retry,
+)
 
 log = logging.getLogger(__name__)
 
 
 class KafkaBus:
-    def __init__(self, url: str, *, client_id: str = "commerce") -> None:
+    def __init__(self, url: str, *, client_id: str = "commerce", retry: Retry = DEFAULT_RETRY) -> None:
         parts = urlsplit(url)
         options = parse_qs(parts.query)
         self._servers = parts.netloc
@@ -42,18 +52,17 @@ class KafkaBus:
         )
         self._admin = AIOKafkaAdminClient(bootstrap_servers=self._servers, client_id=f"{client_id}-admin")
         self._known_topics: set[str] = set()
-        self._consumers: set[asyncio.Task[None]] = set()
+        self._retry = retry
+        self._consumers = Consumers(retry)
 
     async def publish(self, event: Event) -> None:
         await self._ensure_topics([event.topic])
         await self._producer.send_and_wait(event.topic, event.to_wire(), key=event.key.encode())
 
     def subscribe(self, group: str, topics: Sequence[str], handler: Handler) -> None:
-        task = asyncio.create_task(self._consume(group, list(topics), handler), name=f"bus:{group}")
-        self._consumers.add(task)
-        task.add_done_callback(self._consumers.discard)
+        self._consumers.start(group, partial(self._consume, group, list(topics), handler, HandledIds()))
 
-    async def _consume(self, group: str, topics: list[str], handler: Handler) -> None:
+    async def _consume(self, group: str, topics: list[str], handler: Handler, handled: HandledIds) -> None:
         await self._ensure_topics(topics + [t + DEAD_LETTER_SUFFIX for t in topics])
         consumer = AIOKafkaConsumer(
             *topics,
@@ -65,7 +74,7 @@ class KafkaBus:
             isolation_level="read_committed",
         )
         await consumer.start()
-        handled = HandledIds()
+        self._consumers.running(group)
         try:
             async for message in consumer:
                 try:
@@ -75,7 +84,7 @@ class KafkaBus:
                 except ValueError:
                     log.exception("undecodable message skipped", extra={"topic": message.topic})
                 else:
-                    await handle_with_retry(self, group, event, handler, handled)
+                    await handle_with_retry(self, group, event, handler, handled, self._retry)
                 partition = TopicPartition(message.topic, message.partition)
                 await consumer.commit({partition: message.offset + 1})
         finally:
@@ -100,6 +109,43 @@ class KafkaBus:
         if not await self._producer.client.force_metadata_update():
             raise ConnectionError(f"no Kafka broker answers at {self._servers}")
 
+    def down_consumers(self) -> dict[str, str]:
+        return dict(self._consumers.down)
+
+    async def topics(self) -> list[str]:
+        return sorted(await self._admin.list_topics())
+
+    async def read(self, topic: str) -> list[Event]:
+        """Every partition from its beginning to its end as of now, without a group (nothing committed)."""
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=self._servers,
+            client_id=f"{self._client_id}-reader",
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+        )
+        await reader.start()
+        try:
+            if topic not in await reader.topics():
+                return []
+            # The producer waits for the topic's partitions to have leaders (a new topic may have none yet).
+            numbers = sorted(await self._producer.partitions_for(topic))
+            partitions = [TopicPartition(topic, p) for p in numbers]
+            reader.assign(partitions)
+            await reader.seek_to_beginning(*partitions)
+            ends = await reader.end_offsets(partitions)
+            events: list[Event] = []
+            for partition in partitions:
+                while await reader.position(partition) < ends[partition]:
+                    batch = await reader.getmany(partition, timeout_ms=1000)
+                    for message in batch.get(partition, []):
+                        if message.offset < ends[partition]:
+                            events.append(
+                                Event.from_wire(topic, (message.key or b"").decode(), message.value or b"")
+                            )
+            return sorted(events, key=lambda e: e.timestamp)
+        finally:
+            await reader.stop()
+
     async def __aenter__(self) -> Self:
         await self._producer.start()
         await self._admin.start()
@@ -108,8 +154,6 @@ class KafkaBus:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for task in list(self._consumers):
-            task.cancel()
-        await asyncio.gather(*self._consumers, return_exceptions=True)
+        await self._consumers.stop()
         await self._producer.stop()
         await self._admin.close()

@@ -1,5 +1,6 @@
 """In-process event bus with Kafka's semantics: per-topic logs, consumer-group offsets committed after
-the handler, one active member per group and topic. Events live as long as the process.
+the handler, one active member per group and topic. Events live as long as the process (tests; the
+embedded platform uses the durable `sqlite://` bus).
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ import contextlib
 import weakref
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
 
-from kit.bus import Event, HandledIds, Handler, handle_with_retry
+from kit.bus import DEFAULT_RETRY, Consumers, Event, HandledIds, Handler, Retry, handle_with_retry
 
 
 @dataclass
@@ -56,10 +58,11 @@ def broker_for(url: str) -> MemoryBroker:
 class MemoryBus:
     """A client of an in-process broker; closing it cancels its consumers without committing."""
 
-    def __init__(self, url: str = "memory://") -> None:
+    def __init__(self, url: str = "memory://", *, retry: Retry = DEFAULT_RETRY) -> None:
         self._url = url
         self._broker: MemoryBroker | None = None
-        self._consumers: set[asyncio.Task[None]] = set()
+        self._retry = retry
+        self._consumers = Consumers(retry)
 
     @property
     def broker(self) -> MemoryBroker:
@@ -76,24 +79,33 @@ class MemoryBus:
     def subscribe(self, group: str, topics: Sequence[str], handler: Handler) -> None:
         handled = HandledIds()
         for name in topics:
-            task = asyncio.create_task(
-                self._consume(group, name, handler, handled), name=f"bus:{group}:{name}"
-            )
-            self._consumers.add(task)
-            task.add_done_callback(self._consumers.discard)
+            consumer = f"{group}:{name}"
+            self._consumers.start(consumer, partial(self._consume, consumer, group, name, handler, handled))
 
-    async def _consume(self, group: str, name: str, handler: Handler, handled: HandledIds) -> None:
+    async def _consume(
+        self, consumer: str, group: str, name: str, handler: Handler, handled: HandledIds
+    ) -> None:
         broker, topic = self.broker, self.broker.topic(name)
+        self._consumers.running(consumer)
         async with broker.membership(group, name):
             while True:
                 offset = broker.offsets.get((group, name), 0)
                 async with topic.changed:
                     await topic.changed.wait_for(lambda: len(topic.events) > offset)  # noqa: B023
-                await handle_with_retry(self, group, topic.events[offset], handler, handled)
+                await handle_with_retry(self, group, topic.events[offset], handler, handled, self._retry)
                 broker.offsets[(group, name)] = offset + 1
 
     async def ping(self) -> None:
         return None
+
+    def down_consumers(self) -> dict[str, str]:
+        return dict(self._consumers.down)
+
+    async def topics(self) -> list[str]:
+        return sorted(self.broker.topics)
+
+    async def read(self, topic: str) -> list[Event]:
+        return list(self.broker.topic(topic).events)
 
     async def __aenter__(self) -> Self:
         _ = self.broker
@@ -102,6 +114,4 @@ class MemoryBus:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for task in list(self._consumers):
-            task.cancel()
-        await asyncio.gather(*self._consumers, return_exceptions=True)
+        await self._consumers.stop()

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
-from kit.bus import DEAD_LETTER_SUFFIX, Event, EventBus, open_bus
+from kit.bus import DEAD_LETTER_SUFFIX, Event, EventBus, Retry, TopicReader, open_bus, original
 from tests.support import eventually, real_server_url
 
+FAST = Retry(attempts=5, base_delay=0.05, max_delay=0.2)
 
-@pytest.fixture(params=["memory", pytest.param("kafka", marks=pytest.mark.integration)])
-def bus_url(request: pytest.FixtureRequest) -> str:
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("kafka", marks=pytest.mark.integration)])
+def bus_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "kafka":
         return real_server_url("COMMERCE_TEST_KAFKA_URL")
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/bus.db"
     return f"memory://{uuid.uuid4().hex}"
 
 
@@ -129,7 +135,7 @@ async def test_a_failing_handler_is_retried_then_the_event_is_parked(bus_url: st
             raise RuntimeError("cannot handle")
         await later(received)
 
-    async with open_bus(bus_url) as bus:
+    async with open_bus(bus_url, retry=FAST) as bus:
         bus.subscribe(topic + "-a", [topic], always_fails)
         bus.subscribe(topic + "-dlq-reader", [topic + DEAD_LETTER_SUFFIX], parked)
         await bus.publish(event(topic, "k", 1))
@@ -146,3 +152,77 @@ async def test_ping_answers_when_the_bus_is_reachable(bus_url: str) -> None:
     bus: EventBus
     async with open_bus(bus_url) as bus:
         await bus.ping()
+
+
+async def test_an_event_accepted_before_a_restart_is_delivered_after_it(bus_url: str, topic: str) -> None:
+    """Publish, close the bus while the handler has not committed, reopen: the event comes (B)."""
+    started = asyncio.Event()
+
+    async def never_finishes(_event: Event) -> None:
+        started.set()
+        await asyncio.sleep(3600)
+
+    async with open_bus(bus_url) as bus:
+        await bus.publish(event(topic, "k", 1))
+        bus.subscribe(topic + "-a", [topic], never_finishes)
+        await asyncio.wait_for(started.wait(), 30)
+        await bus.publish(event(topic, "k", 2))
+    received = Recorder()
+    async with open_bus(bus_url) as reopened:
+        reopened.subscribe(topic + "-a", [topic], received)
+        await eventually(lambda: len(received.events) == 2, within=30)
+    assert [e.payload["n"] for e in received.events] == [1, 2]
+
+
+def failing(publish: Callable[[Event], Awaitable[None]], times: int) -> Callable[[Event], Awaitable[None]]:
+    """`publish` refusing its first `times` dead letters, as a bus that went away would."""
+    refusals = [times]
+
+    async def publish_or_fail(sent: Event) -> None:
+        if sent.topic.endswith(DEAD_LETTER_SUFFIX) and refusals[0] > 0:
+            refusals[0] -= 1
+            raise ConnectionError("the bus went away")
+        await publish(sent)
+
+    return publish_or_fail
+
+
+async def test_a_consumer_that_cannot_park_an_event_restarts_and_says_so(bus_url: str, topic: str) -> None:
+    """A failed dead-letter publication stops the consumer; it shows as down, restarts, and goes on (A)."""
+    later, parked = Recorder(), Recorder()
+    seen_down: list[dict[str, str]] = []
+
+    async def fails_on_one(received: Event) -> None:
+        if received.payload["n"] == 1:
+            raise RuntimeError("cannot handle")
+        await later(received)
+
+    async with open_bus(bus_url, retry=Retry(attempts=2, base_delay=0.05, max_delay=1.0)) as bus:
+        bus.publish = failing(bus.publish, times=2)  # type: ignore[method-assign,assignment]
+        bus.subscribe(topic + "-a", [topic], fails_on_one)
+        bus.subscribe(topic + "-dlq-reader", [topic + DEAD_LETTER_SUFFIX], parked)
+        await bus.publish(event(topic, "k", 1))
+        await bus.publish(event(topic, "k", 2))
+
+        def down() -> bool:
+            seen_down.append(bus.down_consumers())
+            return bool(seen_down[-1])
+
+        await eventually(down, within=30)
+        await eventually(lambda: later.events and parked.events, within=60)
+        await eventually(lambda: not bus.down_consumers(), within=30)
+    assert any(topic + "-a" in name for name in seen_down[-1])
+    assert "the bus went away" in next(iter(seen_down[-1].values()))
+    assert original(parked.events[0]).payload == {"n": 1}
+
+
+async def test_a_topic_can_be_read_whole_without_consuming_it(bus_url: str, topic: str) -> None:
+    """What `commerce events dlq` relies on: topic names and a topic's log, nothing committed."""
+    async with open_bus(bus_url) as bus:
+        if not isinstance(bus, TopicReader):
+            pytest.fail(f"{type(bus).__name__} cannot be read by operators")
+        for n in range(3):
+            await bus.publish(event(topic, f"k{n}", n))
+        assert topic in await bus.topics()
+        assert sorted(e.payload["n"] for e in await bus.read(topic)) == [0, 1, 2]
+        assert await bus.read(topic + "-none") == []

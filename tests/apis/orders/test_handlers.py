@@ -79,3 +79,58 @@ async def test_products_are_copied_and_marked_deleted(sessions: async_sessionmak
         product = await session.get(ProductCopy, "p1")
     assert product is not None
     assert (product.sku, product.image_url, product.is_deleted) == ("SKU-1", "/shoe.png", True)
+
+
+def versioned_user_event(kind: str, version: int | None, **payload: object) -> Event:
+    return user_event(kind, **payload).model_copy(update={"version": version})
+
+
+async def test_a_late_user_updated_does_not_overwrite_a_newer_copy(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    handle = handlers.once(sessions)
+    newer = versioned_user_event("USER_UPDATED", 2_000, name="Ann New", email="ann@example.com")
+    older = versioned_user_event("USER_UPDATED", 1_000, name="Ann Old", email="ann@example.com")
+    await handle(newer)
+    await handle(older)  # late: published first, delivered second (or replayed from the dead letters)
+    await handle(versioned_user_event("USER_CREATED", None, name="Ann First", email="ann@example.com"))
+    async with sessions() as session:
+        customer = await session.get(CustomerCopy, "u1")
+    assert customer is not None
+    assert (customer.name, customer.version) == ("Ann New", 2_000)
+
+
+async def test_a_late_deactivation_does_not_undo_a_newer_activation(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    handle = handlers.once(sessions)
+    await handle(versioned_user_event("USER_UPDATED", 3_000, name="Ann", email="ann@example.com"))
+    await handle(versioned_user_event("USER_DELETED", 2_000))
+    async with sessions() as session:
+        customer = await session.get(CustomerCopy, "u1")
+    assert customer is not None
+    assert customer.is_active is True
+
+
+def product_event(kind: str, **document: object) -> Event:
+    return Event(
+        type=kind,
+        payload={"id": "p1", "sku": "SKU-1", **document},
+        source_service="products",
+        topic="product_events",
+        key="p1",
+    )
+
+
+async def test_a_late_product_document_does_not_overwrite_a_newer_one(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    handle = handlers.once(sessions)
+    await handle(product_event("PRODUCT_UPDATED", name={"en": "New"}, updatedAt="2025-01-02T03:04:06Z"))
+    await handle(product_event("PRODUCT_UPDATED", name={"en": "Old"}, updatedAt="2025-01-02T03:04:05.5Z"))
+    await handle(product_event("PRODUCT_DELETED"))
+    await handle(product_event("PRODUCT_UPDATED", name={"en": "Later"}, updatedAt="2025-01-03T00:00:00Z"))
+    async with sessions() as session:
+        product = await session.get(ProductCopy, "p1")
+    assert product is not None
+    assert (product.name, product.is_deleted) == ({"en": "New"}, True)

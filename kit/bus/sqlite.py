@@ -1,0 +1,195 @@
+"""The embedded bus, durable: each topic's log and each group's committed offset live in one SQLite file,
+so an event the bus accepted but no handler committed yet survives the death of the process.
+
+URL: `sqlite:///relative/bus.db` or `sqlite:////absolute/bus.db` (SQLAlchemy's convention), optionally
+`?retention_days=7` (older events are dropped when a bus opens, as Kafka's retention would). Consumers in
+this process wake on each publication; those of another process sharing the file poll. One active member
+per group and topic, as with Kafka, holds within a process; run each group in one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import weakref
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+from urllib.parse import parse_qs, urlsplit
+
+import aiosqlite
+
+from kit.bus import DEFAULT_RETRY, Consumers, Event, HandledIds, Handler, Retry, handle_with_retry
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    key TEXT NOT NULL,
+    data BLOB NOT NULL,
+    stored_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_topic ON events (topic, seq);
+CREATE TABLE IF NOT EXISTS offsets (
+    grp TEXT NOT NULL,
+    topic TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (grp, topic)
+);
+"""
+BATCH = 100
+POLL_SECONDS = 0.5  # how soon a consumer sees what another process published
+
+
+@dataclass
+class _Local:
+    """What the buses of one file share inside one event loop: wake-ups and group memberships."""
+
+    wakeups: set[asyncio.Event] = field(default_factory=set)
+    members: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+
+    def wake(self) -> None:
+        for wakeup in self.wakeups:
+            wakeup.set()
+
+    @contextlib.asynccontextmanager
+    async def membership(self, group: str, topic: str) -> AsyncIterator[None]:
+        async with self.members.setdefault((group, topic), asyncio.Lock()):
+            yield
+
+
+_locals: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Path, _Local]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def path_of(url: str) -> Path:
+    """`sqlite:///a/b.db` is the relative `a/b.db`, `sqlite:////a/b.db` the absolute `/a/b.db`."""
+    path = urlsplit(url).path.removeprefix("/")
+    if not path:
+        raise ValueError(f"no file in bus URL {url!r}")
+    return Path(path)
+
+
+class SqliteBus:
+    """A client of the bus file; closing it stops its consumers without committing."""
+
+    def __init__(self, url: str, *, retry: Retry = DEFAULT_RETRY) -> None:
+        self._path = path_of(url)
+        retention = parse_qs(urlsplit(url).query).get("retention_days", ["7"])[0]
+        self._retention_seconds = float(retention) * 86_400
+        self._retry = retry
+        self._consumers = Consumers(retry)
+        self._db: aiosqlite.Connection | None = None
+        self._writing = asyncio.Lock()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("the bus is not open")
+        return self._db
+
+    @property
+    def _local(self) -> _Local:
+        shared = _locals.setdefault(asyncio.get_running_loop(), {})
+        return shared.setdefault(self._path.resolve(), _Local())
+
+    async def _write(self, sql: str, parameters: Sequence[object]) -> None:
+        """One statement in its own transaction, committed (synchronous=FULL) before returning."""
+        async with self._writing:
+            await self.db.execute(sql, parameters)
+            await self.db.commit()
+
+    async def publish(self, event: Event) -> None:
+        await self._write(
+            "INSERT INTO events (topic, key, data, stored_at) VALUES (?, ?, ?, ?)",
+            (event.topic, event.key, event.to_wire(), time.time()),
+        )
+        self._local.wake()
+
+    def subscribe(self, group: str, topics: Sequence[str], handler: Handler) -> None:
+        handled = HandledIds()
+        for topic in topics:
+            consumer = f"{group}:{topic}"
+            self._consumers.start(consumer, partial(self._consume, consumer, group, topic, handler, handled))
+
+    async def _consume(
+        self, consumer: str, group: str, topic: str, handler: Handler, handled: HandledIds
+    ) -> None:
+        local, wakeup = self._local, asyncio.Event()
+        self._consumers.running(consumer)
+        async with local.membership(group, topic):
+            local.wakeups.add(wakeup)
+            try:
+                committed = await self._committed(group, topic)
+                while True:
+                    wakeup.clear()  # before reading: a publication after the read wakes us
+                    rows = await self._after(topic, committed)
+                    for seq, key, data in rows:
+                        event = Event.from_wire(topic, key, data)
+                        await handle_with_retry(self, group, event, handler, handled, self._retry)
+                        await self._write(
+                            "INSERT OR REPLACE INTO offsets (grp, topic, seq) VALUES (?, ?, ?)",
+                            (group, topic, seq),
+                        )
+                        committed = seq
+                    if not rows:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(wakeup.wait(), POLL_SECONDS)
+            finally:
+                local.wakeups.discard(wakeup)
+
+    async def _committed(self, group: str, topic: str) -> int:
+        async with self.db.execute(
+            "SELECT seq FROM offsets WHERE grp = ? AND topic = ?", (group, topic)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _after(self, topic: str, seq: int, limit: int = BATCH) -> list[tuple[int, str, bytes]]:
+        async with self.db.execute(
+            "SELECT seq, key, data FROM events WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (topic, seq, limit),
+        ) as cursor:
+            return [(int(s), str(k), bytes(d)) for s, k, d in await cursor.fetchall()]
+
+    async def ping(self) -> None:
+        async with self.db.execute("SELECT 1") as cursor:
+            await cursor.fetchone()
+
+    def down_consumers(self) -> dict[str, str]:
+        return dict(self._consumers.down)
+
+    async def topics(self) -> list[str]:
+        async with self.db.execute("SELECT DISTINCT topic FROM events ORDER BY topic") as cursor:
+            return [str(row[0]) for row in await cursor.fetchall()]
+
+    async def read(self, topic: str) -> list[Event]:
+        events: list[Event] = []
+        seq = 0
+        while rows := await self._after(topic, seq, limit=1000):
+            events.extend(Event.from_wire(topic, key, data) for _, key, data in rows)
+            seq = rows[-1][0]
+        return events
+
+    async def __aenter__(self) -> Self:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self._path)
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA synchronous=FULL")
+        await self._db.execute("PRAGMA busy_timeout=10000")
+        await self._db.executescript(SCHEMA)
+        await self._write("DELETE FROM events WHERE stored_at < ?", (time.time() - self._retention_seconds,))
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._consumers.stop()
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
