@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
 
 ORDERS_TASK_QUEUE = "orders"
 CANCEL_SIGNAL = "cancel"
+FULFILMENT_SIGNAL = "fulfilment_started"
 ORDER_ID = SearchAttributeKey.for_keyword("OrderId")
 CUSTOMER_EMAIL = SearchAttributeKey.for_keyword("CustomerEmail")
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
@@ -298,7 +299,7 @@ class PlaceOrderWorkflow:
         if self._cancel_reason is None:
             self._cancel_reason = reason or "Cancelled"
 
-    @workflow.signal
+    @workflow.signal(name=FULFILMENT_SIGNAL)
     def fulfilment_started(self) -> None:
         """The order shipped: it can no longer be cancelled, the saga is over."""
         self._fulfilment_started = True

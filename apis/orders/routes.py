@@ -173,7 +173,9 @@ async def set_status(
     infra: InfraDep,
     _: Annotated[Principal, require_permission("update:order")],
 ) -> OrderRead:
-    order = await service.staff_set_status(session, await infra.temporal(), order_id, data.status)
+    order = await service.staff_set_status(session, order_id, data.status)
+    if order.status == OrderStatus.SHIPPED:
+        await service.end_saga(await infra.temporal(), order_id)
     return await present_one(session, order, lang)
 
 

@@ -24,6 +24,7 @@ from kit.bus import Event
 from kit.errors import BadRequest
 from kit.outbox import record_event, record_workflow
 from kit.schemas import Pagination
+from workflows.place_order import FULFILMENT_SIGNAL
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +122,9 @@ async def request_cancel(
     await session.commit()
 
 
-async def staff_set_status(session: AsyncSession, temporal: Client, order_id: str, new: OrderStatus) -> Order:
+async def staff_set_status(session: AsyncSession, order_id: str, new: OrderStatus) -> Order:
     """Staff move an order along fulfilment (SHIPPED, DELIVERED); the saga owns the other statuses. Of two
-    racing changes one wins and the other is a 409; a cancelling order cannot ship.
+    racing changes one wins and the other is a 409; a cancelling order cannot ship. Commits.
     """
     if new == OrderStatus.CANCELLED:
         raise BadRequest(
@@ -140,12 +141,17 @@ async def staff_set_status(session: AsyncSession, temporal: Client, order_id: st
         raise OrderNotFound(order_id)
     order, _ = await transition(session, order, new, repeat_ok=False)
     await session.commit()
-    if new == OrderStatus.SHIPPED:  # no longer cancellable: the saga can end (a lost signal only delays it)
-        try:
-            await temporal.get_workflow_handle(workflow_id(order_id)).signal("fulfilment_started")
-        except Exception as exc:  # the saga may have ended already (its cancellation window closed)
-            log.info("saga not signalled", extra={"orderId": order_id, "error": repr(exc)})
     return order
+
+
+async def end_saga(temporal: Client, order_id: str) -> None:
+    """Tell the saga its order shipped, so it ends now; if the signal is lost, the saga ends when its
+    cancellation window closes, and the order's status already refuses any cancellation.
+    """
+    try:
+        await temporal.get_workflow_handle(workflow_id(order_id)).signal(FULFILMENT_SIGNAL)
+    except Exception as exc:  # the saga may have ended already (its cancellation window closed)
+        log.info("saga not signalled", extra={"orderId": order_id, "error": repr(exc)})
 
 
 async def saga_report(session: AsyncSession, order_id: str, report: SagaTransition) -> None:
