@@ -199,8 +199,11 @@ async def create_product(
     return await queries.load_aggregate(session, product_id)
 
 
-async def _product(session: AsyncSession, product_id: str) -> Product:
-    product = await session.get(Product, product_id)
+async def live_product(session: AsyncSession, product_id: str) -> Product:
+    """The product, unless it does not exist or is archived (404 either way)."""
+    product = await session.scalar(
+        sa.select(Product).where(col(Product.id) == product_id, queries.NOT_ARCHIVED)
+    )
     if product is None:
         raise ProductNotFound(product_id)
     return product
@@ -210,7 +213,7 @@ async def update_product(
     session: AsyncSession, notify: Notifier, product_id: str, data: ProductUpdate
 ) -> queries.ProductAggregate:
     """Change the fields sent (`sku`, `name`, `description`, `isActive`)."""
-    product = await _product(session, product_id)
+    product = await live_product(session, product_id)
     fields = data.model_fields_set
     if "sku" in fields and data.sku and data.sku != product.sku:
         await _refuse_taken_skus(session, [data.sku])
@@ -228,19 +231,48 @@ async def update_product(
 
 
 async def delete_product(session: AsyncSession, notify: Notifier, product_id: str) -> None:
-    """Remove the product with its variants, their stock history, its images and category links."""
-    deleted = await session.execute(sa.delete(Product).where(col(Product.id) == product_id))
-    if getattr(deleted, "rowcount", 0) == 0:
+    """Remove a product never ordered, with its variants, their stock history, its images and categories.
+    A product whose variants have orders is archived instead, so that those orders can still release or
+    return their stock and the ledger keeps their history.
+    """
+    found = await session.execute(
+        sa.update(Product).where(col(Product.id) == product_id, queries.NOT_ARCHIVED).values(updated_at=now())
+    )  # written first: SQLite's single writer is ours until the commit
+    if getattr(found, "rowcount", 0) == 0:
         await session.rollback()
         raise ProductNotFound(product_id)
+    variants = sa.select(col(Variant.id)).where(col(Variant.product_id) == product_id)
+    await session.execute(variants.with_for_update())  # PostgreSQL: a reservation in flight commits first
+    ordered = sa.select(col(StockMovement.id)).where(
+        col(StockMovement.variant_id).in_(variants), col(StockMovement.related_order_id).is_not(None)
+    )
+    if await session.scalar(ordered.limit(1)) is None:
+        await session.execute(sa.delete(Product).where(col(Product.id) == product_id))
+    else:
+        await _archive(session, product_id)
     notify.product_changed(session, product_id, "deleted")
     await session.commit()
+
+
+async def _archive(session: AsyncSession, product_id: str) -> None:
+    """Hide the product as if deleted and free its SKU (`archived:{id}` fits no SKU); keep its rows."""
+    await session.execute(
+        sa.update(Product)
+        .where(col(Product.id) == product_id)
+        .values(
+            archived_at=now(),
+            archived_sku=col(Product.sku),
+            sku=f"archived:{product_id}",
+            is_active=False,
+        )
+    )
+    await session.execute(sa.delete(ProductCategory).where(col(ProductCategory.product_id) == product_id))
 
 
 async def touch(session: AsyncSession, notify: Notifier, product_id: str) -> None:
     """Mark the product changed (its `updatedAt`, its sync); 404 when it does not exist."""
     touched = await session.execute(
-        sa.update(Product).where(col(Product.id) == product_id).values(updated_at=now())
+        sa.update(Product).where(col(Product.id) == product_id, queries.NOT_ARCHIVED).values(updated_at=now())
     )
     if getattr(touched, "rowcount", 0) == 0:
         await session.rollback()

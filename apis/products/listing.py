@@ -53,7 +53,7 @@ def _variant_matches(query: ProductQuery) -> sa.ColumnElement[bool] | None:
 
 
 def filters(query: ProductQuery, language: str, *, staff: bool) -> list[sa.ColumnElement[bool]]:
-    found: list[sa.ColumnElement[bool]] = []
+    found: list[sa.ColumnElement[bool]] = [queries.NOT_ARCHIVED]
     if not staff:
         found.append(col(Product.is_active).is_(True))
     if query.is_active is not None:

@@ -29,6 +29,7 @@ from apis.products.schemas import (
 from apis.products.schemas_stock import VariantDetails, money_text
 
 BASE_CURRENCY = "USD"
+NOT_ARCHIVED = col(Product.archived_at).is_(None)  # an archived product is read as if deleted
 
 
 @dataclass
@@ -43,7 +44,7 @@ async def load_aggregates(session: AsyncSession, ids: Sequence[str]) -> list[Pro
     """The products of `ids` (in that order; unknown ids are left out) with everything they own."""
     if not ids:
         return []
-    products = (await session.scalars(sa.select(Product).where(col(Product.id).in_(ids)))).all()
+    products = (await session.scalars(sa.select(Product).where(col(Product.id).in_(ids), NOT_ARCHIVED))).all()
     found = {p.id: ProductAggregate(p) for p in products}
     if not found:
         return []
@@ -84,7 +85,8 @@ async def load_aggregate(session: AsyncSession, product_id: str) -> ProductAggre
 
 async def load_by_sku(session: AsyncSession, sku: str) -> ProductAggregate | None:
     product_id = await session.scalar(sa.select(col(Product.id)).where(col(Product.sku) == sku))
-    return (await load_aggregates(session, [product_id]))[0] if product_id else None
+    found = await load_aggregates(session, [product_id]) if product_id else []
+    return found[0] if found else None
 
 
 def variant_read(variant: Variant, *, staff: bool) -> VariantRead:
@@ -211,12 +213,14 @@ async def product_documents(session: AsyncSession, ids: Sequence[str]) -> dict[s
 
 
 async def variant_details(session: AsyncSession, variant_ids: Sequence[str]) -> dict[str, VariantDetails]:
-    """Prices and labels of variants, for orders; unknown ids are simply absent (the seed's contract)."""
+    """Prices and labels of variants, for orders; unknown ids (archived products' too: not orderable) are
+    simply absent (the seed's contract).
+    """
     rows = (
         await session.execute(
             sa.select(Variant, Product)
             .join(Product, col(Product.id) == col(Variant.product_id))
-            .where(col(Variant.id).in_(list(dict.fromkeys(variant_ids))))
+            .where(col(Variant.id).in_(list(dict.fromkeys(variant_ids))), NOT_ARCHIVED)
         )
     ).all()
     pairs = list(rows)

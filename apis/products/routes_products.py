@@ -97,7 +97,7 @@ async def update_product(
 @router.delete(
     "/{product_id}",
     status_code=204,
-    summary="Delete a product, its variants and their stock history",
+    summary="Delete a product (archived instead, its ledger kept, when its variants have orders)",
     dependencies=[require_permission("delete:product")],
 )
 async def delete_product(session: SessionDep, notify: NotifierDep, product_id: ProductId) -> Response:

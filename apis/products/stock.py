@@ -29,7 +29,7 @@ from apis.products.errors import (
     VariantNotFound,
 )
 from apis.products.events import Notifier
-from apis.products.models import StockMovement, StockMovementType, Variant, now
+from apis.products.models import Product, StockMovement, StockMovementType, Variant, now
 from apis.products.schemas_stock import (
     SCOPE_SEPARATOR,
     ReconcileReport,
@@ -68,17 +68,18 @@ async def _apply(
 ) -> StockAdjustResult:
     change = data.change_quantity
     quantity = col(Variant.stock_quantity)
+    target = _target(variant_id, data.type)
     updated = (
         await session.execute(
             sa.update(Variant)
-            .where(col(Variant.id) == variant_id, quantity + change >= 0)
+            .where(*target, quantity + change >= 0)
             .values(stock_quantity=quantity + change, updated_at=now())
             .returning(quantity, col(Variant.product_id))
         )
     ).first()
     if updated is None:
         await session.rollback()
-        available = await session.scalar(sa.select(quantity).where(col(Variant.id) == variant_id))
+        available = await session.scalar(sa.select(quantity).where(*target))
         if available is None:
             raise VariantNotFound(variant_id)
         raise InsufficientStock(variant_id, change, available)
@@ -99,6 +100,17 @@ async def _apply(
     notify.product_changed(session, product_id)
     await session.commit()
     return _result(movement, replayed=False)
+
+
+def _target(variant_id: str, kind: StockMovementType) -> list[sa.ColumnElement[bool]]:
+    """The variant; for a new order, only while its product is not archived (it is then as if deleted),
+    whereas releases and returns of earlier orders still reach it.
+    """
+    target = [col(Variant.id) == variant_id]
+    if kind is StockMovementType.ORDER:
+        live = sa.select(col(Product.id)).where(col(Product.archived_at).is_(None))
+        target.append(col(Variant.product_id).in_(live))
+    return target
 
 
 async def _check_release(session: AsyncSession, variant_id: str, order_id: str, change: int) -> None:

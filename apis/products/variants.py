@@ -9,16 +9,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from apis.products.catalog import touch, variant_rows
-from apis.products.errors import ProductNotFound, VariantNotFound
+from apis.products.catalog import live_product, touch, variant_rows
+from apis.products.errors import VariantNotFound
 from apis.products.events import Notifier
 from apis.products.models import Product, StockMovement, Variant, now
+from apis.products.queries import NOT_ARCHIVED
 from apis.products.schemas import VariantCreate, VariantUpdate
 
 
 async def list_variants(session: AsyncSession, product_id: str) -> list[Variant]:
-    if await session.get(Product, product_id) is None:
-        raise ProductNotFound(product_id)
+    await live_product(session, product_id)
     found = await session.scalars(
         sa.select(Variant)
         .where(col(Variant.product_id) == product_id)
@@ -28,9 +28,13 @@ async def list_variants(session: AsyncSession, product_id: str) -> list[Variant]
 
 
 async def get_variant(session: AsyncSession, product_id: str, variant_id: str) -> Variant:
-    """The variant, if it belongs to this product (404 otherwise)."""
-    variant = await session.get(Variant, variant_id)
-    if variant is None or variant.product_id != product_id:
+    """The variant, if it belongs to this product and the product is not archived (404 otherwise)."""
+    variant = await session.scalar(
+        sa.select(Variant)
+        .join(Product, col(Product.id) == col(Variant.product_id))
+        .where(col(Variant.id) == variant_id, col(Variant.product_id) == product_id, NOT_ARCHIVED)
+    )
+    if variant is None:
         raise VariantNotFound(variant_id)
     return variant
 
