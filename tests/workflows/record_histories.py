@@ -1,0 +1,268 @@
+"""Record PlaceOrderWorkflow histories for the replay test: one JSON file per scenario and version.
+
+Run it from a checkout of the workflow version to record (a `git worktree` of that commit), so the
+histories come from the committed code and not from a change in progress:
+
+    git worktree add /tmp/saga-v2 HEAD
+    cd /tmp/saga-v2 && PYTHONPATH=. /work/main/.venv/bin/python -m tests.workflows.record_histories v2 \
+        --out /work/main/tests/workflows/histories/place_order
+
+The scenarios run on a real Temporal server (COMMERCE_TEST_TEMPORAL_ADDRESS when it answers, else a
+dev server of our own) with the shop's activities held in memory, as in test_place_order.py. Open
+orders are recorded while still running, then terminated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.payments import PaymentActivities, SandboxPayments
+from kit.temporal import answers
+from tests.support import eventually, temporal_dev_server
+from tests.workflows.shop_fakes import FakeShop
+from workflows import place_order
+from workflows.place_order import OrderLine, PlaceOrderInput, PlaceOrderResult, PlaceOrderWorkflow
+
+log = logging.getLogger("record_histories")
+
+HISTORIES = Path(__file__).parent / "histories" / "place_order"
+Handle = WorkflowHandle[PlaceOrderWorkflow, PlaceOrderResult]
+
+
+@dataclass
+class Run:
+    """One scenario's worker: its own task queue, shop and payment sandbox."""
+
+    client: Client
+    queue: str
+    shop: FakeShop
+
+    async def start(
+        self,
+        *lines: tuple[str, int],
+        method: str = "CREDIT_CARD",
+        token: str | None = None,
+        cart_id: str | None = None,
+        cancellable_for_days: float = 30.0,
+    ) -> Handle:
+        order_id = str(uuid.uuid4())
+        order = PlaceOrderInput(
+            order_id=order_id,
+            lines=[OrderLine(variant, quantity) for variant, quantity in lines],
+            payment_method=method,
+            amount="30.00",
+            customer_email="ann@example.com",
+            payment_token=token,
+            cart_id=cart_id,
+            max_retry_interval_seconds=1,
+            cancellable_for_days=cancellable_for_days,
+        )
+        return await self.client.start_workflow(
+            PlaceOrderWorkflow.run, order, id=f"order-{order_id}", task_queue=self.queue
+        )
+
+
+async def awaiting_fulfilment(handle: Handle) -> None:
+    async def placed() -> bool:
+        return await handle.query(PlaceOrderWorkflow.current_step) == "awaiting fulfilment"
+
+    await eventually(placed, within=30)
+
+
+async def ends(handle: Handle, status: str) -> None:
+    result = await handle.result()
+    if result.status != status:
+        raise RuntimeError(f"{handle.id} ended {result}, expected {status}")
+
+
+async def card_shipped(run: Run) -> Handle:
+    handle = await run.start(("red", 2), ("blue", 1))
+    await awaiting_fulfilment(handle)
+    await handle.signal(PlaceOrderWorkflow.fulfilment_started)
+    await ends(handle, "PAID")
+    return handle
+
+
+async def cash_awaiting_fulfilment(run: Run) -> Handle:
+    handle = await run.start(("red", 1), method="CASH_ON_DELIVERY")
+    await awaiting_fulfilment(handle)
+    return handle
+
+
+async def card_cancelled(run: Run) -> Handle:
+    handle = await run.start(("red", 3))
+    await awaiting_fulfilment(handle)
+    await handle.signal(PlaceOrderWorkflow.cancel, "Changed my mind")
+    await ends(handle, "CANCELLED")
+    return handle
+
+
+async def card_declined(run: Run) -> Handle:
+    handle = await run.start(("red", 2), ("blue", 1), token="tok_declined")
+    await ends(handle, "FAILED")
+    return handle
+
+
+async def second_line_out_of_stock(run: Run) -> Handle:
+    handle = await run.start(("red", 2), ("blue", 5))
+    await ends(handle, "FAILED")
+    return handle
+
+
+async def reserve_retried_awaiting_fulfilment(run: Run) -> Handle:
+    run.shop.unreachable_times = 2
+    handle = await run.start(("red", 1))
+    await awaiting_fulfilment(handle)
+    return handle
+
+
+async def cancelled_while_reserve_retries(run: Run) -> Handle:
+    run.shop.unreachable_times = 4
+    handle = await run.start(("red", 1))
+    await eventually(lambda: run.shop.reserve_attempts >= 2, within=30)
+    await handle.signal(PlaceOrderWorkflow.cancel, "Too slow")
+    await ends(handle, "CANCELLED")
+    return handle
+
+
+async def cancel_signalled_while_reserve_retries(run: Run) -> Handle:
+    """Still open: the cancel has arrived but the step it waits for keeps failing."""
+    run.shop.unreachable_times = 1_000_000
+    handle = await run.start(("red", 1))
+    await eventually(lambda: run.shop.reserve_attempts >= 2, within=30)
+    await handle.signal(PlaceOrderWorkflow.cancel, "Too slow")
+    await eventually(lambda: _signal_handled(handle), within=30)
+    return handle
+
+
+async def cart_awaiting_fulfilment(run: Run) -> Handle:
+    handle = await run.start(("red", 2), ("blue", 1), cart_id="cart-1")
+    await awaiting_fulfilment(handle)
+    return handle
+
+
+async def cancellation_window_expired(run: Run) -> Handle:
+    handle = await run.start(("red", 1), cancellable_for_days=2 / 86_400)
+    await ends(handle, "PAID")
+    return handle
+
+
+SCENARIOS: dict[str, Callable[[Run], Awaitable[Handle]]] = {
+    "card-shipped": card_shipped,
+    "cash-awaiting-fulfilment": cash_awaiting_fulfilment,
+    "card-cancelled": card_cancelled,
+    "card-declined": card_declined,
+    "second-line-out-of-stock": second_line_out_of_stock,
+    "reserve-retried-awaiting-fulfilment": reserve_retried_awaiting_fulfilment,
+    "cancelled-while-reserve-retries": cancelled_while_reserve_retries,
+    "cancel-signalled-while-reserve-retries": cancel_signalled_while_reserve_retries,
+    "cart-awaiting-fulfilment": cart_awaiting_fulfilment,
+    "cancellation-window-expired": cancellation_window_expired,
+}
+
+
+async def _signal_handled(handle: Handle) -> bool:
+    """The workflow has taken in the last signal: a workflow task completed after it."""
+    types = [event.event_type for event in (await handle.fetch_history()).events]
+    signalled = _last(types, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+    return signalled >= 0 and _last(types, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) > signalled
+
+
+def _last(types: list[EventType.ValueType], wanted: EventType.ValueType) -> int:
+    return max((i for i, kind in enumerate(types) if kind == wanted), default=-1)
+
+
+async def _settled_history(handle: Handle) -> WorkflowHistory:
+    """The history once no workflow task is in flight, so an open one ends where the worker left it."""
+    while True:
+        history = await handle.fetch_history()
+        types = [event.event_type for event in history.events]
+        in_flight = max(_last(types, kind) for kind in _TASK_IN_FLIGHT)
+        if _last(types, EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) > in_flight:
+            return history
+        await asyncio.sleep(0.1)
+
+
+_TASK_IN_FLIGHT = (
+    EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+)
+
+
+async def record(client: Client, name: str) -> tuple[WorkflowHistory, bool]:
+    """Run one scenario on a fresh worker; returns its history and whether the order is still open."""
+    shop, payments = FakeShop({"red": 10, "blue": 1}), PaymentActivities(SandboxPayments())
+    queue = f"record-{uuid.uuid4().hex}"
+    activities: list[Callable[..., Any]] = [
+        shop.reserve_stock,
+        shop.release_stock,
+        shop.set_order_status,
+        shop.clear_cart,
+        payments.charge_payment,
+        payments.refund_payment,
+    ]
+    async with Worker(client, task_queue=queue, workflows=[PlaceOrderWorkflow], activities=activities):
+        handle = await asyncio.wait_for(SCENARIOS[name](Run(client, queue, shop)), timeout=60)
+        history = await _settled_history(handle)
+        running = (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        if running:
+            await handle.terminate("history recorded")
+    return history, running
+
+
+async def record_all(address: str, names: list[str]) -> dict[str, tuple[WorkflowHistory, bool]]:
+    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    return {name: await record(client, name) for name in names}
+
+
+@contextmanager
+def temporal_server() -> Iterator[str]:
+    """The run's Temporal server when COMMERCE_TEST_TEMPORAL_ADDRESS answers, else a dev server of ours."""
+    address = os.environ.get("COMMERCE_TEST_TEMPORAL_ADDRESS")
+    if address and answers(address):
+        yield address
+        return
+    with TemporaryDirectory() as workdir, temporal_dev_server(Path(workdir)) as started:
+        yield started
+
+
+def main() -> None:
+    """Record the chosen scenarios (default: all) as `<out>/<version>-<scenario>.json`."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("version", help="prefix of the files, e.g. v2")
+    parser.add_argument("--out", type=Path, default=HISTORIES, help=f"directory (default {HISTORIES})")
+    parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS), help="default: all")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("temporalio").setLevel(logging.ERROR)  # the scenarios' retried failures are expected
+    log.info("recording %s from %s", args.version, place_order.__file__)
+    with temporal_server() as address:
+        recorded = asyncio.run(record_all(address, args.scenario or list(SCENARIOS)))
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, (history, running) in recorded.items():
+        path = args.out / f"{args.version}-{name}.json"
+        path.write_text(history.to_json() + "\n")
+        log.info("%s: %d events, %s", path, len(history.events), "open" if running else "closed")
+
+
+if __name__ == "__main__":
+    main()
