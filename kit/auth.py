@@ -126,6 +126,7 @@ class TokenVerifier:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
         self._checked_at: float | None = None
+        self._fetches = 0  # fetches tried: a request that waited for one in progress does not repeat it
         self._lock = asyncio.Lock()
 
     async def verify(self, token: str) -> Principal:
@@ -159,9 +160,10 @@ class TokenVerifier:
         now = self._clock()
         due = self._checked_at is None or now - self._checked_at >= self._min_refresh_interval
         stale = self._fetched_at is None or now - self._fetched_at > self._max_age
-        if due and (stale or kid not in self._keys):
-            async with self._lock:  # concurrent requests share one fetch
-                if self._checked_at is None or self._checked_at < now:
+        if self._fetched_at is None or (due and (stale or kid not in self._keys)):
+            fetches = self._fetches
+            async with self._lock:  # concurrent requests share one fetch, the very first ones included
+                if self._fetches == fetches and due:
                     await self._refresh()
         if self._fetched_at is None:
             raise Unavailable("Authentication keys unavailable", code="AuthUnavailable")
@@ -169,6 +171,7 @@ class TokenVerifier:
 
     async def _refresh(self) -> None:
         self._checked_at = self._clock()
+        self._fetches += 1
         try:
             document = await self._jwks()
         except AppError as exc:

@@ -4,6 +4,7 @@ and the route dependencies answer JSON 401/403; service credentials are fetched 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -207,6 +208,18 @@ class TestKeyCache:
     ) -> None:
         for _ in range(20):
             await verifier.verify(sign(key))
+        assert keys.fetches == 1
+
+    async def test_requests_arriving_during_the_first_fetch_wait_for_it(self, key: Ed25519PrivateKey) -> None:
+        class SlowKeys(Keys):
+            async def __call__(self) -> Mapping[str, Any]:
+                await asyncio.sleep(0.05)
+                return await super().__call__()
+
+        keys = SlowKeys(("k1", key))
+        verifier = TokenVerifier(keys, issuer=ISSUER)
+        callers = await asyncio.gather(*(verifier.verify(sign(key)) for _ in range(10)))
+        assert {caller.id for caller in callers} == {"user-1"}
         assert keys.fetches == 1
 
     async def test_a_rotated_key_is_fetched_when_a_token_names_it(self, key: Ed25519PrivateKey) -> None:
