@@ -86,6 +86,9 @@ class OrderRead(Schema):
     display_total_amount: Money
     payment_transaction_id: str | None
     failure_reason: str | None
+    parked_compensations: list[dict[str, Any]] | None = Field(
+        default=None, description="compensations the saga could not complete, waiting for an operator"
+    )
     created_at: Timestamp
     updated_at: Timestamp
     items: list[OrderItemRead]
