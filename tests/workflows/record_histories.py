@@ -34,9 +34,9 @@ from temporalio.worker import Worker
 from activities.payments import PaymentActivities, SandboxPayments
 from kit.temporal import answers
 from tests.support import eventually, temporal_dev_server
-from tests.workflows.shop_fakes import FakeShop
+from tests.workflows.shop_fakes import FakeShop, an_order
 from workflows import place_order
-from workflows.place_order import OrderLine, PlaceOrderInput, PlaceOrderResult, PlaceOrderWorkflow
+from workflows.place_order import PlaceOrderResult, PlaceOrderWorkflow
 
 log = logging.getLogger("record_histories")
 
@@ -52,28 +52,10 @@ class Run:
     queue: str
     shop: FakeShop
 
-    async def start(
-        self,
-        *lines: tuple[str, int],
-        method: str = "CREDIT_CARD",
-        token: str | None = None,
-        cart_id: str | None = None,
-        cancellable_for_days: float = 30.0,
-    ) -> Handle:
-        order_id = str(uuid.uuid4())
-        order = PlaceOrderInput(
-            order_id=order_id,
-            lines=[OrderLine(variant, quantity) for variant, quantity in lines],
-            payment_method=method,
-            amount="30.00",
-            customer_email="ann@example.com",
-            payment_token=token,
-            cart_id=cart_id,
-            max_retry_interval_seconds=1,
-            cancellable_for_days=cancellable_for_days,
-        )
+    async def start(self, *lines: tuple[str, int], **options: Any) -> Handle:
+        order = an_order(*lines, **options)
         return await self.client.start_workflow(
-            PlaceOrderWorkflow.run, order, id=f"order-{order_id}", task_queue=self.queue
+            PlaceOrderWorkflow.run, order, id=f"order-{order.order_id}", task_queue=self.queue
         )
 
 

@@ -2,11 +2,36 @@
 
 from __future__ import annotations
 
+import uuid
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.inventory import StockChange
 from activities.orders import StatusReport
+from workflows.place_order import OrderLine, PlaceOrderInput
+
+
+def an_order(
+    *lines: tuple[str, int],
+    method: str = "CREDIT_CARD",
+    token: str | None = None,
+    cart_id: str | None = None,
+    retry_every: float = 1,
+    cancellable_for_days: float = 30.0,
+) -> PlaceOrderInput:
+    """A saga input for a new order of `lines` (variant, quantity), retrying every second at most."""
+    return PlaceOrderInput(
+        order_id=str(uuid.uuid4()),
+        lines=[OrderLine(variant, quantity) for variant, quantity in lines],
+        payment_method=method,
+        amount="30.00",
+        customer_email="ann@example.com",
+        payment_token=token,
+        cart_id=cart_id,
+        max_retry_interval_seconds=retry_every,
+        cancellable_for_days=cancellable_for_days,
+    )
 
 
 class FakeShop:

@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 
 from activities.payments import Charge, PaymentActivities, SandboxPayments
 from tests.support import eventually
-from tests.workflows.shop_fakes import FakeShop
+from tests.workflows.shop_fakes import FakeShop, an_order
 from workflows.place_order import (
     STEP_ATTEMPTS,
     OrderLine,
@@ -45,26 +45,11 @@ class Saga:
     sandbox: RepairableSandbox
 
     async def start(
-        self,
-        *lines: tuple[str, int],
-        method: str = "CREDIT_CARD",
-        token: str | None = None,
-        cart_id: str | None = None,
-        retry_every: float = 1,
+        self, *lines: tuple[str, int], **options: Any
     ) -> WorkflowHandle[PlaceOrderWorkflow, PlaceOrderResult]:
-        order_id = str(uuid.uuid4())
-        saga = PlaceOrderInput(
-            order_id=order_id,
-            lines=[OrderLine(v, q) for v, q in lines],
-            payment_method=method,
-            amount="30.00",
-            customer_email="ann@example.com",
-            payment_token=token,
-            cart_id=cart_id,
-            max_retry_interval_seconds=retry_every,
-        )
+        order = an_order(*lines, **options)
         return await self.client.start_workflow(
-            PlaceOrderWorkflow.run, saga, id=f"order-{order_id}", task_queue=self.queue
+            PlaceOrderWorkflow.run, order, id=f"order-{order.order_id}", task_queue=self.queue
         )
 
 
