@@ -18,8 +18,10 @@ import httpx
 import pytest
 import uvicorn
 from asgi_lifespan import LifespanManager
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
+from kit import db
 from kit.cache import Cache, open_cache
 from kit.settings import Settings
 
@@ -118,6 +120,24 @@ async def scratch_database(server_url: str) -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def scratch_engine(
+    kind: str, directory: Path, migrations: Path, revision: str = "head"
+) -> AsyncIterator[AsyncEngine]:
+    """A migrated database of one test: a SQLite file in `directory`, or one on the run's PostgreSQL."""
+    async with contextlib.AsyncExitStack() as stack:
+        if kind == "postgres":
+            url = await stack.enter_async_context(
+                scratch_database(real_server_url("COMMERCE_TEST_POSTGRES_URL"))
+            )
+        else:
+            url = f"sqlite+aiosqlite:///{directory}/scratch.db"
+        engine = db.open_engine(url)
+        stack.push_async_callback(engine.dispose)
+        await db.migrate(engine, migrations, revision)
+        yield engine
 
 
 @contextlib.contextmanager

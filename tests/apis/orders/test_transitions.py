@@ -6,7 +6,6 @@ other is a 409.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from decimal import Decimal
@@ -26,7 +25,7 @@ from kit import db
 from kit.auth import Principal
 from kit.errors import Conflict
 from kit.outbox import OutboxMessage
-from tests.support import real_server_url, scratch_database
+from tests.support import scratch_engine
 
 ROUNDS = 10
 CUSTOMER = Principal("u-ann", "ann@example.com", "Ann", "Customer", frozenset({"read:my-orders"}))
@@ -35,16 +34,7 @@ Sessions = async_sessionmaker[AsyncSession]
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
 async def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Sessions]:
-    async with contextlib.AsyncExitStack() as stack:
-        if request.param == "postgres":
-            url = await stack.enter_async_context(
-                scratch_database(real_server_url("COMMERCE_TEST_POSTGRES_URL"))
-            )
-        else:
-            url = f"sqlite+aiosqlite:///{tmp_path}/orders.db"
-        engine = db.open_engine(url)
-        stack.push_async_callback(engine.dispose)
-        await db.migrate(engine, MIGRATIONS)
+    async with scratch_engine(request.param, tmp_path, MIGRATIONS) as engine:
         yield db.session_factory(engine)
 
 
