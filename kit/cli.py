@@ -55,6 +55,17 @@ def main(argv: list[str] | None = None) -> None:
     catalog = seed.add_parser("catalog", help="a deterministic demo catalog in the products database")
     catalog.add_argument("--products", type=int, default=1000, help="how many products (default 1000)")
     catalog.add_argument("--seed", type=int, default=1, help="the same seed gives the same catalog")
+    outbox = commands.add_parser("outbox", help="undelivered outbox rows").add_subparsers(
+        dest="action", required=True
+    )
+    listing = outbox.add_parser("list", help="undelivered rows of one service's outbox, or of all")
+    listing.add_argument("service", nargs="?", default="all")
+    listing.add_argument("--parked", action="store_true", help="only rows out of attempts")
+    replay = outbox.add_parser("replay", help="give parked rows a fresh set of attempts")
+    replay.add_argument("service")
+    replayed = replay.add_mutually_exclusive_group(required=True)
+    replayed.add_argument("id", nargs="?", help="the row's id (an event id or a workflow id)")
+    replayed.add_argument("--all", action="store_true", help="every parked row of the service")
     args = parser.parse_args(argv)
 
     if args.command == "dev":
@@ -81,6 +92,10 @@ def main(argv: list[str] | None = None) -> None:
         _run(dead_letters(Settings(), args))
     elif args.command == "seed":
         _run(seed_catalog(Settings(), products=args.products, seed=args.seed))
+    elif args.command == "outbox" and args.action == "list":
+        _run(list_outbox(Settings(), args.service, parked=args.parked))
+    elif args.command == "outbox":
+        _run(replay_outbox(Settings(), args.service, None if args.all else args.id))
 
 
 def local_infra_settings() -> dict[str, str]:
@@ -163,6 +178,45 @@ async def seed_catalog(settings: Settings, *, products: int, seed: int) -> None:
         f"catalog (seed {seed}): {report.products_created} products created, {report.products_present} "
         f"already there, {report.categories_created} categories created, in {report.seconds}s"
     )
+
+
+async def list_outbox(settings: Settings, service: str, *, parked: bool) -> None:
+    """Print undelivered outbox rows, oldest first; a parked row holds back its key until replayed."""
+    from kit import db, outbox
+
+    cap = settings.outbox_max_attempts
+    for name in DATABASE_SERVICES if service == "all" else (service,):
+        engine = db.open_engine(_outbox_database(settings, name))
+        try:
+            rows = await outbox.pending_messages(engine, max_attempts=cap, parked=parked)
+        finally:
+            await engine.dispose()
+        for row in rows:
+            state = "parked" if outbox.is_parked(row, cap) else "pending"
+            error = f"  {row.last_error}" if row.last_error else ""
+            print(f"{name}  {row.id}  {state}  {row.kind}  key={row.key}  attempts={row.attempts}{error}")
+
+
+async def replay_outbox(settings: Settings, service: str, message_id: str | None) -> None:
+    """Make parked rows (one, or all with no id) deliverable again; the running relay sends them."""
+    from kit import db, outbox
+
+    engine = db.open_engine(_outbox_database(settings, service))
+    try:
+        count = await outbox.replay_parked(
+            engine, max_attempts=settings.outbox_max_attempts, message_id=message_id
+        )
+    finally:
+        await engine.dispose()
+    if message_id and not count:
+        raise SystemExit(f"{service}: no parked outbox row {message_id!r}")
+    print(f"{service}: {count} parked outbox row(s) replayed")
+
+
+def _outbox_database(settings: Settings, service: str) -> str:
+    if service not in DATABASE_SERVICES:
+        raise SystemExit(f"{service!r} has no outbox; those that do: {', '.join(DATABASE_SERVICES)}")
+    return settings.for_service(service).service_database_url
 
 
 async def dead_letters(settings: Settings, args: argparse.Namespace) -> None:

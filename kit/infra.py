@@ -67,7 +67,13 @@ async def open_infra(settings: Settings, *, migrations: Path | None = None) -> A
         stack.push_async_callback(engine.dispose)
         if settings.auto_migrate:
             await db.migrate(engine, migrations)
-        relay = OutboxRelay(engine, bus, temporal, poll_interval=settings.outbox_poll_interval)
+        relay = OutboxRelay(
+            engine,
+            bus,
+            temporal,
+            poll_interval=settings.outbox_poll_interval,
+            max_attempts=settings.outbox_max_attempts,
+        )
         relay_task = asyncio.create_task(relay.run(), name=f"outbox:{settings.service_name}")
         stack.push_async_callback(_stop, relay, relay_task)
         sessions = db.session_factory(engine, on_commit=relay.wake)

@@ -11,12 +11,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 from sqlmodel import JSON, Column, Field, SQLModel, col
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -25,6 +27,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from kit.bus import Event, EventBus
 
 log = logging.getLogger(__name__)
+
+_CLAIM_LOCK = 0x6F7574626F78  # PostgreSQL advisory lock taken by claims: 'outbox'
 
 
 def _now() -> datetime:
@@ -73,7 +77,13 @@ def record_workflow(session: AsyncSession, start: WorkflowStart, *, dedup_id: st
 
 
 class OutboxRelay:
-    """Delivers pending outbox rows; woken after each commit, and polling in case a wake-up was missed."""
+    """Delivers pending outbox rows; woken after each commit, and polling in case a wake-up was missed.
+
+    A pass claims due rows in one short transaction (a lease: `available_at` moves to the lease's end and
+    `attempts` grows), delivers them with no transaction open, then records the outcome in another short
+    transaction, only where the claim still holds. A relay that dies leaves rows that come due again when
+    the lease ends, so several relays (a rolling deploy) can share one database.
+    """
 
     def __init__(
         self,
@@ -83,13 +93,20 @@ class OutboxRelay:
         *,
         poll_interval: float = 1.0,
         batch_size: int = 100,
+        max_attempts: int = 20,
+        lease: timedelta = timedelta(seconds=60),
+        retry_delay: timedelta = timedelta(seconds=0.5),
         retention: timedelta = timedelta(days=7),
     ) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._postgres = engine.dialect.name == "postgresql"
         self._bus = bus
         self._temporal = temporal
         self._poll_interval = poll_interval
         self._batch_size = batch_size
+        self._max_attempts = max_attempts
+        self._lease = lease
+        self._retry_delay = retry_delay
         self._retention = retention
         self._wake = asyncio.Event()
         self._stopping = False
@@ -103,7 +120,8 @@ class OutboxRelay:
         """Deliver until `stop()`; one failing destination never stops the others."""
         while not self._stopping:
             try:
-                await self.deliver_pending()
+                if await self.deliver_pending() >= self._batch_size:
+                    continue  # a full batch: more may be waiting
             except Exception:
                 log.exception("outbox pass failed")
             with contextlib.suppress(TimeoutError):
@@ -116,38 +134,114 @@ class OutboxRelay:
         self._wake.set()
 
     async def deliver_pending(self) -> int:
-        """One pass over pending rows, oldest first; returns how many were delivered."""
-        delivered, blocked = 0, set[str]()
+        """One pass: claim what is due, deliver it, record the outcome; returns how many were delivered."""
+        started = asyncio.get_running_loop().time()
+        lease_end = _now() + self._lease
+        by_key: dict[str, list[OutboxMessage]] = {}
+        for message in await self._claim(lease_end):
+            by_key.setdefault(message.key, []).append(message)
+        await self._purge()
+        if not by_key:
+            return 0
+        outcomes = await asyncio.gather(*(self._deliver_in_order(run, started) for run in by_key.values()))
+        return await self._record([o for key_outcomes in outcomes for o in key_outcomes], lease_end)
+
+    async def _claim(self, lease_end: datetime) -> list[OutboxMessage]:
+        """Lease the oldest due rows whose earlier rows of the same key are all due too (and so claimed
+        with them): a row never overtakes an earlier one of its key, whether backing off, parked or leased.
+        """
         now = _now()
-        async with self._sessions() as session, session.begin():
-            query = (
-                sa.select(OutboxMessage)
-                .where(col(OutboxMessage.delivered_at).is_(None))
-                .order_by(col(OutboxMessage.seq))
-                .limit(self._batch_size)
-                .with_for_update(skip_locked=True)
+        row, earlier = aliased(OutboxMessage), aliased(OutboxMessage)
+        held_back = sa.exists().where(
+            col(earlier.key) == col(row.key),
+            col(earlier.seq) < col(row.seq),
+            col(earlier.delivered_at).is_(None),
+            sa.or_(col(earlier.available_at) > now, col(earlier.attempts) >= self._max_attempts),
+        )
+        due = (
+            sa.select(col(row.seq))
+            .where(
+                col(row.delivered_at).is_(None),
+                col(row.available_at) <= now,
+                col(row.attempts) < self._max_attempts,
+                ~held_back,
             )
-            for message in (await session.scalars(query)).all():
-                if message.key in blocked or _aware(message.available_at) > now:
-                    blocked.add(message.key)  # keep per-key order: later rows wait for this one
-                    continue
-                try:
+            .order_by(col(row.seq))
+            .limit(self._batch_size)
+        )
+        claim = (
+            sa.update(OutboxMessage)
+            .where(col(OutboxMessage.seq).in_(due.scalar_subquery()), col(OutboxMessage.available_at) <= now)
+            .values(attempts=OutboxMessage.attempts + 1, available_at=lease_end)
+            .returning(OutboxMessage)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._sessions() as session, session.begin():
+            if self._postgres:  # claims take turns, each reading what the previous one committed
+                await session.execute(sa.select(sa.func.pg_advisory_xact_lock(_CLAIM_LOCK)))
+            return sorted((await session.scalars(claim)).all(), key=lambda m: m.seq or 0)
+
+    async def _deliver_in_order(self, messages: list[OutboxMessage], started: float) -> list[_Outcome]:
+        """Deliver one key's rows in turn; after a failure, or once the lease runs short, release the rest."""
+        timeout = self._lease.total_seconds() / 4  # every delivery ends before half the lease has passed
+        outcomes: list[_Outcome] = []
+        for message in messages:
+            if any(o.error for o in outcomes) or asyncio.get_running_loop().time() - started > timeout:
+                outcomes.append(_Outcome(message, released=True))
+                continue
+            try:
+                async with asyncio.timeout(timeout):
                     await self._deliver(message)
-                except Exception as exc:
-                    blocked.add(message.key)
-                    message.attempts += 1
-                    message.last_error = repr(exc)[:1000]
-                    message.available_at = now + timedelta(seconds=min(60.0, 0.5 * 2**message.attempts))
-                    log.warning("outbox delivery failed", extra={"outboxId": message.id, "error": repr(exc)})
-                else:
-                    message.delivered_at = now
-                    delivered += 1
-            if now - self._last_purge > timedelta(hours=1):
-                self._last_purge = now
-                await session.execute(
-                    sa.delete(OutboxMessage).where(col(OutboxMessage.delivered_at) < now - self._retention)
-                )
-        return delivered
+            except Exception as exc:
+                log.warning("outbox delivery failed", extra={"outboxId": message.id, "error": repr(exc)})
+                outcomes.append(_Outcome(message, error=repr(exc)[:1000] or "failed"))
+            else:
+                outcomes.append(_Outcome(message))
+        return outcomes
+
+    async def _record(self, outcomes: list[_Outcome], lease_end: datetime) -> int:
+        """Write each outcome where this pass's claim still holds (the row still carries its lease end)."""
+        now, table = _now(), OutboxMessage
+        delivered = [o.message.seq for o in outcomes if not o.error and not o.released]
+        released = [o.message.seq for o in outcomes if o.released]
+        claimed = col(table.available_at) == lease_end
+        async with self._sessions() as session, session.begin():
+            done = await session.execute(
+                sa.update(table).where(col(table.seq).in_(delivered), claimed).values(delivered_at=now)
+            )
+            await session.execute(
+                sa.update(table)
+                .where(col(table.seq).in_(released), claimed)
+                .values(attempts=table.attempts - 1, available_at=now)  # not an attempt after all
+            )
+            for outcome in outcomes:
+                if outcome.error:
+                    await session.execute(
+                        sa.update(table)
+                        .where(col(table.seq) == outcome.message.seq, claimed)
+                        .values(last_error=outcome.error, available_at=self._retry_at(outcome.message, now))
+                    )
+        if done.rowcount != len(delivered):  # type: ignore[attr-defined]
+            log.warning("outbox lease ran out before delivery was recorded; rows will be sent again")
+        return len(delivered)
+
+    def _retry_at(self, message: OutboxMessage, now: datetime) -> datetime:
+        """Exponential backoff, capped at a minute; a row out of attempts is parked at once."""
+        if message.attempts >= self._max_attempts:
+            log.error("outbox row parked", extra={"outboxId": message.id, "attempts": message.attempts})
+            return now
+        delay = min(60.0, self._retry_delay.total_seconds() * 2**message.attempts)
+        return now + timedelta(seconds=delay)
+
+    async def _purge(self) -> None:
+        now = _now()
+        if now - self._last_purge < timedelta(hours=1):
+            return
+        self._last_purge = now
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                sa.delete(OutboxMessage).where(col(OutboxMessage.delivered_at) < now - self._retention)
+            )
 
     async def _deliver(self, message: OutboxMessage) -> None:
         if message.kind == "event":
@@ -157,6 +251,50 @@ class OutboxRelay:
         if self._temporal is None:
             raise RuntimeError("this process has no Temporal connection")
         await start_workflow(await self._temporal(), WorkflowStart.model_validate(message.body))
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    message: OutboxMessage
+    error: str | None = None
+    released: bool = False
+
+
+def is_parked(message: OutboxMessage, max_attempts: int) -> bool:
+    """Out of attempts and not in flight: it waits for `commerce outbox replay`, holding back its key."""
+    return (
+        message.delivered_at is None
+        and message.attempts >= max_attempts
+        and _aware(message.available_at) <= _now()
+    )
+
+
+async def pending_messages(
+    engine: AsyncEngine, *, max_attempts: int, parked: bool = False
+) -> list[OutboxMessage]:
+    """Undelivered rows, oldest first (only the parked ones with `parked`), for operators."""
+    query = sa.select(OutboxMessage).where(col(OutboxMessage.delivered_at).is_(None))
+    if parked:
+        query = query.where(
+            col(OutboxMessage.attempts) >= max_attempts, col(OutboxMessage.available_at) <= _now()
+        )
+    async with async_sessionmaker(engine)() as session:
+        return list((await session.scalars(query.order_by(col(OutboxMessage.seq)))).all())
+
+
+async def replay_parked(engine: AsyncEngine, *, max_attempts: int, message_id: str | None = None) -> int:
+    """Give parked rows (all, or those with `message_id`) a fresh set of attempts; returns how many."""
+    now = _now()
+    query = sa.update(OutboxMessage).where(
+        col(OutboxMessage.delivered_at).is_(None),
+        col(OutboxMessage.attempts) >= max_attempts,
+        col(OutboxMessage.available_at) <= now,
+    )
+    if message_id is not None:
+        query = query.where(col(OutboxMessage.id) == message_id)
+    async with engine.begin() as connection:
+        result = await connection.execute(query.values(attempts=0, available_at=now))
+    return int(result.rowcount)
 
 
 async def start_workflow(client: Client, start: WorkflowStart) -> None:

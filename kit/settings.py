@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     upstream_timeouts: dict[str, float] = Field(default_factory=dict, description="Per-service overrides.")
     service_call_timeout: float = Field(default=10.0, description="Seconds a ServiceClient call may take.")
     outbox_poll_interval: float = 1.0
+    outbox_max_attempts: int = Field(
+        default=20, gt=0, description="Deliveries tried (~15 min of backoff) before a row is parked."
+    )
 
     admin_email: str = "admin@commerce.local"
     admin_password: SecretStr = SecretStr("commerce-admin")
@@ -105,14 +108,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 
-    def port_of(self, service: str) -> int:
-        """The port `service` listens on in this deployment."""
-        return self.ports.get(service, DEFAULT_PORTS[service])
     @field_validator("bus_url")
     @classmethod
     def _bus_in_data_dir(cls, url: str, info: ValidationInfo) -> str:
         return url.replace("{data_dir}", str(info.data.get("data_dir", ".commerce")))
 
+    def port_of(self, service: str) -> int:
+        """The port `service` listens on in this deployment."""
+        return self.ports.get(service, DEFAULT_PORTS[service])
 
     @property
     def port(self) -> int:
