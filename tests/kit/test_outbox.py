@@ -20,7 +20,7 @@ from kit.bus import Event, open_bus
 from kit.bus.memory import MemoryBus
 from kit.outbox import OutboxMessage, OutboxRelay, record_event
 from kit.settings import Settings
-from tests.support import eventually, real_server_url, scratch_database
+from tests.support import eventually, scratch_engine
 
 # Every service's first migration creates the outbox, and only the outbox.
 OUTBOX_MIGRATIONS, OUTBOX_REVISION = Path(__file__).parents[2] / "apis/orders/migrations", "0001"
@@ -28,16 +28,7 @@ OUTBOX_MIGRATIONS, OUTBOX_REVISION = Path(__file__).parents[2] / "apis/orders/mi
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    async with contextlib.AsyncExitStack() as stack:
-        if request.param == "postgres":
-            url = await stack.enter_async_context(
-                scratch_database(real_server_url("COMMERCE_TEST_POSTGRES_URL"))
-            )
-        else:
-            url = f"sqlite+aiosqlite:///{tmp_path}/orders.db"
-        engine = db.open_engine(url)
-        stack.push_async_callback(engine.dispose)
-        await db.migrate(engine, OUTBOX_MIGRATIONS, OUTBOX_REVISION)
+    async with scratch_engine(request.param, tmp_path, OUTBOX_MIGRATIONS, OUTBOX_REVISION) as engine:
         yield engine
 
 

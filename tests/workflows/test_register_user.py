@@ -7,10 +7,12 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import col
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.worker import Worker
 
@@ -22,7 +24,7 @@ from kit import db
 from kit.bus import Event, EventBus
 from kit.bus.memory import MemoryBus
 from kit.infra import Infra, open_infra
-from kit.outbox import OutboxRelay
+from kit.outbox import OutboxMessage, OutboxRelay
 from kit.settings import Settings
 from kit.temporal import connect_temporal
 from tests.support import asgi_client, embedded_settings, eventually
@@ -118,10 +120,13 @@ async def test_a_crash_right_after_the_commit_loses_no_registration(settings: Se
                 RegisterUserWorkflow.run, workflow_id(user_id)
             ).result()
             await eventually(lambda: recorder.created(user_id), within=10)
-            # The relay crashed before marking the start delivered: it sends it again, nothing runs twice.
+            # The relay crashed before marking the start delivered; once its lease has run out, another
+            # pass sends it again, and nothing runs twice.
             async with engine.begin() as connection:
                 await connection.execute(
-                    sa.text("UPDATE outbox SET delivered_at = NULL WHERE kind = 'workflow'")
+                    sa.update(OutboxMessage)
+                    .where(col(OutboxMessage.kind) == "workflow")
+                    .values(delivered_at=None, available_at=datetime.now(UTC) - timedelta(seconds=1))
                 )
             assert await relay.deliver_pending() == 1
             assert await runs_of(client, workflow_id(user_id)) == 1
