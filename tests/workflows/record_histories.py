@@ -192,15 +192,9 @@ async def record(client: Client, name: str) -> tuple[WorkflowHistory, bool]:
     """Run one scenario on a fresh worker; returns its history and whether the order is still open."""
     shop, payments = FakeShop({"red": 10, "blue": 1}), PaymentActivities(SandboxPayments())
     queue = f"record-{uuid.uuid4().hex}"
-    activities: list[Callable[..., Any]] = [
-        shop.reserve_stock,
-        shop.release_stock,
-        shop.set_order_status,
-        shop.clear_cart,
-        payments.charge_payment,
-        payments.refund_payment,
-    ]
-    async with Worker(client, task_queue=queue, workflows=[PlaceOrderWorkflow], activities=activities):
+    async with Worker(
+        client, task_queue=queue, workflows=[PlaceOrderWorkflow], activities=shop.activities(payments)
+    ):
         handle = await asyncio.wait_for(SCENARIOS[name](Run(client, queue, shop)), timeout=60)
         history = await _settled_history(handle)
         running = (await handle.describe()).status == WorkflowExecutionStatus.RUNNING

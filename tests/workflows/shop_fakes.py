@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.inventory import StockChange
 from activities.orders import StatusReport
+from activities.payments import PaymentActivities
 from workflows.place_order import OrderLine, PlaceOrderInput
 
 
@@ -84,3 +87,14 @@ class FakeShop:
     async def clear_cart(self, cart_id: str) -> None:
         self.calls.append("clear_cart")
         self.cleared.append(cart_id)
+
+    def activities(self, payments: PaymentActivities) -> list[Callable[..., Any]]:
+        """Every activity the saga calls: this shop's, and the payments' under test."""
+        return [
+            self.reserve_stock,
+            self.release_stock,
+            self.set_order_status,
+            self.clear_cart,
+            payments.charge_payment,
+            payments.refund_payment,
+        ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -59,15 +59,9 @@ async def saga(temporal_address: str) -> AsyncIterator[Saga]:
     shop, sandbox = FakeShop({"red": 10, "blue": 1}), RepairableSandbox()
     payments = PaymentActivities(sandbox)
     queue = f"orders-{uuid.uuid4().hex}"
-    activities: list[Callable[..., Any]] = [
-        shop.reserve_stock,
-        shop.release_stock,
-        shop.set_order_status,
-        shop.clear_cart,
-        payments.charge_payment,
-        payments.refund_payment,
-    ]
-    async with Worker(client, task_queue=queue, workflows=[PlaceOrderWorkflow], activities=activities):
+    async with Worker(
+        client, task_queue=queue, workflows=[PlaceOrderWorkflow], activities=shop.activities(payments)
+    ):
         yield Saga(client, queue, shop, sandbox)
 
 
