@@ -10,12 +10,13 @@ tells readiness which are not running meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -88,6 +89,20 @@ class EventBus(Protocol):
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None: ...
+
+
+class Memberships:
+    """One active member per (group, topic) in this process; a second one waits, as an idle Kafka consumer
+    of a fully assigned group would.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, group: str, topic: str) -> AsyncIterator[None]:
+        async with self._locks.setdefault((group, topic), asyncio.Lock()):
+            yield
 
 
 class HandledIds:

@@ -6,16 +6,24 @@ embedded platform uses the durable `sqlite://` bus).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
 
-from kit.bus import DEFAULT_RETRY, Consumers, Event, HandledIds, Handler, Retry, handle_with_retry
+from kit.bus import (
+    DEFAULT_RETRY,
+    Consumers,
+    Event,
+    HandledIds,
+    Handler,
+    Memberships,
+    Retry,
+    handle_with_retry,
+)
 
 
 @dataclass
@@ -30,16 +38,10 @@ class MemoryBroker:
 
     topics: dict[str, _Topic] = field(default_factory=dict)
     offsets: dict[tuple[str, str], int] = field(default_factory=dict)
-    members: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+    members: Memberships = field(default_factory=Memberships)
 
     def topic(self, name: str) -> _Topic:
         return self.topics.setdefault(name, _Topic())
-
-    @contextlib.asynccontextmanager
-    async def membership(self, group: str, topic: str) -> AsyncIterator[None]:
-        """Hold the (group, topic) assignment; a second member waits, as an idle Kafka consumer would."""
-        async with self.members.setdefault((group, topic), asyncio.Lock()):
-            yield
 
 
 # Brokers are per event loop: asyncio primitives cannot cross loops, and "in-process" means one loop.
@@ -87,7 +89,7 @@ class MemoryBus:
     ) -> None:
         broker, topic = self.broker, self.broker.topic(name)
         self._consumers.running(consumer)
-        async with broker.membership(group, name):
+        async with broker.members.hold(group, name):
             while True:
                 offset = broker.offsets.get((group, name), 0)
                 async with topic.changed:

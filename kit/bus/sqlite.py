@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import time
 import weakref
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -23,7 +23,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiosqlite
 
-from kit.bus import DEFAULT_RETRY, Consumers, Event, HandledIds, Handler, Retry, handle_with_retry
+from kit.bus import (
+    DEFAULT_RETRY,
+    Consumers,
+    Event,
+    HandledIds,
+    Handler,
+    Memberships,
+    Retry,
+    handle_with_retry,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -50,16 +59,11 @@ class _Local:
     """What the buses of one file share inside one event loop: wake-ups and group memberships."""
 
     wakeups: set[asyncio.Event] = field(default_factory=set)
-    members: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+    members: Memberships = field(default_factory=Memberships)
 
     def wake(self) -> None:
         for wakeup in self.wakeups:
             wakeup.set()
-
-    @contextlib.asynccontextmanager
-    async def membership(self, group: str, topic: str) -> AsyncIterator[None]:
-        async with self.members.setdefault((group, topic), asyncio.Lock()):
-            yield
 
 
 _locals: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Path, _Local]] = (
@@ -122,7 +126,7 @@ class SqliteBus:
     ) -> None:
         local, wakeup = self._local, asyncio.Event()
         self._consumers.running(consumer)
-        async with local.membership(group, topic):
+        async with local.members.hold(group, topic):
             local.wakeups.add(wakeup)
             try:
                 committed = await self._committed(group, topic)
