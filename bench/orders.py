@@ -25,7 +25,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from bench.floor_saga import FloorSagaWorkflow, noop
-from kit.platform import serving
+from commerce.platform import serving
 from kit.settings import SERVICES, Settings
 from kit.temporal import dev_server
 

@@ -1,6 +1,7 @@
 """Run the gateway alone: `python -m gateway` (or `commerce serve gateway`)."""
 
-from kit.cli import serve_service
+from gateway.app import create_app
+from kit.web import serve
 
 if __name__ == "__main__":
-    serve_service("gateway")
+    serve("gateway", create_app)

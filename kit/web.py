@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
+import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -28,7 +29,7 @@ from kit.cache import Cache
 from kit.discovery import Instance
 from kit.errors import AppError
 from kit.infra import Infra, open_infra
-from kit.logs import request_id_var, service_var
+from kit.logs import configure_logging, request_id_var, service_var
 from kit.settings import Settings
 
 log = logging.getLogger("kit.web")
@@ -243,3 +244,13 @@ def get_cache(request: Request) -> Cache:
 
 BusDep = Annotated[EventBus, Depends(get_bus)]
 CacheDep = Annotated[Cache, Depends(get_cache)]
+
+
+def serve(name: str, create_app: Callable[[Settings], FastAPI]) -> None:
+    """Run service `name` (or the gateway) alone on its port until SIGINT/SIGTERM: the body of each
+    `python -m <service>` and of `commerce serve`, with the settings of this process's environment.
+    """
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    app = create_app(settings.for_service(name))
+    uvicorn.run(app, host=settings.host, port=settings.port_of(name), log_config=None, access_log=False)

@@ -1,6 +1,7 @@
 """Run the auth service alone: `python -m apis.auth` (or `commerce serve auth`)."""
 
-from kit.cli import serve_service
+from apis.auth.app import create_app
+from kit.web import serve
 
 if __name__ == "__main__":
-    serve_service("auth")
+    serve("auth", create_app)

@@ -1,6 +1,7 @@
 """Run the carts service alone: `python -m apis.carts` (or `commerce serve carts`)."""
 
-from kit.cli import serve_service
+from apis.carts.app import create_app
+from kit.web import serve
 
 if __name__ == "__main__":
-    serve_service("carts")
+    serve("carts", create_app)

@@ -1,6 +1,7 @@
 """Run the images service alone: `python -m apis.images` (or `commerce serve images`)."""
 
-from kit.cli import serve_service
+from apis.images.app import create_app
+from kit.web import serve
 
 if __name__ == "__main__":
-    serve_service("images")
+    serve("images", create_app)

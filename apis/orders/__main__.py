@@ -1,6 +1,7 @@
 """Run the orders service alone: `python -m apis.orders` (or `commerce serve orders`)."""
 
-from kit.cli import serve_service
+from apis.orders.app import create_app
+from kit.web import serve
 
 if __name__ == "__main__":
-    serve_service("orders")
+    serve("orders", create_app)

@@ -1,6 +1,7 @@
 """Run the products service alone: `python -m apis.products` (or `commerce serve products`)."""
 
-from kit.cli import serve_service
+from apis.products.app import create_app
+from kit.web import serve
 
 if __name__ == "__main__":
-    serve_service("products")
+    serve("products", create_app)

@@ -1,6 +1,7 @@
 """Run the search service alone: `python -m apis.search` (or `commerce serve search`)."""
 
-from kit.cli import serve_service
+from apis.search.app import create_app
+from kit.web import serve
 
 if __name__ == "__main__":
-    serve_service("search")
+    serve("search", create_app)

@@ -28,7 +28,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from kit.platform import APPS
+from commerce.platform import APPS
 from kit.settings import DATABASE_SERVICES, DEFAULT_PORTS, SERVICES, Settings
 from kit.temporal import SEARCH_ATTRIBUTES
 from workers import WORKERS
@@ -94,8 +94,8 @@ def check_secrets_work(settings: Settings) -> None:
 
 
 def commerce_command_exists(args: list[str]) -> None:
-    """`args` is a real `commerce` invocation: a subcommand of kit.cli and a known service or queue."""
-    from kit.cli import main
+    """`args` is a real `commerce` invocation: a subcommand of commerce.cli and a known service or queue."""
+    from commerce.cli import main
 
     assert args, "no command"
     with pytest.raises(SystemExit) as exited:

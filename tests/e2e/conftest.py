@@ -13,7 +13,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from kit.platform import serving
+from commerce.platform import serving
 from kit.settings import SERVICES, Settings
 from tests.support import embedded_settings, free_port, temporal_dev_server
 

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
-from kit import cli, db, outbox
+from commerce import cli
+from kit import db, outbox
 from kit.bus import Event, open_bus
 from kit.bus.memory import MemoryBus
 from kit.outbox import OutboxMessage, OutboxRelay, record_event

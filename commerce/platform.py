@@ -25,12 +25,17 @@ log = logging.getLogger("commerce")
 APPS: dict[str, str] = {name: f"apis.{name}.app" for name in SERVICES} | {"gateway": "gateway.app"}
 
 
-def load_app(name: str, settings: Settings) -> FastAPI:
-    """Build service `name`'s app for `settings` (imported lazily: a service loads only its own code)."""
+def app_factory(name: str) -> Callable[[Settings], FastAPI]:
+    """Service `name`'s `create_app` (imported lazily: a service loads only its own code)."""
     if name not in APPS:
         raise SystemExit(f"unknown service {name!r}; choose one of: {', '.join(APPS)}")
     factory: Callable[[Settings], FastAPI] = importlib.import_module(APPS[name]).create_app
-    return factory(settings.for_service(name))
+    return factory
+
+
+def load_app(name: str, settings: Settings) -> FastAPI:
+    """Build service `name`'s app for `settings`."""
+    return app_factory(name)(settings.for_service(name))
 
 
 def server_for(app: FastAPI, settings: Settings, port: int) -> uvicorn.Server:

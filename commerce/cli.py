@@ -11,6 +11,7 @@ from pathlib import Path
 
 from kit.logs import configure_logging
 from kit.settings import DATABASE_SERVICES, Settings
+from kit.web import serve
 
 REPO = Path(__file__).resolve().parent.parent
 INFRA_SCRIPT = REPO / "deploy" / "local" / "infra"
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "serve":
         serve_service(args.service)
     elif args.command == "worker":
-        from kit.platform import run_worker
+        from commerce.platform import run_worker
 
         settings = Settings()
         configure_logging(settings.log_level, settings.log_format)
@@ -117,7 +118,7 @@ def local_infra_settings() -> dict[str, str]:
 
 
 def run_dev(settings: Settings) -> None:
-    from kit.platform import run_platform
+    from commerce.platform import run_platform
 
     configure_logging(settings.log_level, settings.log_format)
 
@@ -143,19 +144,14 @@ def run_dev(settings: Settings) -> None:
 
 def serve_service(name: str) -> None:
     """Run one service (or the gateway) on its port until SIGINT/SIGTERM."""
-    import uvicorn
+    from commerce.platform import app_factory
 
-    from kit.platform import load_app
-
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    app = load_app(name, settings)
-    uvicorn.run(app, host=settings.host, port=settings.port_of(name), log_config=None, access_log=False)
+    serve(name, app_factory(name))
 
 
 async def migrate(settings: Settings, service: str) -> None:
+    from commerce.platform import APPS
     from kit import db
-    from kit.platform import APPS
 
     names = DATABASE_SERVICES if service == "all" else (service,)
     for name in names:
