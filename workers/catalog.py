@@ -6,7 +6,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.catalog import CatalogActivities
-from kit.auth import service_tokens
+from kit.auth.services import service_tokens
 from kit.infra import Infra
 from workflows.sync_product import SyncProductBatchWorkflow, SyncProductWorkflow
 

@@ -9,7 +9,7 @@ from activities.carts import CartActivities
 from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities, SandboxPayments
-from kit.auth import service_tokens
+from kit.auth.services import service_tokens
 from kit.infra import Infra
 from workflows.place_order import ORDERS_TASK_QUEUE, PlaceOrderWorkflow
 

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from apis.auth import routes, seed
 from apis.auth.context import AuthContext
-from kit.auth import TokenVerifier
+from kit.auth.tokens import TokenVerifier
 from kit.infra import Infra
 from kit.settings import Settings
 from kit.web import create_service

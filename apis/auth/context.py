@@ -8,7 +8,7 @@ from datetime import timedelta
 from apis.auth.passwords import Passwords
 from apis.auth.throttle import ThrottlePolicy
 from apis.auth.tokens import Signer
-from kit.auth import service_secret
+from kit.auth.secrets import service_secret
 from kit.settings import Settings
 
 

@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from apis.auth import errors, queries
 from apis.auth.context import AuthContext
 from apis.auth.queries import Account
-from kit.auth import CurrentUser, MissingPermission
+from kit.auth.callers import CurrentUser, MissingPermission
 from kit.errors import Forbidden
 from kit.web import SessionDep
 

@@ -14,7 +14,7 @@ from apis.auth import errors, queries, schemas
 from apis.auth.models import Permission, Role, RolePermission, User, utcnow
 from apis.auth.queries import ADMIN, Account
 from apis.auth.service import commit, flush
-from kit.auth import SERVICE_ROLE
+from kit.auth.services import SERVICE_ROLE
 
 # Roles the code relies on: ADMIN holds every permission, registration yields a Customer.
 FOUNDATIONAL = (ADMIN, schemas.CUSTOMER)

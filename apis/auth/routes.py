@@ -11,7 +11,9 @@ from fastapi import APIRouter, Query, Request, Response
 from apis.auth import roles, schemas, service, users
 from apis.auth.deps import AddressDep, AuthDep, CallerDep, permitted
 from apis.auth.queries import Account
-from kit.auth import JWKS_PATH, SERVICE_TOKEN_PATH, ServiceCaller, token_verifier
+from kit.auth.callers import ServiceCaller
+from kit.auth.services import SERVICE_TOKEN_PATH
+from kit.auth.tokens import JWKS_PATH, token_verifier
 from kit.web import CacheDep, SessionDep
 
 router = APIRouter()

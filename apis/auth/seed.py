@@ -22,7 +22,7 @@ from apis.auth.queries import ADMIN
 from apis.auth.roles import FOUNDATIONAL
 from apis.auth.schemas import normalise_email
 from kit import db
-from kit.auth import InsecureConfiguration
+from kit.auth.secrets import InsecureConfiguration
 from kit.outbox import record_event
 from kit.settings import Settings
 

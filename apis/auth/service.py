@@ -21,7 +21,8 @@ from apis.auth.context import AuthContext
 from apis.auth.models import RefreshToken, User, new_id, utcnow
 from apis.auth.queries import Account
 from apis.auth.throttle import LoginThrottle
-from kit.auth import SERVICE_ROLE, SERVICE_SUBJECT_PREFIX, TokenVerifier
+from kit.auth.services import SERVICE_ROLE, SERVICE_SUBJECT_PREFIX
+from kit.auth.tokens import TokenVerifier
 from kit.cache import Cache
 from kit.errors import AppError, Unauthorized
 from kit.outbox import WorkflowStart, record_event, record_workflow

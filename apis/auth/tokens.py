@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from jwt.algorithms import OKPAlgorithm
 
-from kit.auth import ALGORITHM, InsecureConfiguration, provisioned_secret
+from kit.auth.secrets import InsecureConfiguration, provisioned_secret
+from kit.auth.tokens import ALGORITHM
 from kit.settings import Settings
 
 KEY_FILE = "auth-signing-key.pem"

@@ -13,7 +13,7 @@ from apis.auth import errors, events, queries, roles, schemas, service, tokens
 from apis.auth.context import AuthContext
 from apis.auth.models import Role, User, utcnow
 from apis.auth.queries import ADMIN, Account
-from kit.auth import MissingPermission
+from kit.auth.callers import MissingPermission
 from kit.outbox import record_event
 from kit.schemas import Pagination
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from apis.carts.routes import router
 from apis.products.client import Catalog
-from kit.auth import service_tokens
+from kit.auth.services import service_tokens
 from kit.infra import Infra
 from kit.settings import Settings
 from kit.web import create_service

@@ -11,7 +11,7 @@ from apis.carts import service
 from apis.carts.models import Cart
 from apis.carts.schemas import CartAssociate, CartCreate, ItemAdd, ItemUpdate
 from apis.products.client import Catalog
-from kit.auth import CurrentUser, OptionalUser
+from kit.auth.callers import CurrentUser, OptionalUser
 from kit.web import CacheDep
 
 router = APIRouter(tags=["carts"])

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from apis.carts.errors import CartNotFound, InsufficientStock, ItemNotFound, QuantityTooLarge
 from apis.carts.models import Cart, CartItem, now
 from apis.products.client import Catalog, Variant
-from kit.auth import Principal
+from kit.auth.principal import Principal
 from kit.cache import Cache, update
 
 CART_TTL = 7 * 24 * 3600

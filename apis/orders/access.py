@@ -6,7 +6,7 @@ import hashlib
 import hmac
 
 from apis.orders.models import Order
-from kit.auth import Principal
+from kit.auth.principal import Principal
 
 
 def hash_token(token: str) -> str:

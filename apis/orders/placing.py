@@ -25,7 +25,7 @@ from apis.orders.errors import EmptyCart, OrderFailed, OrderNotFound, PaymentDec
 from apis.orders.models import Order, OrderItem, OrderStatus, PaymentMethod
 from apis.orders.schemas import OrderCreate
 from apis.products.client import Catalog
-from kit.auth import Principal
+from kit.auth.principal import Principal
 from kit.clients import ServiceClient
 from kit.errors import BadRequest, NotFound
 from kit.outbox import WorkflowStart, record_workflow

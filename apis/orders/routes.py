@@ -22,7 +22,8 @@ from apis.orders.schemas import (
     StatusChange,
 )
 from apis.orders.status import FINAL
-from kit.auth import OptionalUser, Principal, ServiceCaller, require_permission
+from kit.auth.callers import OptionalUser, ServiceCaller, require_permission
+from kit.auth.principal import Principal
 from kit.outbox import start_workflow
 from kit.schemas import Limit, Page
 from kit.web import InfraDep, SessionDep

@@ -19,7 +19,7 @@ from apis.orders.models import Order, OrderItem, OrderStatus, PaymentMethod
 from apis.orders.placing import workflow_id
 from apis.orders.presenters import present_one
 from apis.orders.schemas import SagaTransition
-from kit.auth import Principal
+from kit.auth.principal import Principal
 from kit.bus import Event
 from kit.errors import BadRequest
 from kit.outbox import record_event, record_workflow

@@ -8,7 +8,8 @@ from fastapi import Depends, Header
 
 from apis.products.events import Notifier
 from apis.products.localisation import preferred_language
-from kit.auth import CurrentUser, MissingPermission, OptionalUser, Principal
+from kit.auth.callers import CurrentUser, MissingPermission, OptionalUser
+from kit.auth.principal import Principal
 from kit.web import InfraDep
 
 

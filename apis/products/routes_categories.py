@@ -19,7 +19,7 @@ from apis.products.schemas_categories import (
     CategoryView,
     Slug,
 )
-from kit.auth import require_permission
+from kit.auth.callers import require_permission
 from kit.web import SessionDep
 
 router = APIRouter(prefix="/categories", tags=["categories"])

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from apis.products import queries
 from apis.products.schemas_stock import ProductDocumentsRequest, VariantDetails, VariantDetailsRequest
-from kit.auth import ServiceCaller
+from kit.auth.callers import ServiceCaller
 from kit.web import SessionDep
 
 router = APIRouter(prefix="/internal", tags=["internal"])

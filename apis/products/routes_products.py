@@ -24,7 +24,7 @@ from apis.products.schemas import (
     ProductRead,
     ProductUpdate,
 )
-from kit.auth import require_permission
+from kit.auth.callers import require_permission
 from kit.web import SessionDep
 
 router = APIRouter(tags=["products"])

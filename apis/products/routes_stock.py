@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Response
 from apis.products import stock
 from apis.products.dependencies import NotifierDep, StockAdjuster
 from apis.products.schemas_stock import ReconcileReport, StockAdjust, StockAdjustResult, StockMovementRead
-from kit.auth import require_permission
+from kit.auth.callers import require_permission
 from kit.web import SessionDep
 
 router = APIRouter(prefix="/stock", tags=["stock"])

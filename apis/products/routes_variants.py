@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Response
 from apis.products import queries, variants
 from apis.products.dependencies import NotifierDep, StaffDep
 from apis.products.schemas import VariantCreate, VariantRead, VariantUpdate
-from kit.auth import require_permission
+from kit.auth.callers import require_permission
 from kit.web import SessionDep
 
 router = APIRouter(prefix="/{product_id}/variants", tags=["variants"])

@@ -85,7 +85,7 @@ def settings_from(env: dict[str, str]) -> Settings:
 def check_secrets_work(settings: Settings) -> None:
     """The explicit development secrets: a usable Ed25519 signing key and a service secret."""
     from apis.auth.tokens import Signer
-    from kit.auth import service_secret
+    from kit.auth.secrets import service_secret
 
     assert settings.jwt_private_key is not None, "COMMERCE_JWT_PRIVATE_KEY must be explicit"
     assert settings.service_secret is not None, "COMMERCE_SERVICE_SECRET must be explicit"

@@ -1,5 +1,5 @@
-"""Local token verification (`kit.auth`): genuine tokens pass, every forgery is a 401, keys are fetched once,
-and the route dependencies answer JSON 401/403; service credentials are fetched and renewed.
+"""The `kit.auth` rooms: local token verification (genuine tokens pass, every forgery is a 401, keys are
+fetched once), the route dependencies answer JSON 401/403, service credentials are fetched and renewed.
 """
 
 from __future__ import annotations
@@ -26,17 +26,11 @@ from jwt.algorithms import OKPAlgorithm
 from pydantic import SecretStr
 
 from apis.auth.app import create_app as create_auth_app
-from kit.auth import (
-    CurrentUser,
-    InsecureConfiguration,
-    OptionalUser,
-    Principal,
-    ServiceCaller,
-    ServiceTokens,
-    TokenVerifier,
-    provisioned_secret,
-    require_permission,
-)
+from kit.auth.callers import CurrentUser, OptionalUser, ServiceCaller, require_permission
+from kit.auth.principal import Principal
+from kit.auth.secrets import InsecureConfiguration, provisioned_secret
+from kit.auth.services import ServiceTokens
+from kit.auth.tokens import TokenVerifier
 from kit.discovery.static import StaticRegistry
 from kit.errors import Unauthorized, Unavailable
 from kit.settings import Settings

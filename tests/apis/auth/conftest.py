@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apis.auth.app import create_app
 from kit import db
-from kit.auth import service_secret
+from kit.auth.secrets import service_secret
 from kit.settings import Settings
 from tests.support import asgi_client, embedded_settings, real_server_url, scratch_database
 

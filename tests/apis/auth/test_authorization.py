@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from apis.auth.app import create_app
-from kit.auth import service_secret
+from kit.auth.secrets import service_secret
 from kit.settings import Settings
 from tests.apis.auth.conftest import (
     BOTH_DATABASES,

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from apis.auth.app import create_app
 from kit import db
-from kit.auth import InsecureConfiguration
+from kit.auth.secrets import InsecureConfiguration
 from kit.settings import Settings
 from tests.apis.auth.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, PASSWORD, TABLES, World, bearer
 from tests.support import asgi_client, embedded_settings

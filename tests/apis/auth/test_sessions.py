@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from kit.auth import service_secret
+from kit.auth.secrets import service_secret
 from tests.apis.auth.conftest import World, bearer
 
 

@@ -12,7 +12,7 @@ import pytest
 from apis.carts import service
 from apis.carts.errors import CartNotFound, InsufficientStock, ItemNotFound, QuantityTooLarge
 from apis.products.client import Catalog, Variant, VariantNotFound
-from kit.auth import Principal
+from kit.auth.principal import Principal
 from kit.cache import Cache
 from tests.support import scratch_cache
 

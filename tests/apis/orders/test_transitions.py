@@ -22,7 +22,7 @@ from apis.orders.app import MIGRATIONS
 from apis.orders.models import Order, OrderItem, OrderStatus, PaymentMethod
 from apis.orders.schemas import SagaTransition
 from kit import db
-from kit.auth import Principal
+from kit.auth.principal import Principal
 from kit.errors import Conflict
 from kit.outbox import OutboxMessage
 from tests.support import scratch_engine

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from apis.auth import seed
 from apis.products.app import create_app
 from kit import db
-from kit.auth import TokenVerifier
+from kit.auth.tokens import TokenVerifier
 from kit.settings import Settings
 from tests.support import asgi_client, real_server_url, scratch_database
 

@@ -1,0 +1,80 @@
+"""Caller dependencies: routes declare who may call them with `CurrentUser`, `OptionalUser`,
+`require_permission("create:product")` or `ServiceCaller`; a bad token is a 401, a missing permission a 403.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from kit.auth.principal import Principal
+from kit.auth.tokens import token_verifier
+from kit.errors import Forbidden, Unauthorized
+
+
+class MissingToken(Unauthorized):
+    default_code = "MissingToken"
+
+    def __init__(self) -> None:
+        super().__init__("Authorization header missing or invalid", headers={"WWW-Authenticate": "Bearer"})
+
+
+class MissingPermission(Forbidden):
+    default_code = "MissingPermission"
+
+    def __init__(self, *permissions: str) -> None:
+        super().__init__(
+            "Forbidden: You do not have the required permission to perform this action.",
+            details=[{"permission": name} for name in permissions],
+        )
+
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from `POST /auth/login`.")
+
+
+async def optional_user(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal | None:
+    """The caller, or None when no Authorization header came; a bad token is a 401, never anonymous."""
+    if credentials is None:
+        if request.headers.get("authorization"):
+            raise MissingToken()
+        return None
+    return await token_verifier(request).verify(credentials.credentials)
+
+
+async def current_user(user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
+    """The caller; 401 when the request carries no valid access token."""
+    if user is None:
+        raise MissingToken()
+    return user
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+
+
+def require_permission(*permissions: str) -> Any:
+    """A dependency admitting callers holding every one of `permissions` (403 otherwise), used as
+    `_: Annotated[Principal, require_permission("create:product")]` or in `dependencies=[...]`.
+    """
+
+    async def check(user: CurrentUser) -> Principal:
+        missing = [name for name in permissions if not user.can(name)]
+        if missing:
+            raise MissingPermission(*missing)
+        return user
+
+    return Depends(check)
+
+
+async def require_service(user: CurrentUser) -> Principal:
+    """Internal routes: only other services, never a human user, whatever their role."""
+    if not user.is_service:
+        raise Forbidden("Forbidden: service credentials required.", code="ServiceCredentialsRequired")
+    return user
+
+
+ServiceCaller = Annotated[Principal, Depends(require_service)]
