@@ -1,12 +1,14 @@
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
 
 from kit.settings import Settings
 from kit.temporal import answers
-from tests.support import embedded_settings, temporal_dev_server
+from tests.support import embedded_settings, temporal_dev_server, time_skipping_environment
 
 
 @pytest.fixture
@@ -24,3 +26,12 @@ def temporal_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     with temporal_dev_server(tmp_path_factory.mktemp("temporal")) as address:
         yield address
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One time-skipping test server for the run (deploy/local/infra test-server). Its clock is shared:
+    tests use it one at a time and end the workflows they leave open (see shop_fakes.running_saga).
+    """
+    async with time_skipping_environment() as env:
+        yield env

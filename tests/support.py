@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: embedded settings, apps served for real, free ports."""
+"""Helpers shared by the tests: embedded settings, apps served for real, free ports, Temporal servers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,10 @@ import uvicorn
 from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from kit import db
 from kit.cache import Cache, open_cache
@@ -172,6 +177,54 @@ def temporal_dev_server(workdir: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+INFRA = Path(__file__).resolve().parent.parent / "deploy" / "local" / "infra"
+
+
+def time_skipping_server() -> str:
+    """Temporal's time-skipping test server: COMMERCE_TEST_TEMPORAL_TEST_SERVER (`infra env`), else the
+    launcher that `deploy/local/infra test-server` fetches once from Maven Central (needs Java and Maven);
+    fail (never skip) under CI when there is none.
+    """
+    given = os.environ.get("COMMERCE_TEST_TEMPORAL_TEST_SERVER")
+    if given and os.access(given, os.X_OK):
+        return given
+    try:
+        fetched = subprocess.run(
+            [str(INFRA), "test-server"], capture_output=True, text=True, timeout=600, check=True
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        output = getattr(error, "stderr", None) or ""
+        missing = f"no time-skipping test server ({given or 'infra test-server'}): {error} {output[-1000:]}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    return fetched.stdout.strip().splitlines()[-1]
+
+
+@contextlib.asynccontextmanager
+async def time_skipping_environment() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's test server with its clock under the tests' control (it skips ahead to the next timer
+    while a client awaits a workflow's result, or on `env.sleep`), with our search attributes, its
+    client carrying pydantic payloads.
+    """
+    from kit.temporal import SEARCH_ATTRIBUTES
+
+    async with await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        port=free_port(),
+        test_server_existing_path=time_skipping_server(),
+        test_server_startup_timeout=timedelta(seconds=60),  # a JVM on a busy machine: not the SDK's 5 s
+    ) as env:
+        kinds = {
+            name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")
+            for name, kind in SEARCH_ATTRIBUTES.items()
+        }
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=env.client.namespace, search_attributes=kinds)
+        )
+        yield env
 
 
 @contextlib.asynccontextmanager
