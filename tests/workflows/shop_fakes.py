@@ -1,18 +1,26 @@
-"""Stand-ins for the saga's activities, registered under the same names: a shop held in memory."""
+"""Stand-ins for the saga's activities, registered under the same names: a shop held in memory, and a
+worker running the saga with them."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+from temporalio.worker import Worker
 
 from activities.inventory import StockChange
 from activities.orders import StatusReport
-from activities.payments import PaymentActivities
-from workflows.place_order import OrderLine, PlaceOrderInput
+from activities.payments import Charge, PaymentActivities, SandboxPayments
+from workflows.place_order import OrderLine, PlaceOrderInput, PlaceOrderResult, PlaceOrderWorkflow
+
+Handle = WorkflowHandle[PlaceOrderWorkflow, PlaceOrderResult]
 
 
 def an_order(
@@ -21,7 +29,6 @@ def an_order(
     token: str | None = None,
     cart_id: str | None = None,
     retry_every: float = 1,
-    cancellable_for_days: float = 30.0,
 ) -> PlaceOrderInput:
     """A saga input for a new order of `lines` (variant, quantity), retrying every second at most."""
     return PlaceOrderInput(
@@ -33,7 +40,6 @@ def an_order(
         payment_token=token,
         cart_id=cart_id,
         max_retry_interval_seconds=retry_every,
-        cancellable_for_days=cancellable_for_days,
     )
 
 
@@ -98,3 +104,55 @@ class FakeShop:
             payments.charge_payment,
             payments.refund_payment,
         ]
+
+
+class RepairableSandbox(SandboxPayments):
+    """The sandbox provider, whose refunds can be broken until an operator repairs them."""
+
+    refunds_broken = False
+
+    async def refund(self, charge: Charge) -> None:
+        if self.refunds_broken:
+            raise ConnectionError("refunds are down")
+        await super().refund(charge)
+
+
+@dataclass
+class Saga:
+    """The saga's worker on a task queue of its own, with a shop of red (10) and blue (1) in stock."""
+
+    client: Client
+    queue: str
+    shop: FakeShop
+    sandbox: RepairableSandbox
+    started: list[Handle] = field(default_factory=list)
+
+    async def start(self, *lines: tuple[str, int], **options: Any) -> Handle:
+        order = an_order(*lines, **options)
+        handle = await self.client.start_workflow(
+            PlaceOrderWorkflow.run, order, id=f"order-{order.order_id}", task_queue=self.queue
+        )
+        self.started.append(handle)
+        return handle
+
+
+@contextlib.asynccontextmanager
+async def running_saga(client: Client) -> AsyncIterator[Saga]:
+    """A `Saga` while its worker runs; the orders it started and left open are then terminated (on the
+    time-skipping server an open order's timer, with no worker left, would hold the clock of later tests).
+    """
+    shop, sandbox = FakeShop({"red": 10, "blue": 1}), RepairableSandbox()
+    queue = f"orders-{uuid.uuid4().hex}"
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[PlaceOrderWorkflow],
+        activities=shop.activities(PaymentActivities(sandbox)),
+    ):
+        saga = Saga(client, queue, shop, sandbox)
+        try:
+            yield saga
+        finally:
+            for handle in saga.started:
+                with contextlib.suppress(RPCError):  # it has ended
+                    await handle.terminate("test over")

@@ -1,22 +1,19 @@
-"""The order saga on a real Temporal server, with the shop's activities held in memory."""
+"""The order saga on a real Temporal server, with the shop's activities held in memory. What waits on the
+saga's timers (its cancellation window, its retries' backoff) is in test_place_order_timers.py."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Worker
 
-from activities.payments import Charge, PaymentActivities, SandboxPayments
 from tests.support import eventually
-from tests.workflows.shop_fakes import FakeShop, an_order
+from tests.workflows.shop_fakes import Saga, running_saga
 from workflows.place_order import (
     STEP_ATTEMPTS,
     OrderLine,
@@ -26,43 +23,11 @@ from workflows.place_order import (
 )
 
 
-class RepairableSandbox(SandboxPayments):
-    """The sandbox provider, whose refunds can be broken until an operator repairs them."""
-
-    refunds_broken = False
-
-    async def refund(self, charge: Charge) -> None:
-        if self.refunds_broken:
-            raise ConnectionError("refunds are down")
-        await super().refund(charge)
-
-
-@dataclass
-class Saga:
-    client: Client
-    queue: str
-    shop: FakeShop
-    sandbox: RepairableSandbox
-
-    async def start(
-        self, *lines: tuple[str, int], **options: Any
-    ) -> WorkflowHandle[PlaceOrderWorkflow, PlaceOrderResult]:
-        order = an_order(*lines, **options)
-        return await self.client.start_workflow(
-            PlaceOrderWorkflow.run, order, id=f"order-{order.order_id}", task_queue=self.queue
-        )
-
-
 @pytest.fixture
 async def saga(temporal_address: str) -> AsyncIterator[Saga]:
     client = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
-    shop, sandbox = FakeShop({"red": 10, "blue": 1}), RepairableSandbox()
-    payments = PaymentActivities(sandbox)
-    queue = f"orders-{uuid.uuid4().hex}"
-    async with Worker(
-        client, task_queue=queue, workflows=[PlaceOrderWorkflow], activities=shop.activities(payments)
-    ):
-        yield Saga(client, queue, shop, sandbox)
+    async with running_saga(client) as saga:
+        yield saga
 
 
 async def settled(handle: WorkflowHandle[PlaceOrderWorkflow, PlaceOrderResult]) -> None:
@@ -89,15 +54,6 @@ async def test_a_cash_order_is_confirmed_without_a_charge(saga: Saga) -> None:
     await settled(handle)
     assert [r.status for r in saga.shop.statuses] == ["CONFIRMED"]
     assert saga.sandbox.charged == {}
-
-
-async def test_a_transient_stock_service_failure_is_retried_and_the_order_succeeds(saga: Saga) -> None:
-    saga.shop.unreachable_times = 2
-    handle = await saga.start(("red", 1))
-    await settled(handle)
-    assert [r.status for r in saga.shop.statuses] == ["PAID"]
-    assert saga.shop.reserve_attempts == 3
-    assert saga.shop.stock["red"] == 9
 
 
 async def test_a_declined_card_releases_every_reserved_unit(saga: Saga) -> None:
@@ -139,15 +95,6 @@ async def test_the_cart_is_emptied_before_the_order_is_confirmed(saga: Saga) -> 
     assert saga.shop.calls.index("clear_cart") < saga.shop.calls.index("set_order_status:PAID")
 
 
-async def test_a_step_that_keeps_failing_fails_the_order_after_its_attempts(saga: Saga) -> None:
-    saga.shop.unreachable_times = 10**6
-    handle = await saga.start(("red", 1), retry_every=0.2)
-    result = await finished(handle)
-    assert (result.status, result.reason) == ("FAILED", "products service unreachable")
-    assert saga.shop.reserve_attempts == STEP_ATTEMPTS
-    assert saga.shop.stock["red"] == 10
-
-
 async def test_a_cancel_interrupts_a_step_that_keeps_retrying(saga: Saga) -> None:
     saga.shop.unreachable_times = 10**6
     handle = await saga.start(("red", 1), ("blue", 1))
@@ -157,27 +104,6 @@ async def test_a_cancel_interrupts_a_step_that_keeps_retrying(saga: Saga) -> Non
     assert saga.shop.reserve_attempts < STEP_ATTEMPTS
     assert saga.shop.stock == {"red": 10, "blue": 1}
     assert [r.status for r in saga.shop.statuses] == ["CANCELLED"]
-
-
-async def test_a_compensation_that_keeps_failing_is_parked_until_an_operator_retries_it(saga: Saga) -> None:
-    saga.sandbox.refunds_broken = True
-    handle = await saga.start(("red", 2), retry_every=0.2)
-    await settled(handle)
-    await handle.signal(PlaceOrderWorkflow.cancel, "Changed my mind")
-
-    async def parked() -> bool:
-        return (await handle.query(PlaceOrderWorkflow.current_step)).startswith("awaiting an operator")
-
-    await eventually(parked, within=30)
-    cancelled = saga.shop.statuses[-1]
-    assert cancelled.status == "CANCELLED"
-    assert [p["step"] for p in cancelled.parked or []] == ["refunding the payment"]
-    assert saga.shop.stock["red"] == 10  # the release ran although the refund before it failed
-    saga.sandbox.refunds_broken = False
-    await handle.signal(PlaceOrderWorkflow.retry_compensations)
-    assert await finished(handle) == PlaceOrderResult("CANCELLED", "Changed my mind")
-    assert saga.shop.statuses[-1].parked is None
-    assert saga.sandbox.refunded == set(saga.sandbox.charged)
 
 
 async def test_a_placement_that_a_cancellation_overtook_is_given_back(saga: Saga) -> None:
