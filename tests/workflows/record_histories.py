@@ -8,8 +8,10 @@ histories come from the committed code and not from a change in progress:
         --out /work/main/tests/workflows/histories/place_order
 
 The scenarios run on a real Temporal server (COMMERCE_TEST_TEMPORAL_ADDRESS when it answers, else a
-dev server of our own) with the shop's activities held in memory, as in test_place_order.py. Open
-orders are recorded while still running, then terminated.
+dev server of our own) with the shop's activities held in memory, as in test_place_order.py; those that
+wait out a timer (the 30-day cancellation window) run on the time-skipping test server instead (see
+tests/support.py: time_skipping_environment), as in test_place_order_timers.py. Open orders are recorded
+while still running, then terminated.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import logging
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -33,7 +35,7 @@ from temporalio.worker import Worker
 
 from activities.payments import PaymentActivities, SandboxPayments
 from kit.temporal import answers
-from tests.support import eventually, temporal_dev_server
+from tests.support import eventually, temporal_dev_server, time_skipping_environment
 from tests.workflows.shop_fakes import FakeShop, an_order
 from workflows import place_order
 from workflows.place_order import PlaceOrderResult, PlaceOrderWorkflow
@@ -139,7 +141,8 @@ async def cart_awaiting_fulfilment(run: Run) -> Handle:
 
 
 async def cancellation_window_expired(run: Run) -> Handle:
-    handle = await run.start(("red", 1), cancellable_for_days=2 / 86_400)
+    """Nobody cancels or ships: the saga ends when its window closes (the server skips the 30 days)."""
+    handle = await run.start(("red", 1))
     await ends(handle, "PAID")
     return handle
 
@@ -156,6 +159,7 @@ SCENARIOS: dict[str, Callable[[Run], Awaitable[Handle]]] = {
     "cart-awaiting-fulfilment": cart_awaiting_fulfilment,
     "cancellation-window-expired": cancellation_window_expired,
 }
+SKIPS_TIME = {"cancellation-window-expired"}  # recorded on the time-skipping test server
 
 
 async def _signal_handled(handle: Handle) -> bool:
@@ -203,9 +207,23 @@ async def record(client: Client, name: str) -> tuple[WorkflowHistory, bool]:
     return history, running
 
 
-async def record_all(address: str, names: list[str]) -> dict[str, tuple[WorkflowHistory, bool]]:
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
-    return {name: await record(client, name) for name in names}
+async def record_all(names: list[str]) -> dict[str, tuple[WorkflowHistory, bool]]:
+    """Each scenario on its server: the real one, or the time-skipping one for those in SKIPS_TIME."""
+    async with AsyncExitStack() as servers:
+        clients: dict[bool, Client] = {}
+
+        async def client_for(name: str) -> Client:
+            skips = name in SKIPS_TIME
+            if skips not in clients:
+                if skips:
+                    env = await servers.enter_async_context(time_skipping_environment())
+                    clients[skips] = env.client
+                else:
+                    address = servers.enter_context(temporal_server())
+                    clients[skips] = await Client.connect(address, data_converter=pydantic_data_converter)
+            return clients[skips]
+
+        return {name: await record(await client_for(name), name) for name in names}
 
 
 @contextmanager
@@ -231,8 +249,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("temporalio").setLevel(logging.ERROR)  # the scenarios' retried failures are expected
     log.info("recording %s from %s", args.version, place_order.__file__)
-    with temporal_server() as address:
-        recorded = asyncio.run(record_all(address, args.scenario or list(SCENARIOS)))
+    recorded = asyncio.run(record_all(args.scenario or list(SCENARIOS)))
     args.out.mkdir(parents=True, exist_ok=True)
     for name, (history, running) in recorded.items():
         path = args.out / f"{args.version}-{name}.json"
