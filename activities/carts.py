@@ -5,19 +5,16 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.refusals import refusals
-from kit.clients import ServiceClient
-from kit.errors import NotFound
+from contracts.carts import CartsClient
 
 
 class CartActivities:
-    def __init__(self, carts: ServiceClient) -> None:
+    def __init__(self, carts: CartsClient) -> None:
         self._carts = carts
 
     @activity.defn(name="clear_cart")
     async def clear_cart(self, cart_id: str) -> None:
         """Empty the cart; one that already expired is fine."""
         with refusals():
-            try:
-                await self._carts.delete(f"/{cart_id}/items")
-            except NotFound:
+            if not await self._carts.clear(cart_id):
                 activity.logger.info("cart already gone", extra={"cartId": cart_id})

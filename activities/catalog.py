@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from pydantic import BaseModel
 from temporalio import activity
 
+from contracts import products
+from contracts.products import PRODUCT_CREATED, PRODUCT_DELETED, PRODUCT_UPDATED, ProductsClient
 from kit.bus import Event, EventBus
-from kit.clients import ServiceClient
-
-PRODUCT_EVENTS_TOPIC = "product_events"
-PRODUCT_CREATED = "PRODUCT_CREATED"
-PRODUCT_UPDATED = "PRODUCT_UPDATED"
-PRODUCT_DELETED = "PRODUCT_DELETED"
-DOCUMENTS_PATH = "/internal/product-documents"
 
 
 class PublishProductsInput(BaseModel):
@@ -40,19 +34,16 @@ def event_id(publication_id: str, product_id: str) -> str:
 class CatalogActivities:
     """Built with a client of the products service (service credentials) and the event bus."""
 
-    def __init__(self, products: ServiceClient, bus: EventBus, *, source_service: str = "products") -> None:
-        self._products = products
+    def __init__(self, client: ProductsClient, bus: EventBus) -> None:
+        self._products = client
         self._bus = bus
-        self._source = source_service
 
     @activity.defn(name="publish_products")
     async def publish_products(self, data: PublishProductsInput) -> PublishProductsResult:
         """Load each product's current document and publish it: `PRODUCT_CREATED` or `PRODUCT_UPDATED` with
         the whole document (the seed's payload), `PRODUCT_DELETED {id}` when the product no longer exists.
         """
-        documents: dict[str, Any] = await self._products.post(
-            DOCUMENTS_PATH, json={"productIds": data.product_ids}
-        )
+        documents = await self._products.documents(data.product_ids)
         counts = {PRODUCT_CREATED: 0, PRODUCT_UPDATED: 0, PRODUCT_DELETED: 0}
         for product_id in data.product_ids:
             document = documents.get(product_id)
@@ -65,8 +56,8 @@ class CatalogActivities:
                     id=event_id(data.publication_id, product_id),
                     type=kind,
                     payload=payload,
-                    source_service=self._source,
-                    topic=PRODUCT_EVENTS_TOPIC,
+                    source_service=products.SERVICE,
+                    topic=products.PRODUCT_EVENTS,
                     key=product_id,
                 )
             )

@@ -7,16 +7,19 @@ id: providers take an idempotency key) and being passed to `PaymentActivities` i
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from pydantic import BaseModel, ConfigDict
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.orders import PAYMENT_DECLINED
 
-@dataclass(frozen=True)
-class Charge:
+
+class Charge(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     order_id: str
     amount: str
     token: str | None = None
@@ -74,7 +77,7 @@ class PaymentActivities:
         try:
             return await self._gateway.charge(charge)
         except PaymentRefused as refused:
-            raise ApplicationError(str(refused), type="PaymentDeclined", non_retryable=True) from refused
+            raise ApplicationError(str(refused), type=PAYMENT_DECLINED, non_retryable=True) from refused
 
     @activity.defn(name="refund_payment")
     async def refund_payment(self, charge: Charge) -> None:

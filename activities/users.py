@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 from temporalio import activity
 
-from apis.auth import events
+from contracts import auth
 from kit.bus import EventBus
 
 
@@ -16,7 +16,7 @@ class PublishUserEvent(BaseModel):
 
     event_id: str
     type: str
-    user: events.UserProfile
+    user: auth.UserProfile
     occurred_at: datetime
 
 
@@ -27,7 +27,7 @@ class UserActivities:
     @activity.defn(name="publish_user_event")
     async def publish_user_event(self, request: PublishUserEvent) -> str:
         """Publish on `auth_events` keyed by the user id; a bus failure raises, and Temporal retries."""
-        event = events.user_event(
+        event = auth.user_event(
             request.type,
             request.user.id,
             request.user.model_dump(mode="json", by_alias=True),

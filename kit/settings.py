@@ -92,8 +92,9 @@ class Settings(BaseSettings):
     login_max_failures_per_email: int = Field(default=5, gt=0)
     login_max_failures_per_address: int = Field(default=20, gt=0)
 
-    catalog_task_queue: str = Field(
-        default="catalog", description="Temporal task queue of the product sync workflows (workers/catalog)."
+    catalog_task_queue: str | None = Field(
+        default=None,
+        description="Task queue of the product sync workflows, when not their own (workflows/sync_product).",
     )
     order_answer_seconds: float = Field(
         default=5.0, ge=0, description="How long `POST /orders` waits for the saga before answering 202."

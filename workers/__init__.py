@@ -4,4 +4,10 @@ Each entry names a module whose `build_worker(client, infra)` wires that queue's
 the queues arrive with the flows that need them (registration, product sync, order placement).
 """
 
-WORKERS: dict[str, str] = {"users": "workers.users", "orders": "workers.orders", "catalog": "workers.catalog"}
+from workflows import place_order, register_user, sync_product
+
+WORKERS: dict[str, str] = {
+    register_user.TASK_QUEUE: "workers.users",
+    place_order.TASK_QUEUE: "workers.orders",
+    sync_product.TASK_QUEUE: "workers.catalog",
+}

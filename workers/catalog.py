@@ -6,19 +6,21 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.catalog import CatalogActivities
+from contracts import products
 from kit.auth.services import service_tokens
 from kit.infra import Infra
-from workflows.sync_product import SyncProductBatchWorkflow, SyncProductWorkflow
+from workflows import sync_product
 
 
 def build_worker(client: Client, infra: Infra) -> Worker:
-    """Queue `settings.catalog_task_queue` ("catalog"); reads products with service credentials."""
-    settings = infra.settings
-    products = infra.client("products", token=service_tokens(infra, "catalog"))
-    activities = CatalogActivities(products, infra.bus)
+    """Reads products with service credentials; polls `sync_product.TASK_QUEUE` unless the settings say
+    otherwise.
+    """
+    http = infra.client(products.SERVICE, token=service_tokens(infra, "catalog"))
+    activities = CatalogActivities(products.ProductsClient(http), infra.bus)
     return Worker(
         client,
-        task_queue=settings.catalog_task_queue,
-        workflows=[SyncProductWorkflow, SyncProductBatchWorkflow],
+        task_queue=infra.settings.catalog_task_queue or sync_product.TASK_QUEUE,
+        workflows=[sync_product.SyncProductWorkflow, sync_product.SyncProductBatchWorkflow],
         activities=[activities.publish_products],
     )

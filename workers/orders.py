@@ -9,27 +9,28 @@ from activities.carts import CartActivities
 from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities, SandboxPayments
+from contracts import carts, orders, products
 from kit.auth.services import service_tokens
 from kit.infra import Infra
-from workflows.place_order import ORDERS_TASK_QUEUE, PlaceOrderWorkflow
+from workflows import place_order
 
 
 def build_worker(client: Client, infra: Infra) -> Worker:
-    token = service_tokens(infra, "orders")
-    inventory = InventoryActivities(infra.client("products", token=token))
+    token = service_tokens(infra, orders.SERVICE)
+    inventory = InventoryActivities(products.ProductsClient(infra.client(products.SERVICE, token=token)))
     payments = PaymentActivities(SandboxPayments())
-    orders = OrderActivities(infra.client("orders", token=token))
-    carts = CartActivities(infra.client("carts", token=token))
+    reports = OrderActivities(orders.OrdersClient(infra.client(orders.SERVICE, token=token)))
+    emptying = CartActivities(carts.CartsClient(infra.client(carts.SERVICE, token=token)))
     return Worker(
         client,
-        task_queue=ORDERS_TASK_QUEUE,
-        workflows=[PlaceOrderWorkflow],
+        task_queue=place_order.TASK_QUEUE,
+        workflows=[place_order.PlaceOrderWorkflow],
         activities=[
             inventory.reserve_stock,
             inventory.release_stock,
             payments.charge_payment,
             payments.refund_payment,
-            orders.set_order_status,
-            carts.clear_cart,
+            reports.set_order_status,
+            emptying.clear_cart,
         ],
     )

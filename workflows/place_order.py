@@ -4,7 +4,8 @@ cancelled, so a cancellation (which the orders service has already won: the orde
 same compensations.
 
 Orchestration only: every effect is an activity, retried with backoff up to a bounded number of attempts;
-business refusals (`InsufficientStock`, `VariantNotFound`, `PaymentDeclined`) are not retried. Each
+business refusals (`InsufficientStock`, `VariantNotFound`, `PaymentDeclined`) are not retried. Timeouts
+and retry policies are this module's constants, never fields of the input. Each
 compensation runs on its own: one that keeps failing is parked for an operator (on the order, in the
 workflow's memo and `current_step`) and retried on the `retry_compensations` signal, and the final
 status is always written.
@@ -19,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -30,28 +31,40 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ConfigDict
+
     from activities.carts import CartActivities
     from activities.inventory import InventoryActivities, StockChange
-    from activities.orders import OrderActivities, StatusReport
+    from activities.orders import OrderActivities
     from activities.payments import Charge, PaymentActivities
+    from contracts import orders, products
+    from contracts.orders import OrderStatus, PaymentMethod, StatusReport
+    from kit.outbox import WorkflowStart
 
-ORDERS_TASK_QUEUE = "orders"
+WORKFLOW = "PlaceOrderWorkflow"
+TASK_QUEUE = "orders"
 CANCEL_SIGNAL = "cancel"
 FULFILMENT_SIGNAL = "fulfilment_started"
+RETRY_COMPENSATIONS_SIGNAL = "retry_compensations"
+CURRENT_STEP_QUERY = "current_step"
+AWAITING_FULFILMENT = "awaiting fulfilment"  # the step of a placed order, until it ships or is cancelled
 ORDER_ID = SearchAttributeKey.for_keyword("OrderId")
 CUSTOMER_EMAIL = SearchAttributeKey.for_keyword("CustomerEmail")
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
-ORDER_CANCELLING = "OrderCancelling"  # the orders service: a cancellation won the order first
 BUSINESS_REFUSALS = [
-    "InsufficientStock",
-    "VariantNotFound",
-    "PaymentDeclined",
-    "InvalidStatusTransition",
-    ORDER_CANCELLING,
+    products.INSUFFICIENT_STOCK,
+    products.VARIANT_NOT_FOUND,
+    orders.PAYMENT_DECLINED,
+    orders.INVALID_STATUS_TRANSITION,
+    orders.ORDER_CANCELLING,
 ]
+STEP_TIMEOUT = timedelta(seconds=10)  # one attempt of one activity
+FIRST_RETRY = timedelta(milliseconds=200)
+MAX_RETRY_INTERVAL = timedelta(seconds=30)
 STEP_ATTEMPTS = 8  # a forward step gives up after these (about a minute of backoff): the order fails
 COMPENSATION_ATTEMPTS = 12  # then a compensation is parked for an operator (about five minutes)
 FINAL_REPORT_ATTEMPTS = 0  # unlimited: the final status is always written, once the orders service answers
+CANCEL_WINDOW = timedelta(days=30)  # a placed order can be cancelled until it ships, or for this long
 
 # Changes to the commands issued, each behind its patch so that open workflows replay as they ran.
 CLEAR_CART_FIRST = "clear-cart-before-confirming"  # a 201 means the cart is already empty
@@ -59,30 +72,48 @@ CANCEL_INTERRUPTS_STEP = "cancel-interrupts-step"  # a cancel does not wait for 
 CANCELLED_BEFORE_START = "cancelled-before-start"  # a run started by the cancel gives everything back
 
 
-@dataclass(frozen=True)
-class OrderLine:
+def workflow_id(order_id: str) -> str:
+    return f"order-{order_id}"
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     variant_id: str
     quantity: int
 
 
-@dataclass(frozen=True)
-class PlaceOrderInput:
+class PlaceOrderInput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     order_id: str
     lines: list[OrderLine]
-    payment_method: str
+    payment_method: PaymentMethod
     amount: str
     customer_email: str
     payment_token: str | None = None
     cart_id: str | None = None
-    step_timeout_seconds: float = 10.0
-    max_retry_interval_seconds: float = 30.0
-    cancellable_for_days: float = 30.0
 
 
-@dataclass(frozen=True)
-class PlaceOrderResult:
-    status: str
+class PlaceOrderResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    status: OrderStatus
     reason: str | None = None
+
+
+def start(order: PlaceOrderInput, *, cancel: str | None = None) -> WorkflowStart:
+    """The order's saga, to start through the outbox; with `cancel`, the cancel signal, sent with-start: it
+    reaches the running saga, or starts one that only gives back what the order may hold.
+    """
+    return WorkflowStart(
+        workflow=WORKFLOW,
+        id=workflow_id(order.order_id),
+        task_queue=TASK_QUEUE,
+        args=[order.model_dump(mode="json")],
+        signal=None if cancel is None else CANCEL_SIGNAL,
+        signal_args=[] if cancel is None else [cancel],
+    )
 
 
 class CancelRequested(Exception):
@@ -102,7 +133,7 @@ class _Undo:
     steps: list[Compensation] = field(default_factory=list)
 
 
-@workflow.defn
+@workflow.defn(name=WORKFLOW)
 class PlaceOrderWorkflow:
     def __init__(self) -> None:
         self._step = "received"
@@ -116,86 +147,89 @@ class PlaceOrderWorkflow:
             [
                 ORDER_ID.value_set(order.order_id),
                 CUSTOMER_EMAIL.value_set(order.customer_email),
-                ORDER_STATUS.value_set("PENDING"),
+                ORDER_STATUS.value_set(OrderStatus.PENDING),
             ]
         )
         if self._cancel_reason is not None and workflow.patched(CANCELLED_BEFORE_START):
             # Started by the cancel itself (no run was open): give back whatever the order may hold.
             return await self._unwind(
-                order, self._every_compensation(order), "CANCELLED", self._cancel_reason
+                order, self._every_compensation(order), OrderStatus.CANCELLED, self._cancel_reason
             )
         undo = _Undo()
         try:
             status, transaction_id = await self._place(order, undo)
+            placed = StatusReport(order_id=order.order_id, status=status, transaction_id=transaction_id)
             if order.cart_id and workflow.patched(CLEAR_CART_FIRST):
                 await self._clear_cart(order)
-                await self._report(order, StatusReport(order.order_id, status, transaction_id=transaction_id))
+                await self._report(placed)
             else:
-                await self._report(order, StatusReport(order.order_id, status, transaction_id=transaction_id))
+                await self._report(placed)
                 if order.cart_id:
                     await self._clear_cart(order)
         except CancelRequested:
-            return await self._unwind(order, undo, "CANCELLED", self._cancel_reason)
+            return await self._unwind(order, undo, OrderStatus.CANCELLED, self._cancel_reason)
         except ActivityError as error:
             cause = error.cause if isinstance(error.cause, ApplicationError) else None
-            if cause is not None and cause.type == ORDER_CANCELLING:
-                return await self._unwind(order, undo, "CANCELLED", self._cancel_reason)
+            if cause is not None and cause.type == orders.ORDER_CANCELLING:
+                return await self._unwind(order, undo, OrderStatus.CANCELLED, self._cancel_reason)
             details = list(cause.details) if cause and cause.details else None
             code = cause.type if cause else None
             reason = cause.message if cause else str(error)
-            return await self._unwind(order, undo, "FAILED", reason, code=code, details=details)
-        self._step = "awaiting fulfilment"
-        cancellable = timedelta(days=order.cancellable_for_days)
+            return await self._unwind(order, undo, OrderStatus.FAILED, reason, code=code, details=details)
+        self._step = AWAITING_FULFILMENT
         try:
             await workflow.wait_condition(
-                lambda: self._cancel_reason is not None or self._fulfilment_started, timeout=cancellable
+                lambda: self._cancel_reason is not None or self._fulfilment_started, timeout=CANCEL_WINDOW
             )
         except TimeoutError:
-            return PlaceOrderResult(status)
+            return PlaceOrderResult(status=status)
         if self._cancel_reason is not None:
-            return await self._unwind(order, undo, "CANCELLED", self._cancel_reason)
-        return PlaceOrderResult(status)
+            return await self._unwind(order, undo, OrderStatus.CANCELLED, self._cancel_reason)
+        return PlaceOrderResult(status=status)
 
-    async def _place(self, order: PlaceOrderInput, undo: _Undo) -> tuple[str, str | None]:
+    async def _place(self, order: PlaceOrderInput, undo: _Undo) -> tuple[OrderStatus, str | None]:
         """Reserve every line, then charge a card order; returns the status to confirm."""
         self._step = "reserving stock"
         for line in order.lines:
-            change = StockChange(order.order_id, line.variant_id, line.quantity)
-            undo.steps.append(self._release(change, order))
-            await self._forward(InventoryActivities.reserve_stock, change, order)
+            change = StockChange(order_id=order.order_id, variant_id=line.variant_id, quantity=line.quantity)
+            undo.steps.append(self._release(change))
+            await self._forward(InventoryActivities.reserve_stock, change)
             self._stop_if_cancelled()
-        if order.payment_method != "CREDIT_CARD":
-            return "CONFIRMED", None
+        if order.payment_method != PaymentMethod.CREDIT_CARD:
+            return OrderStatus.CONFIRMED, None
         self._step = "charging the card"
-        charge = Charge(order.order_id, order.amount, order.payment_token)
-        undo.steps.append(self._refund(charge, order))
-        transaction_id: str = await self._forward(PaymentActivities.charge_payment, charge, order)
+        charge = _charge(order)
+        undo.steps.append(self._refund(charge))
+        transaction_id: str = await self._forward(PaymentActivities.charge_payment, charge)
         self._stop_if_cancelled()
-        return "PAID", transaction_id
+        return OrderStatus.PAID, transaction_id
 
-    def _release(self, change: StockChange, order: PlaceOrderInput) -> Compensation:
+    def _release(self, change: StockChange) -> Compensation:
         return "releasing stock", partial(
-            self._call, InventoryActivities.release_stock, change, order, attempts=COMPENSATION_ATTEMPTS
+            self._call, InventoryActivities.release_stock, change, attempts=COMPENSATION_ATTEMPTS
         )
 
-    def _refund(self, charge: Charge, order: PlaceOrderInput) -> Compensation:
+    def _refund(self, charge: Charge) -> Compensation:
         return "refunding the payment", partial(
-            self._call, PaymentActivities.refund_payment, charge, order, attempts=COMPENSATION_ATTEMPTS
+            self._call, PaymentActivities.refund_payment, charge, attempts=COMPENSATION_ATTEMPTS
         )
 
     def _every_compensation(self, order: PlaceOrderInput) -> _Undo:
         """All a placement may have done, to undo (each compensation is safe if its step never ran)."""
-        changes = [StockChange(order.order_id, line.variant_id, line.quantity) for line in order.lines]
-        undo = _Undo([self._release(change, order) for change in changes])
-        if order.payment_method == "CREDIT_CARD":
-            undo.steps.append(self._refund(Charge(order.order_id, order.amount, order.payment_token), order))
+        changes = [
+            StockChange(order_id=order.order_id, variant_id=line.variant_id, quantity=line.quantity)
+            for line in order.lines
+        ]
+        undo = _Undo([self._release(change) for change in changes])
+        if order.payment_method == PaymentMethod.CREDIT_CARD:
+            undo.steps.append(self._refund(_charge(order)))
         return undo
 
     async def _clear_cart(self, order: PlaceOrderInput) -> None:
         """Empty the cart the order came from; a cart service that stays down does not fail the order."""
         self._step = "clearing the cart"
         try:
-            await self._call(CartActivities.clear_cart, order.cart_id, order)
+            await self._call(CartActivities.clear_cart, order.cart_id)
         except ActivityError as error:
             workflow.logger.warning(
                 "cart not cleared", extra={"orderId": order.order_id, "error": str(error)}
@@ -205,27 +239,29 @@ class PlaceOrderWorkflow:
         self,
         order: PlaceOrderInput,
         undo: _Undo,
-        status: str,
+        status: OrderStatus,
         reason: str | None,
         *,
-        code: str | None = "OrderCancelled",
+        code: str | None = orders.CANCELLED_CODE,
         details: list[object] | None = None,
     ) -> PlaceOrderResult:
         """Run every compensation in reverse, each on its own, then record the final status with those that
         failed; those wait, parked, for an operator's `retry_compensations` signal.
         """
         parked = await self._compensate(list(reversed(undo.steps)))
-        report = StatusReport(order.order_id, status, reason=reason, code=code, details=details)
-        await self._report(order, replace(report, parked=_parked(parked)), final=True)
+        report = StatusReport(
+            order_id=order.order_id, status=status, reason=reason, code=code, details=details
+        )
+        await self._report(report.model_copy(update={"parked": _parked(parked)}), final=True)
         while parked:
             self._step = "awaiting an operator: " + "; ".join(f"{step}: {error}" for step, _, error in parked)
             workflow.upsert_memo({"parkedCompensations": _parked(parked)})
             await workflow.wait_condition(lambda: self._retry_requested)
             self._retry_requested = False
             parked = await self._compensate([(step, compensate) for step, compensate, _ in parked])
-            await self._report(order, replace(report, parked=_parked(parked)), final=True)
+            await self._report(report.model_copy(update={"parked": _parked(parked)}), final=True)
             workflow.upsert_memo({"parkedCompensations": _parked(parked)})
-        return PlaceOrderResult(status, reason)
+        return PlaceOrderResult(status=status, reason=reason)
 
     async def _compensate(
         self, compensations: list[Compensation]
@@ -242,24 +278,22 @@ class PlaceOrderWorkflow:
                 failed.append((step, compensate, str(cause)))
         return failed
 
-    async def _report(self, order: PlaceOrderInput, report: StatusReport, *, final: bool = False) -> None:
+    async def _report(self, report: StatusReport, *, final: bool = False) -> None:
         self._step = f"marking the order {report.status}"
         attempts = FINAL_REPORT_ATTEMPTS if final else STEP_ATTEMPTS
-        await self._call(OrderActivities.set_order_status, report, order, attempts=attempts)
+        await self._call(OrderActivities.set_order_status, report, attempts=attempts)
         workflow.upsert_search_attributes([ORDER_STATUS.value_set(report.status)])
 
     def _stop_if_cancelled(self) -> None:
         if self._cancel_reason is not None:
             raise CancelRequested
 
-    async def _forward(
-        self, activity: Callable[..., Awaitable[Any]], argument: object, order: PlaceOrderInput
-    ) -> Any:
+    async def _forward(self, activity: Callable[..., Awaitable[Any]], argument: object) -> Any:
         """A placement step; a cancellation interrupts its retries (after the attempt in flight, if any,
         so that its compensation never runs before it)."""
         if not workflow.patched(CANCEL_INTERRUPTS_STEP):
-            return await self._call(activity, argument, order)
-        step = asyncio.ensure_future(self._call(activity, argument, order))
+            return await self._call(activity, argument)
+        step = asyncio.ensure_future(self._call(activity, argument))
         await workflow.wait_condition(lambda: step.done() or self._cancel_reason is not None)
         if step.done():
             return step.result()
@@ -272,7 +306,6 @@ class PlaceOrderWorkflow:
     async def _call(
         activity: Callable[..., Awaitable[Any]],
         argument: object,
-        order: PlaceOrderInput,
         *,
         attempts: int = STEP_ATTEMPTS,
     ) -> Any:
@@ -282,11 +315,11 @@ class PlaceOrderWorkflow:
         return await workflow.execute_activity_method(
             activity,
             argument,
-            start_to_close_timeout=timedelta(seconds=order.step_timeout_seconds),
+            start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=RetryPolicy(
-                initial_interval=timedelta(milliseconds=200),
+                initial_interval=FIRST_RETRY,
                 backoff_coefficient=2.0,
-                maximum_interval=timedelta(seconds=order.max_retry_interval_seconds),
+                maximum_interval=MAX_RETRY_INTERVAL,
                 maximum_attempts=attempts,
                 non_retryable_error_types=BUSINESS_REFUSALS,
             ),
@@ -304,14 +337,18 @@ class PlaceOrderWorkflow:
         """The order shipped: it can no longer be cancelled, the saga is over."""
         self._fulfilment_started = True
 
-    @workflow.signal
+    @workflow.signal(name=RETRY_COMPENSATIONS_SIGNAL)
     def retry_compensations(self) -> None:
         """An operator fixed what the parked compensations needed: run them again."""
         self._retry_requested = True
 
-    @workflow.query
+    @workflow.query(name=CURRENT_STEP_QUERY)
     def current_step(self) -> str:
         return self._step
+
+
+def _charge(order: PlaceOrderInput) -> Charge:
+    return Charge(order_id=order.order_id, amount=order.amount, token=order.payment_token)
 
 
 def _parked(failed: list[tuple[str, Callable[[], Awaitable[None]], str]]) -> list[dict[str, str]] | None:

@@ -5,15 +5,17 @@ announces the user with `USER_CREATED`, retrying until the bus takes it.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ConfigDict
+
     from activities.users import PublishUserEvent, UserActivities
-    from apis.auth.events import USER_CREATED, UserProfile
+    from contracts.auth import USER_CREATED, UserProfile
+    from kit.outbox import WorkflowStart
 
 WORKFLOW = "RegisterUserWorkflow"
 TASK_QUEUE = "users"
@@ -21,6 +23,7 @@ TASK_QUEUE = "users"
 # Event ids derive from the workflow id: a retried activity, or a rerun of the workflow, repeats the event.
 EVENT_NAMESPACE = uuid.UUID("6f1c7f0e-4c55-4f57-9a43-2f5d1f0c8a10")
 
+PUBLISH_TIMEOUT = timedelta(seconds=30)
 # The bus may be down for a while: retry for as long as it takes, backing off to one try a minute.
 UNTIL_ACCEPTED = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -34,17 +37,29 @@ def workflow_id(user_id: str) -> str:
     return f"register-user-{user_id}"
 
 
-@dataclass(frozen=True)
-class RegisterUserInput:
+class RegisterUserInput(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     user_id: str
     name: str
     email: str
     profile_image: str | None = None
 
 
-@dataclass(frozen=True)
-class RegisterUserResult:
+class RegisterUserResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     event_id: str
+
+
+def start(user: RegisterUserInput) -> WorkflowStart:
+    """The registration of `user`, to start through the outbox with the commit that creates the user."""
+    return WorkflowStart(
+        workflow=WORKFLOW,
+        id=workflow_id(user.user_id),
+        task_queue=TASK_QUEUE,
+        args=[user.model_dump(mode="json")],
+    )
 
 
 @workflow.defn(name=WORKFLOW)
@@ -65,6 +80,6 @@ class RegisterUserWorkflow:
             PublishUserEvent(
                 event_id=str(event_id), type=USER_CREATED, user=user, occurred_at=workflow.now()
             ),
-            start_to_close_timeout=timedelta(seconds=30),
+            start_to_close_timeout=PUBLISH_TIMEOUT,
             retry_policy=UNTIL_ACCEPTED,
         )

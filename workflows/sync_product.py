@@ -5,8 +5,10 @@ the product once. A batch variant announces many new products at once (the demo 
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from functools import partial
+from typing import Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -15,21 +17,27 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from activities.catalog import CatalogActivities, PublishProductsInput, PublishProductsResult
+    from kit.outbox import WorkflowStart
 
-SYNC_PRODUCT_WORKFLOW = "SyncProductWorkflow"
-SYNC_PRODUCT_BATCH_WORKFLOW = "SyncProductBatchWorkflow"
+WORKFLOW = "SyncProductWorkflow"
+BATCH_WORKFLOW = "SyncProductBatchWorkflow"
+TASK_QUEUE = "catalog"  # unless the settings name another (`catalog_task_queue`)
 PRODUCT_CHANGED_SIGNAL = "product_changed"
 PUBLISH_TIMEOUT = timedelta(seconds=60)
 PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 MAX_PUBLICATIONS_PER_RUN = 100
 
+Change = Literal["created", "updated", "deleted"]  # what the product_changed signal carries
 
-def sync_workflow_id(product_id: str) -> str:
+
+def workflow_id(product_id: str) -> str:
     return f"product-sync-{product_id}"
 
 
 class SyncProductInput(BaseModel):
-    """`debounce_seconds` of quiet ends a burst; a burst never waits longer than `max_delay_seconds`."""
+    """`debounce_seconds` of quiet ends a burst; a burst never waits longer than `max_delay_seconds` (the
+    products service's setting: how long a burst of edits may take is the shop's choice, not a timeout).
+    """
 
     product_id: str
     debounce_seconds: float = 2.0
@@ -41,14 +49,33 @@ class SyncProductResult(BaseModel):
     publications: int
 
 
-@workflow.defn(name=SYNC_PRODUCT_WORKFLOW)
+def start(
+    product_id: str, change: Change, *, debounce_seconds: float, task_queue: str = TASK_QUEUE
+) -> WorkflowStart:
+    """Signal-with-start the product's sync workflow: it publishes once the burst of changes settles."""
+    data = SyncProductInput(
+        product_id=product_id,
+        debounce_seconds=debounce_seconds,
+        max_delay_seconds=max(30.0, 10 * debounce_seconds),
+    )
+    return WorkflowStart(
+        workflow=WORKFLOW,
+        id=workflow_id(product_id),
+        task_queue=task_queue,
+        args=[data.model_dump()],
+        signal=PRODUCT_CHANGED_SIGNAL,
+        signal_args=[change],
+    )
+
+
+@workflow.defn(name=WORKFLOW)
 class SyncProductWorkflow:
     def __init__(self) -> None:
         self._changes: list[str] = []
         self._received = 0
 
     @workflow.signal(name=PRODUCT_CHANGED_SIGNAL)
-    def product_changed(self, change: str) -> None:
+    def product_changed(self, change: Change) -> None:
         """One committed change: `created`, `updated` or `deleted`."""
         self._changes.append(change)
         self._received += 1
@@ -99,7 +126,17 @@ class SyncProductBatchInput(BaseModel):
     chunk_size: int = 200
 
 
-@workflow.defn(name=SYNC_PRODUCT_BATCH_WORKFLOW)
+def start_batch(product_ids: list[str], *, task_queue: str = TASK_QUEUE) -> WorkflowStart:
+    """One workflow announcing many new products (`PRODUCT_CREATED` each)."""
+    return WorkflowStart(
+        workflow=BATCH_WORKFLOW,
+        id=f"product-batch-{uuid.uuid4()}",
+        task_queue=task_queue,
+        args=[SyncProductBatchInput(product_ids=product_ids).model_dump()],
+    )
+
+
+@workflow.defn(name=BATCH_WORKFLOW)
 class SyncProductBatchWorkflow:
     """Announces products created together (`PRODUCT_CREATED` each), a chunk per activity."""
 

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from apis.auth import schemas
-from apis.auth.events import UserProfile
 from apis.auth.models import Permission, Role, RolePermission, User
+from contracts.auth import UserProfile
 
 ADMIN = "ADMIN"
 

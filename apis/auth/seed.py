@@ -15,12 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from apis.auth import events, queries
+from apis.auth import queries
 from apis.auth.models import Permission, Role, RolePermission, SeedStep, User
 from apis.auth.passwords import Passwords
 from apis.auth.queries import ADMIN
 from apis.auth.roles import FOUNDATIONAL
 from apis.auth.schemas import normalise_email
+from contracts import auth as events
 from kit import db
 from kit.auth.secrets import InsecureConfiguration
 from kit.outbox import record_event

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -16,16 +15,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from apis.auth import errors, events, queries, schemas, tokens
+from apis.auth import errors, queries, schemas, tokens
 from apis.auth.context import AuthContext
 from apis.auth.models import RefreshToken, User, new_id, utcnow
 from apis.auth.queries import Account
 from apis.auth.throttle import LoginThrottle
+from contracts import auth as events
 from kit.auth.services import SERVICE_ROLE, SERVICE_SUBJECT_PREFIX
 from kit.auth.tokens import TokenVerifier
 from kit.cache import Cache
 from kit.errors import AppError, Unauthorized
-from kit.outbox import WorkflowStart, record_event, record_workflow
+from kit.outbox import record_event, record_workflow
 from workflows import register_user
 
 log = logging.getLogger(__name__)
@@ -50,15 +50,7 @@ async def register(session: AsyncSession, auth: AuthContext, data: schemas.UserR
     details = register_user.RegisterUserInput(
         user_id=user.id, name=user.name, email=user.email, profile_image=user.profile_image
     )
-    record_workflow(
-        session,
-        WorkflowStart(
-            workflow=register_user.WORKFLOW,
-            id=register_user.workflow_id(user.id),
-            task_queue=register_user.TASK_QUEUE,
-            args=[asdict(details)],
-        ),
-    )
+    record_workflow(session, register_user.start(details))
     account = await _account(session, user.id)
     pair = _open_session(session, auth, account)
     await commit(session, conflict=errors.EmailTaken)

@@ -9,10 +9,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from apis.auth import errors, events, queries, roles, schemas, service, tokens
+from apis.auth import errors, queries, roles, schemas, service, tokens
 from apis.auth.context import AuthContext
 from apis.auth.models import Role, User, utcnow
 from apis.auth.queries import ADMIN, Account
+from contracts import auth as events
 from kit.auth.callers import MissingPermission
 from kit.outbox import record_event
 from kit.schemas import Pagination

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from apis.carts.routes import router
-from apis.products.client import Catalog
+from contracts import carts, products
 from kit.auth.services import service_tokens
 from kit.infra import Infra
 from kit.settings import Settings
@@ -16,11 +16,12 @@ from kit.web import create_service
 
 
 @contextlib.asynccontextmanager
-async def _catalog(infra: Infra) -> AsyncIterator[dict[str, Catalog]]:
+async def _catalog(infra: Infra) -> AsyncIterator[dict[str, products.ProductsClient]]:
     """The products service, called with this service's own credentials."""
-    yield {"catalog": Catalog(infra.client("products", token=service_tokens(infra, "carts")))}
+    http = infra.client(products.SERVICE, token=service_tokens(infra, carts.SERVICE))
+    yield {"catalog": products.ProductsClient(http)}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = (settings or Settings()).for_service("carts")
+    settings = (settings or Settings()).for_service(carts.SERVICE)
     return create_service(settings, title="Carts service", routers=[router], resources=_catalog)

@@ -1,6 +1,6 @@
 """What the carts service refuses, as the kit's error family."""
 
-from kit.errors import BadRequest, Conflict, NotFound
+from kit.errors import BadRequest, NotFound
 
 
 class CartNotFound(NotFound):
@@ -15,16 +15,6 @@ class ItemNotFound(NotFound):
 
     def __init__(self, item_id: str) -> None:
         super().__init__(f"Item {item_id} not found in cart.")
-
-
-class InsufficientStock(Conflict):
-    default_code = "InsufficientStock"
-
-    def __init__(self, variant_id: str, requested: int, available: int) -> None:
-        super().__init__(
-            f"Only {available} of variant {variant_id} in stock; {requested} requested.",
-            details=[{"variantId": variant_id, "requested": requested, "available": available}],
-        )
 
 
 class QuantityTooLarge(BadRequest):

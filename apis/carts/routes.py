@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from apis.carts import service
 from apis.carts.models import Cart
 from apis.carts.schemas import CartAssociate, CartCreate, ItemAdd, ItemUpdate
-from apis.products.client import Catalog
+from contracts.products import ProductsClient
 from kit.auth.callers import CurrentUser, OptionalUser
 from kit.web import CacheDep
 
@@ -20,12 +20,12 @@ CartId = Annotated[uuid.UUID, Path(alias="cartId", description="An unguessable c
 ItemId = Annotated[str, Path(alias="itemId", min_length=1, max_length=100)]
 
 
-def get_catalog(request: Request) -> Catalog:
-    catalog: Catalog = request.state.catalog
+def get_catalog(request: Request) -> ProductsClient:
+    catalog: ProductsClient = request.state.catalog
     return catalog
 
 
-CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+CatalogDep = Annotated[ProductsClient, Depends(get_catalog)]
 
 
 def _answer(response: Response, cart: Cart, created: bool) -> Cart:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from apis.carts.errors import CartNotFound, InsufficientStock, ItemNotFound, QuantityTooLarge
+from apis.carts.errors import CartNotFound, ItemNotFound, QuantityTooLarge
 from apis.carts.models import Cart, CartItem, now
-from apis.products.client import Catalog, Variant
+from contracts.products import InsufficientStock, ProductsClient, Variant
 from kit.auth.principal import Principal
 from kit.cache import Cache, update
 
@@ -72,7 +72,7 @@ async def read_cart(cache: Cache, cart_id: str, caller: Caller) -> tuple[Cart, b
 
 
 async def add_item(
-    cache: Cache, catalog: Catalog, cart_id: str, caller: Caller, variant_id: str, quantity: int
+    cache: Cache, catalog: ProductsClient, cart_id: str, caller: Caller, variant_id: str, quantity: int
 ) -> Cart:
     """Add units of a variant at the catalog's price (merging with its line), within stock."""
     variant = await catalog.variant(variant_id)
@@ -91,7 +91,7 @@ async def add_item(
 
 
 async def set_quantity(
-    cache: Cache, catalog: Catalog, cart_id: str, caller: Caller, item_id: str, quantity: int
+    cache: Cache, catalog: ProductsClient, cart_id: str, caller: Caller, item_id: str, quantity: int
 ) -> Cart:
     cart = await load(cache, cart_id, caller)
     if cart is None:
@@ -136,7 +136,7 @@ async def delete_cart(cache: Cache, cart_id: str, caller: Caller) -> None:
         await cache.delete(user_key(cart.user_id))
 
 
-async def associate(cache: Cache, catalog: Catalog, cart_id: str, user: Principal) -> Cart | None:
+async def associate(cache: Cache, catalog: ProductsClient, cart_id: str, user: Principal) -> Cart | None:
     """After login: the guest cart becomes the user's, merged into the cart the user already has
     (quantities summed, capped by stock), leaving one cart. Safe to retry. None if the cart is gone.
     """

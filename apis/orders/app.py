@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from apis.orders import handlers
 from apis.orders.routes import router
-from apis.products.client import Catalog
+from contracts import carts, orders, products
 from kit.auth.services import service_tokens
 from kit.infra import Infra
 from kit.settings import Settings
@@ -28,15 +28,15 @@ async def _subscribe(infra: Infra) -> None:
 @contextlib.asynccontextmanager
 async def _upstreams(infra: Infra) -> AsyncIterator[dict[str, Any]]:
     """The catalog (prices) and the carts, called with this service's own credentials."""
-    token = service_tokens(infra, "orders")
+    token = service_tokens(infra, orders.SERVICE)
     yield {
-        "catalog": Catalog(infra.client("products", token=token)),
-        "carts": infra.client("carts", token=token),
+        "catalog": products.ProductsClient(infra.client(products.SERVICE, token=token)),
+        "carts": carts.CartsClient(infra.client(carts.SERVICE, token=token)),
     }
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = (settings or Settings()).for_service("orders")
+    settings = (settings or Settings()).for_service(orders.SERVICE)
     return create_service(
         settings,
         title="Orders service",

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.orders import (
+    INVALID_STATUS_TRANSITION,
+    ORDER_CANCELLING,
+    ORDER_NOT_CANCELLABLE,
+    PAYMENT_DECLINED,
+)
+from contracts.products import VARIANT_NOT_FOUND
 from kit.errors import AppError, BadRequest, Conflict, NotFound
 
 
@@ -15,7 +22,7 @@ class OrderNotFound(NotFound):
 
 
 class InvalidTransition(Conflict):
-    default_code = "InvalidStatusTransition"
+    default_code = INVALID_STATUS_TRANSITION
 
     def __init__(self, current: str, new: str) -> None:
         self.current = current
@@ -28,21 +35,21 @@ class InvalidTransition(Conflict):
 class OrderCancelling(Conflict):
     """The saga reports the order placed, but a cancellation won it first: the saga must unwind."""
 
-    default_code = "OrderCancelling"
+    default_code = ORDER_CANCELLING
 
     def __init__(self) -> None:
         super().__init__("The order is being cancelled.")
 
 
 class NotCancellable(Conflict):
-    default_code = "OrderNotCancellable"
+    default_code = ORDER_NOT_CANCELLABLE
 
     def __init__(self, status: str) -> None:
         super().__init__(f"Order cannot be cancelled. Status: '{status}'.")
 
 
 class VariantUnavailable(BadRequest):
-    default_code = "VariantNotFound"
+    default_code = VARIANT_NOT_FOUND
 
     def __init__(self, variant_ids: list[str]) -> None:
         super().__init__(
@@ -60,7 +67,7 @@ class EmptyCart(BadRequest):
 
 class PaymentDeclined(AppError):
     status_code = 402
-    default_code = "PaymentDeclined"
+    default_code = PAYMENT_DECLINED
 
 
 class OrderFailed(Conflict):

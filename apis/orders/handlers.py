@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from apis.orders.models import CustomerCopy, HandledEvent, ProductCopy
+from contracts import auth, products
 from kit.bus import Event, EventBus
 
 GROUP = "orders"
@@ -24,7 +25,7 @@ GROUP = "orders"
 
 async def copy_user(session: AsyncSession, event: Event) -> None:
     payload, user_id = event.payload, str(event.payload.get("id", event.key))
-    if event.type == "USER_DELETED":  # deactivated: keep the copy, so order history stays readable
+    if event.type == auth.USER_DELETED:  # deactivated: keep the copy, so order history stays readable
         await _update(session, CustomerCopy, user_id, {"is_active": False}, event.version, create=False)
         return
     fields = {
@@ -38,7 +39,7 @@ async def copy_user(session: AsyncSession, event: Event) -> None:
 
 async def copy_product(session: AsyncSession, event: Event) -> None:
     payload, product_id = event.payload, str(event.payload.get("id", event.key))
-    if event.type == "PRODUCT_DELETED":  # final: product ids are never reused
+    if event.type == products.PRODUCT_DELETED:  # final: product ids are never reused
         await _update(session, ProductCopy, product_id, {"is_deleted": True}, DELETED, create=False)
         return
     name = payload.get("name")
@@ -90,12 +91,12 @@ async def _update(
 
 
 COPIERS: dict[str, Callable[[AsyncSession, Event], Awaitable[None]]] = {
-    "USER_CREATED": copy_user,
-    "USER_UPDATED": copy_user,
-    "USER_DELETED": copy_user,
-    "PRODUCT_CREATED": copy_product,
-    "PRODUCT_UPDATED": copy_product,
-    "PRODUCT_DELETED": copy_product,
+    auth.USER_CREATED: copy_user,
+    auth.USER_UPDATED: copy_user,
+    auth.USER_DELETED: copy_user,
+    products.PRODUCT_CREATED: copy_product,
+    products.PRODUCT_UPDATED: copy_product,
+    products.PRODUCT_DELETED: copy_product,
 }
 
 
@@ -116,4 +117,4 @@ def once(sessions: async_sessionmaker[AsyncSession]) -> Callable[[Event], Awaita
 
 
 def subscribe(bus: EventBus, sessions: async_sessionmaker[AsyncSession]) -> None:
-    bus.subscribe(GROUP, ["auth_events", "product_events"], once(sessions))
+    bus.subscribe(GROUP, [auth.AUTH_EVENTS, products.PRODUCT_EVENTS], once(sessions))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
+
+from contracts.orders import OrderStatus, PaymentMethod
 
 
 def now() -> datetime:
@@ -18,22 +19,6 @@ def now() -> datetime:
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-class OrderStatus(StrEnum):
-    PENDING = "PENDING"  # the saga is reserving stock and charging
-    CONFIRMED = "CONFIRMED"  # stock reserved, cash on delivery: to be shipped
-    PAID = "PAID"  # stock reserved and the card charged: to be shipped
-    CANCELLING = "CANCELLING"  # a cancellation won the order; the saga is giving back stock and money
-    SHIPPED = "SHIPPED"
-    DELIVERED = "DELIVERED"
-    FAILED = "FAILED"  # the saga could not complete; what it did was undone
-    CANCELLED = "CANCELLED"
-
-
-class PaymentMethod(StrEnum):
-    CREDIT_CARD = "CREDIT_CARD"
-    CASH_ON_DELIVERY = "CASH_ON_DELIVERY"
 
 
 Timestamp = sa.DateTime(timezone=True)

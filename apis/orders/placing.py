@@ -13,7 +13,6 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
@@ -22,32 +21,23 @@ from sqlmodel import col, select
 
 from apis.orders.access import hash_token
 from apis.orders.errors import EmptyCart, OrderFailed, OrderNotFound, PaymentDeclined, VariantUnavailable
-from apis.orders.models import Order, OrderItem, OrderStatus, PaymentMethod
+from apis.orders.models import Order, OrderItem
 from apis.orders.schemas import OrderCreate
-from apis.products.client import Catalog
+from contracts.carts import CartsClient
+from contracts.orders import PAYMENT_DECLINED, OrderStatus, PaymentMethod
+from contracts.products import ProductsClient
 from kit.auth.principal import Principal
-from kit.clients import ServiceClient
 from kit.errors import BadRequest, NotFound
 from kit.outbox import WorkflowStart, record_workflow
-from workflows.place_order import (
-    CANCEL_SIGNAL,
-    ORDERS_TASK_QUEUE,
-    OrderLine,
-    PlaceOrderInput,
-    PlaceOrderWorkflow,
-)
+from workflows import place_order as saga
 
 DOUBLE_CLICK_WINDOW = 60  # seconds within which an identical order is the same order
 
 
-def workflow_id(order_id: str) -> str:
-    return f"order-{order_id}"
-
-
 async def place_order(
     sessions: async_sessionmaker[AsyncSession],
-    catalog: Catalog,
-    carts: ServiceClient,
+    catalog: ProductsClient,
+    carts: CartsClient,
     caller: Principal | None,
     data: OrderCreate,
     idempotency_key: str | None,
@@ -138,7 +128,7 @@ def raise_if_failed(order: Order) -> None:
     if order.status != OrderStatus.FAILED:
         return
     reason, details = order.failure_reason or "The order could not be placed.", order.failure_details
-    if order.failure_code == "PaymentDeclined":
+    if order.failure_code == PAYMENT_DECLINED:
         raise PaymentDeclined(reason, details=[{"orderId": order.id}])
     raise OrderFailed(reason, order.failure_code or "OrderFailed", [*(details or []), {"orderId": order.id}])
 
@@ -162,7 +152,7 @@ def _customer(caller: Principal | None, data: OrderCreate) -> tuple[str, bool]:
     return data.guest_email, True
 
 
-async def _lines(carts: ServiceClient, caller: Principal | None, data: OrderCreate) -> dict[str, int]:
+async def _lines(carts: CartsClient, caller: Principal | None, data: OrderCreate) -> dict[str, int]:
     """Quantity per variant (a variant listed twice is one line), from the body or from the cart."""
     lines: dict[str, int] = {}
     if data.items is not None:
@@ -171,17 +161,14 @@ async def _lines(carts: ServiceClient, caller: Principal | None, data: OrderCrea
         return lines
     cart_id = str(data.cart_id)
     try:
-        cart = await carts.get(f"/{cart_id}")
+        cart = await carts.lines(cart_id)
     except NotFound as missing:
         raise EmptyCart(cart_id) from missing
-    owner = cart.get("userId")
-    if owner is not None and (caller is None or caller.id != owner):
+    if cart.user_id is not None and (caller is None or caller.id != cart.user_id):
         raise EmptyCart(cart_id)  # someone else's cart: as if it did not exist
-    for item in cart.get("items", []):
-        lines[item["variantId"]] = lines.get(item["variantId"], 0) + int(item["quantity"])
-    if not lines:
+    if not cart.quantities:
         raise EmptyCart(cart_id)
-    return lines
+    return cart.quantities
 
 
 def _idempotency_keys(
@@ -214,23 +201,14 @@ async def _find(sessions: async_sessionmaker[AsyncSession], keys: list[str]) -> 
 def saga_start(
     order: Order, lines: dict[str, int], email: str, *, token: str | None = None, cancel: str | None = None
 ) -> WorkflowStart:
-    """The order's saga, to start; with `cancel`, the cancel signal, sent with-start: it reaches the running
-    saga, or starts one that only gives back what the order may hold.
-    """
-    saga = PlaceOrderInput(
+    """The order's saga, to start (with `cancel`: the cancel signal, sent with-start)."""
+    data = saga.PlaceOrderInput(
         order_id=order.id,
-        lines=[OrderLine(variant_id, quantity) for variant_id, quantity in lines.items()],
-        payment_method=str(order.payment_method),
+        lines=[saga.OrderLine(variant_id=v, quantity=q) for v, q in lines.items()],
+        payment_method=order.payment_method,
         amount=f"{order.total_amount:.2f}",
         customer_email=email,
         payment_token=token,
         cart_id=order.cart_id,
     )
-    return WorkflowStart(
-        workflow=PlaceOrderWorkflow.__name__,
-        id=workflow_id(order.id),
-        task_queue=ORDERS_TASK_QUEUE,
-        args=[asdict(saga)],
-        signal=None if cancel is None else CANCEL_SIGNAL,
-        signal_args=[] if cancel is None else [cancel],
-    )
+    return saga.start(data, cancel=cancel)

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from apis.orders import placing, service
-from apis.orders.models import OrderStatus, PaymentMethod
 from apis.orders.presenters import language, present, present_one
 from apis.orders.schemas import (
     GuestLookup,
@@ -17,11 +16,11 @@ from apis.orders.schemas import (
     OrderCreate,
     OrderPage,
     OrderRead,
-    SagaTransition,
     SortField,
     StatusChange,
 )
 from apis.orders.status import FINAL
+from contracts.orders import STATUS_REPORT_PATH, OrderStatus, PaymentMethod, SagaReport
 from kit.auth.callers import OptionalUser, ServiceCaller, require_permission
 from kit.auth.principal import Principal
 from kit.outbox import start_workflow
@@ -180,9 +179,9 @@ async def set_status(
     return await present_one(session, order, lang)
 
 
-@router.post("/internal/orders/{orderId}/status", status_code=204, include_in_schema=False)
+@router.post(STATUS_REPORT_PATH, status_code=204, include_in_schema=False)
 async def saga_transition(
-    order_id: OrderId, data: SagaTransition, session: SessionDep, _caller: ServiceCaller
+    order_id: OrderId, data: SagaReport, session: SessionDep, _caller: ServiceCaller
 ) -> Response:
     """The saga reports a status (idempotent: the status the order has already is accepted as done)."""
     await service.saga_report(session, order_id, data)

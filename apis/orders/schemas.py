@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from apis.orders.models import OrderStatus, PaymentMethod
+from contracts.orders import OrderStatus, PaymentMethod
 from kit.schemas import Money, Pagination, Schema, Timestamp
 
 MAX_LINE_QUANTITY = 99
@@ -129,19 +129,6 @@ class GuestLookup(Schema):
 
 class StatusChange(Schema):
     status: OrderStatus
-
-
-class SagaTransition(Schema):
-    """What the saga reports (internal route, service credentials only)."""
-
-    status: OrderStatus
-    reason: str | None = Field(default=None, max_length=500)
-    code: str | None = Field(default=None, max_length=64)
-    details: list[Any] | None = None
-    transaction_id: str | None = Field(default=None, max_length=100)
-    parked: list[dict[str, Any]] | None = Field(
-        default=None, max_length=50, description="compensations that failed, waiting for an operator"
-    )
 
 
 SortField = Literal["createdAt", "totalAmount", "status", "updatedAt"]

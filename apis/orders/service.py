@@ -15,20 +15,19 @@ from temporalio.client import Client
 
 from apis.orders import access, placing, status
 from apis.orders.errors import InvalidTransition, NotCancellable, OrderNotFound
-from apis.orders.models import Order, OrderItem, OrderStatus, PaymentMethod
-from apis.orders.placing import workflow_id
+from apis.orders.models import Order, OrderItem
 from apis.orders.presenters import present_one
-from apis.orders.schemas import SagaTransition
+from contracts import orders as contract
+from contracts.orders import OrderStatus, PaymentMethod, SagaReport
 from kit.auth.principal import Principal
 from kit.bus import Event
 from kit.errors import BadRequest
 from kit.outbox import record_event, record_workflow
 from kit.schemas import Pagination
-from workflows.place_order import FULFILMENT_SIGNAL
+from workflows import place_order as saga
 
 log = logging.getLogger(__name__)
 
-ORDER_TOPIC = "order_events"
 SORTABLE = {
     "createdAt": Order.created_at,
     "updatedAt": Order.updated_at,
@@ -108,7 +107,12 @@ async def request_cancel(
         raise NotCancellable(order.status)
     try:
         order, _ = await transition(
-            session, order, OrderStatus.CANCELLING, repeat_ok=False, reason=reason, code="OrderCancelled"
+            session,
+            order,
+            OrderStatus.CANCELLING,
+            repeat_ok=False,
+            reason=reason,
+            code=contract.CANCELLED_CODE,
         )
     except InvalidTransition as lost:  # another change won the order first
         raise NotCancellable(lost.current) from lost
@@ -149,12 +153,12 @@ async def end_saga(temporal: Client, order_id: str) -> None:
     cancellation window closes, and the order's status already refuses any cancellation.
     """
     try:
-        await temporal.get_workflow_handle(workflow_id(order_id)).signal(FULFILMENT_SIGNAL)
+        await temporal.get_workflow_handle(saga.workflow_id(order_id)).signal(saga.FULFILMENT_SIGNAL)
     except Exception as exc:  # the saga may have ended already (its cancellation window closed)
         log.info("saga not signalled", extra={"orderId": order_id, "error": repr(exc)})
 
 
-async def saga_report(session: AsyncSession, order_id: str, report: SagaTransition) -> None:
+async def saga_report(session: AsyncSession, order_id: str, report: SagaReport) -> None:
     """What the saga reports: a status (a repeat is accepted as done) and the compensations it parked for
     an operator (kept on the order, cleared once they succeed). Commits.
     """
@@ -235,8 +239,8 @@ async def transition(
             Event(
                 type=status.EVENTS[new],
                 payload=payload,
-                source_service="orders",
-                topic=ORDER_TOPIC,
+                source_service=contract.SERVICE,
+                topic=contract.ORDER_EVENTS,
                 key=order_id,
             ),
         )

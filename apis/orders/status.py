@@ -9,7 +9,8 @@ failing anyway). An order that shipped is no longer cancellable.
 from __future__ import annotations
 
 from apis.orders.errors import InvalidTransition, OrderCancelling
-from apis.orders.models import OrderStatus as S
+from contracts import orders as contract
+from contracts.orders import OrderStatus as S
 
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.PENDING: frozenset({S.CONFIRMED, S.PAID, S.FAILED, S.CANCELLING}),
@@ -30,12 +31,12 @@ FINAL = frozenset({S.DELIVERED, S.FAILED, S.CANCELLED})
 # The event published for reaching each status (topic `order_events`); CANCELLING publishes nothing,
 # its outcome (ORDER_CANCELLED) does.
 EVENTS: dict[S, str] = {
-    S.CONFIRMED: "ORDER_CREATED",
-    S.PAID: "ORDER_CREATED",
-    S.FAILED: "ORDER_FAILED",
-    S.CANCELLED: "ORDER_CANCELLED",
-    S.SHIPPED: "ORDER_SHIPPED",
-    S.DELIVERED: "ORDER_DELIVERED",
+    S.CONFIRMED: contract.ORDER_CREATED,
+    S.PAID: contract.ORDER_CREATED,
+    S.FAILED: contract.ORDER_FAILED,
+    S.CANCELLED: contract.ORDER_CANCELLED,
+    S.SHIPPED: contract.ORDER_SHIPPED,
+    S.DELIVERED: contract.ORDER_DELIVERED,
 }
 
 

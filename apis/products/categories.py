@@ -9,7 +9,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from apis.products import events
 from apis.products.errors import CategoryNotFound, CategoryRuleViolated, CategoryTooDeep, SlugTaken
 from apis.products.events import Notifier
 from apis.products.models import Category, ProductCategory, now
@@ -22,6 +21,7 @@ from apis.products.schemas_categories import (
     CategoryUpdate,
     CategoryView,
 )
+from contracts import products
 
 
 def _row(category: Category) -> CategoryRow:
@@ -91,7 +91,7 @@ async def create_category(session: AsyncSession, notify: Notifier, data: Categor
         image_url=data.image_url,
     )
     session.add(category)
-    notify.category_event(session, events.CATEGORY_CREATED, category.id, _payload(category))
+    notify.category_event(session, products.CATEGORY_CREATED, category.id, _payload(category))
     await _commit_or_slug_taken(session, data.slug)
     return CategoryCreated(**_row(category).model_dump(), is_leaf=True, product_count=0, sub_category_count=0)
 
@@ -122,7 +122,7 @@ async def update_category(
     if "image_url" in fields:
         category.image_url = data.image_url
     category.updated_at = now()
-    notify.category_event(session, events.CATEGORY_UPDATED, category_id, _payload(category))
+    notify.category_event(session, products.CATEGORY_UPDATED, category_id, _payload(category))
     if relabelled:  # product documents carry category names and slugs
         linked = await session.scalars(
             sa.select(col(ProductCategory.product_id)).where(col(ProductCategory.category_id) == category_id)
@@ -142,7 +142,7 @@ async def delete_category(session: AsyncSession, notify: Notifier, category_id: 
             "Cannot delete category with associated products. Disassociate products first."
         )
     await session.execute(sa.delete(Category).where(col(Category.id) == category_id))
-    notify.category_event(session, events.CATEGORY_DELETED, category_id, {"id": category_id})
+    notify.category_event(session, products.CATEGORY_DELETED, category_id, {"id": category_id})
     try:
         await session.commit()
     except IntegrityError as exc:  # a product or child arrived meanwhile

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from contracts.products import INSUFFICIENT_STOCK, RELEASE_EXCEEDS_RESERVATION
 from kit.errors import BadRequest, Conflict, NotFound
 
 
@@ -12,13 +13,6 @@ class ProductNotFound(NotFound):
 
     def __init__(self, product_id: str) -> None:
         super().__init__("Product not found", details=[{"productId": product_id}])
-
-
-class VariantNotFound(NotFound):
-    default_code = "VariantNotFound"
-
-    def __init__(self, variant_id: str) -> None:
-        super().__init__(f"Variant with ID {variant_id} not found.", details=[{"variantId": variant_id}])
 
 
 class CategoryNotFound(NotFound):
@@ -76,7 +70,9 @@ class CategoryRuleViolated(Conflict):
 
 
 class InsufficientStock(Conflict):
-    default_code = "InsufficientStock"
+    """The ledger's refusal, naming the signed change (shoppers hear the contract's InsufficientStock)."""
+
+    default_code = INSUFFICIENT_STOCK
 
     def __init__(self, variant_id: str, change: int, available: int) -> None:
         super().__init__(
@@ -99,7 +95,7 @@ class IdempotencyKeyReused(Conflict):
 class ReleaseExceedsReservation(Conflict):
     """`ORDER_CANCELLED` (or `RETURN_RESTOCK` naming an order) gives back at most what the order holds."""
 
-    default_code = "ReleaseExceedsReservation"
+    default_code = RELEASE_EXCEEDS_RESERVATION
 
     def __init__(self, variant_id: str, order_id: str, change: int, held: int) -> None:
         super().__init__(

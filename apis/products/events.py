@@ -8,59 +8,36 @@ Category changes are published directly: `CATEGORY_CREATED` / `CATEGORY_UPDATED`
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activities.catalog import PRODUCT_EVENTS_TOPIC
+from contracts import products
 from kit.bus import Event
-from kit.outbox import WorkflowStart, record_event, record_workflow
+from kit.outbox import record_event, record_workflow
 from kit.settings import Settings
-from workflows.sync_product import (
-    PRODUCT_CHANGED_SIGNAL,
-    SYNC_PRODUCT_BATCH_WORKFLOW,
-    SYNC_PRODUCT_WORKFLOW,
-    SyncProductBatchInput,
-    SyncProductInput,
-    sync_workflow_id,
-)
-
-SOURCE_SERVICE = "products"
-CATEGORY_CREATED = "CATEGORY_CREATED"
-CATEGORY_UPDATED = "CATEGORY_UPDATED"
-CATEGORY_DELETED = "CATEGORY_DELETED"
-
-Change = Literal["created", "updated", "deleted"]
+from workflows import sync_product
+from workflows.sync_product import Change
 
 
 @dataclass(frozen=True)
 class Notifier:
     """Records notifications in the caller's session; the outbox relay delivers them after commit."""
 
-    task_queue: str = "catalog"
+    task_queue: str = sync_product.TASK_QUEUE
     debounce_seconds: float = 2.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Notifier:
-        return cls(task_queue=settings.catalog_task_queue, debounce_seconds=settings.product_sync_debounce)
+        queue = settings.catalog_task_queue or sync_product.TASK_QUEUE
+        return cls(task_queue=queue, debounce_seconds=settings.product_sync_debounce)
 
     def product_changed(self, session: AsyncSession, product_id: str, change: Change = "updated") -> None:
         """Signal-with-start the product's sync workflow once this transaction commits."""
-        data = SyncProductInput(
-            product_id=product_id,
-            debounce_seconds=self.debounce_seconds,
-            max_delay_seconds=max(30.0, 10 * self.debounce_seconds),
-        )
-        start = WorkflowStart(
-            workflow=SYNC_PRODUCT_WORKFLOW,
-            id=sync_workflow_id(product_id),
-            task_queue=self.task_queue,
-            args=[data.model_dump()],
-            signal=PRODUCT_CHANGED_SIGNAL,
-            signal_args=[change],
+        start = sync_product.start(
+            product_id, change, task_queue=self.task_queue, debounce_seconds=self.debounce_seconds
         )
         record_workflow(session, start, dedup_id=f"{start.id}:{change}")
 
@@ -73,13 +50,7 @@ class Notifier:
         if len(product_ids) == 1:
             self.product_changed(session, product_ids[0], "created")
             return
-        start = WorkflowStart(
-            workflow=SYNC_PRODUCT_BATCH_WORKFLOW,
-            id=f"product-batch-{uuid.uuid4()}",
-            task_queue=self.task_queue,
-            args=[SyncProductBatchInput(product_ids=product_ids).model_dump()],
-        )
-        record_workflow(session, start)
+        record_workflow(session, sync_product.start_batch(product_ids, task_queue=self.task_queue))
 
     def category_event(
         self, session: AsyncSession, kind: str, category_id: str, payload: dict[str, Any]
@@ -89,8 +60,8 @@ class Notifier:
             Event(
                 type=kind,
                 payload=payload,
-                source_service=SOURCE_SERVICE,
-                topic=PRODUCT_EVENTS_TOPIC,
+                source_service=products.SERVICE,
+                topic=products.PRODUCT_EVENTS,
                 key=category_id,
             ),
         )

@@ -26,7 +26,6 @@ from apis.products.errors import (
     IdempotencyKeyReused,
     InsufficientStock,
     ReleaseExceedsReservation,
-    VariantNotFound,
 )
 from apis.products.events import Notifier
 from apis.products.models import Product, StockMovement, StockMovementType, Variant, now
@@ -38,6 +37,7 @@ from apis.products.schemas_stock import (
     StockMismatch,
     StockMovementRead,
 )
+from contracts.products import VariantNotFound
 
 GIVING_BACK = frozenset({StockMovementType.ORDER_CANCELLED, StockMovementType.RETURN_RESTOCK})
 

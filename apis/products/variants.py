@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from apis.products.catalog import live_product, touch, variant_rows
-from apis.products.errors import VariantNotFound
 from apis.products.events import Notifier
 from apis.products.models import Product, StockMovement, Variant, now
 from apis.products.queries import NOT_ARCHIVED
 from apis.products.schemas import VariantCreate, VariantUpdate
+from contracts.products import VariantNotFound
 
 
 async def list_variants(session: AsyncSession, product_id: str) -> list[Variant]:

@@ -11,6 +11,7 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.catalog import CatalogActivities, PublishProductsInput
+from contracts.products import ProductsClient
 from kit.bus.memory import MemoryBus
 from kit.clients import ServiceClient
 from kit.discovery.static import StaticRegistry
@@ -54,7 +55,7 @@ def activities(products: Products, bus: MemoryBus) -> CatalogActivities:
         token=token,
         transport=httpx.MockTransport(products),
     )
-    return CatalogActivities(client, bus)
+    return CatalogActivities(ProductsClient(client), bus)
 
 
 def publication(*product_ids: str, created: bool = False) -> PublishProductsInput:

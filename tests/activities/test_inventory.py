@@ -8,6 +8,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.inventory import InventoryActivities, StockChange
+from contracts.products import ProductsClient
 from kit.clients import ServiceClient
 from kit.discovery.static import StaticRegistry
 from kit.errors import AppError
@@ -19,7 +20,7 @@ def inventory(status: int, body: dict[str, object]) -> InventoryActivities:
     """Activities over a products service that answers every adjustment with `status` and `body`."""
     transport = httpx.MockTransport(lambda _request: httpx.Response(status, json=body))
     registry = StaticRegistry(defaults={"products": "http://products"})
-    return InventoryActivities(ServiceClient(registry, "products", transport=transport))
+    return InventoryActivities(ProductsClient(ServiceClient(registry, "products", transport=transport)))
 
 
 async def test_releasing_a_variant_that_was_deleted_is_nothing_to_release() -> None:

@@ -9,7 +9,7 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.users import PublishUserEvent, UserActivities
-from apis.auth.events import UserProfile
+from contracts.auth import AUTH_EVENTS, UserProfile
 from kit.bus import Event
 from kit.bus.memory import MemoryBus
 
@@ -29,7 +29,7 @@ class DownBus(MemoryBus):
 async def test_the_event_goes_to_auth_events_in_the_seeds_envelope() -> None:
     async with MemoryBus(f"memory://{uuid.uuid4().hex}") as bus:
         returned = await ActivityEnvironment().run(UserActivities(bus).publish_user_event, REQUEST)
-        [event] = bus.broker.topic("auth_events").events
+        [event] = bus.broker.topic(AUTH_EVENTS).events
     assert returned == event.id == REQUEST.event_id
     assert event.key == "user-1"
     assert event.model_dump(mode="json", by_alias=True) == {
@@ -46,7 +46,7 @@ async def test_a_retried_publication_repeats_the_same_event() -> None:
         activities = UserActivities(bus)
         for _ in range(2):
             await ActivityEnvironment().run(activities.publish_user_event, REQUEST)
-        first, second = bus.broker.topic("auth_events").events
+        first, second = bus.broker.topic(AUTH_EVENTS).events
     assert first == second  # consumers drop the second by its id
 
 

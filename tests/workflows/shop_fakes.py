@@ -16,8 +16,8 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.inventory import StockChange
-from activities.orders import StatusReport
 from activities.payments import Charge, PaymentActivities, SandboxPayments
+from contracts.orders import StatusReport
 from workflows.place_order import OrderLine, PlaceOrderInput, PlaceOrderResult, PlaceOrderWorkflow
 
 Handle = WorkflowHandle[PlaceOrderWorkflow, PlaceOrderResult]
@@ -28,18 +28,16 @@ def an_order(
     method: str = "CREDIT_CARD",
     token: str | None = None,
     cart_id: str | None = None,
-    retry_every: float = 1,
 ) -> PlaceOrderInput:
-    """A saga input for a new order of `lines` (variant, quantity), retrying every second at most."""
+    """A saga input for a new order of `lines` (variant, quantity)."""
     return PlaceOrderInput(
         order_id=str(uuid.uuid4()),
-        lines=[OrderLine(variant, quantity) for variant, quantity in lines],
+        lines=[OrderLine(variant_id=variant, quantity=quantity) for variant, quantity in lines],
         payment_method=method,
         amount="30.00",
         customer_email="ann@example.com",
         payment_token=token,
         cart_id=cart_id,
-        max_retry_interval_seconds=retry_every,
     )
 
 

@@ -46,7 +46,7 @@ async def test_a_card_order_reserves_charges_confirms_and_clears_the_cart(saga: 
     assert saga.shop.stock == {"red": 8, "blue": 0}
     assert saga.shop.cleared == ["cart-1"]
     await handle.signal(PlaceOrderWorkflow.fulfilment_started)
-    assert await handle.result() == PlaceOrderResult("PAID")
+    assert await handle.result() == PlaceOrderResult(status="PAID")
 
 
 async def test_a_cash_order_is_confirmed_without_a_charge(saga: Saga) -> None:
@@ -78,7 +78,7 @@ async def test_a_cancellation_runs_the_same_compensations(saga: Saga) -> None:
     handle = await saga.start(("red", 3))
     await settled(handle)
     await handle.signal(PlaceOrderWorkflow.cancel, "Changed my mind")
-    assert await handle.result() == PlaceOrderResult("CANCELLED", "Changed my mind")
+    assert await handle.result() == PlaceOrderResult(status="CANCELLED", reason="Changed my mind")
     assert saga.shop.stock["red"] == 10
     assert [r.status for r in saga.shop.statuses] == ["PAID", "CANCELLED"]
     assert saga.sandbox.refunded == set(saga.sandbox.charged)
@@ -100,7 +100,7 @@ async def test_a_cancel_interrupts_a_step_that_keeps_retrying(saga: Saga) -> Non
     handle = await saga.start(("red", 1), ("blue", 1))
     await eventually(lambda: saga.shop.reserve_attempts >= 2, within=10)
     await handle.signal(PlaceOrderWorkflow.cancel, "Too slow")
-    assert await finished(handle) == PlaceOrderResult("CANCELLED", "Too slow")
+    assert await finished(handle) == PlaceOrderResult(status="CANCELLED", reason="Too slow")
     assert saga.shop.reserve_attempts < STEP_ATTEMPTS
     assert saga.shop.stock == {"red": 10, "blue": 1}
     assert [r.status for r in saga.shop.statuses] == ["CANCELLED"]
@@ -119,7 +119,13 @@ async def test_a_cancel_that_finds_no_open_saga_gives_back_what_the_order_holds(
     order_id = str(uuid.uuid4())
     saga.shop.reserved[(order_id, "red")], saga.shop.stock["red"] = 2, 8  # what an earlier run did
     saga.sandbox.charged[order_id] = Decimal("30.00")
-    order = PlaceOrderInput(order_id, [OrderLine("red", 2)], "CREDIT_CARD", "30.00", "ann@example.com")
+    order = PlaceOrderInput(
+        order_id=order_id,
+        lines=[OrderLine(variant_id="red", quantity=2)],
+        payment_method="CREDIT_CARD",
+        amount="30.00",
+        customer_email="ann@example.com",
+    )
     handle = await saga.client.start_workflow(
         PlaceOrderWorkflow.run,
         order,
@@ -128,7 +134,7 @@ async def test_a_cancel_that_finds_no_open_saga_gives_back_what_the_order_holds(
         start_signal="cancel",
         start_signal_args=["Cancelled by the customer"],
     )
-    assert await finished(handle) == PlaceOrderResult("CANCELLED", "Cancelled by the customer")
+    assert await finished(handle) == PlaceOrderResult(status="CANCELLED", reason="Cancelled by the customer")
     assert "reserve_stock" not in saga.shop.calls
     assert saga.shop.stock["red"] == 10
     assert saga.sandbox.refunded == {order_id}

@@ -21,6 +21,7 @@ from activities.catalog import CatalogActivities
 from apis.products import demo
 from apis.products.app import create_app
 from apis.products.events import Notifier
+from contracts.products import ProductsClient
 from kit import db
 from kit.bus import Event, open_bus
 from kit.bus.memory import MemoryBus
@@ -50,10 +51,11 @@ class Platform:
 @pytest.fixture
 async def platform(tmp_path: Path, temporal_address: str) -> AsyncIterator[Platform]:
     """The products service (its relay talking to Temporal) and a catalog worker on a queue of this test."""
+    queue = f"catalog-{uuid.uuid4().hex}"
     settings = embedded_settings(
         tmp_path,
         temporal_address=temporal_address,
-        catalog_task_queue=f"catalog-{uuid.uuid4().hex}",
+        catalog_task_queue=queue,
         product_sync_debounce=1.0,
     )
     tokens = Tokens(settings.jwt_issuer)
@@ -76,9 +78,9 @@ async def platform(tmp_path: Path, temporal_address: str) -> AsyncIterator[Platf
         ) as products,
         Worker(
             temporal,
-            task_queue=settings.catalog_task_queue,
+            task_queue=queue,
             workflows=[SyncProductWorkflow, SyncProductBatchWorkflow],
-            activities=[CatalogActivities(products, bus).publish_products],
+            activities=[CatalogActivities(ProductsClient(products), bus).publish_products],
         ),
     ):
         assert isinstance(bus, MemoryBus)

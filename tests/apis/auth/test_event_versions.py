@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apis.auth import events
+from contracts import auth as events
 from kit.bus import Event
 
 

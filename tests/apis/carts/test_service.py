@@ -10,14 +10,14 @@ from decimal import Decimal
 import pytest
 
 from apis.carts import service
-from apis.carts.errors import CartNotFound, InsufficientStock, ItemNotFound, QuantityTooLarge
-from apis.products.client import Catalog, Variant, VariantNotFound
+from apis.carts.errors import CartNotFound, ItemNotFound, QuantityTooLarge
+from contracts.products import InsufficientStock, ProductsClient, Variant, VariantNotFound
 from kit.auth.principal import Principal
 from kit.cache import Cache
 from tests.support import scratch_cache
 
 
-class FakeCatalog(Catalog):
+class FakeCatalog(ProductsClient):
     """The products service's answers, held in memory."""
 
     def __init__(self, *variants: Variant) -> None:

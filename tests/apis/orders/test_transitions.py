@@ -19,8 +19,8 @@ from sqlmodel import col
 
 from apis.orders import service
 from apis.orders.app import MIGRATIONS
-from apis.orders.models import Order, OrderItem, OrderStatus, PaymentMethod
-from apis.orders.schemas import SagaTransition
+from apis.orders.models import Order, OrderItem
+from contracts.orders import OrderStatus, PaymentMethod, SagaReport
 from kit import db
 from kit.auth.principal import Principal
 from kit.errors import Conflict
@@ -97,7 +97,7 @@ async def cancel(sessions: Sessions, order_id: str) -> None:
 
 async def report(sessions: Sessions, order_id: str, **fields: Any) -> None:
     async with sessions() as session:
-        await service.saga_report(session, order_id, SagaTransition.model_validate(fields))
+        await service.saga_report(session, order_id, SagaReport.model_validate(fields))
 
 
 async def race(*actors: Awaitable[Any]) -> tuple[list[Any], list[BaseException]]:

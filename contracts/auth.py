@@ -1,4 +1,4 @@
-"""What the auth service publishes on `auth_events` (key: the user id), in the seed's shapes.
+"""The auth service's seam: what it publishes on `auth_events` (key: the user id), in the seed's shapes.
 
 `USER_CREATED` comes from the registration workflow; `USER_UPDATED`, `USER_DELETED` and `USER_INVITED` are
 recorded in the outbox with the change that causes them. Invitation tokens are never published.
@@ -22,8 +22,8 @@ from pydantic.alias_generators import to_camel
 
 from kit.bus import Event
 
-TOPIC = "auth_events"
-SOURCE_SERVICE = "auth"
+SERVICE = "auth"
+AUTH_EVENTS = "auth_events"
 
 USER_CREATED = "USER_CREATED"
 USER_UPDATED = "USER_UPDATED"
@@ -58,8 +58,8 @@ def user_event(
         version=None if event_type == USER_CREATED else version_at(moment),
         type=event_type,
         payload=payload,
-        source_service=SOURCE_SERVICE,
-        topic=TOPIC,
+        source_service=SERVICE,
+        topic=AUTH_EVENTS,
         key=user_id,
     )
 

@@ -1,0 +1,81 @@
+"""The orders service's seam: order statuses, what it publishes on `order_events` (key: the order id), the
+refusal codes the saga acts on, and the client the saga reports each status with (service credentials).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import ConfigDict, Field
+
+from kit.clients import ServiceClient
+from kit.schemas import Schema
+
+SERVICE = "orders"
+ORDER_EVENTS = "order_events"
+
+ORDER_CREATED = "ORDER_CREATED"
+ORDER_FAILED = "ORDER_FAILED"
+ORDER_CANCELLED = "ORDER_CANCELLED"
+ORDER_SHIPPED = "ORDER_SHIPPED"
+ORDER_DELIVERED = "ORDER_DELIVERED"
+
+# Refusal codes (and the failure code of an order that was cancelled).
+ORDER_CANCELLING = "OrderCancelling"  # a cancellation won the order first: the saga must unwind
+INVALID_STATUS_TRANSITION = "InvalidStatusTransition"
+ORDER_NOT_CANCELLABLE = "OrderNotCancellable"
+PAYMENT_DECLINED = "PaymentDeclined"
+CANCELLED_CODE = "OrderCancelled"
+
+STATUS_REPORT_PATH = "/internal/orders/{orderId}/status"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "PENDING"  # the saga is reserving stock and charging
+    CONFIRMED = "CONFIRMED"  # stock reserved, cash on delivery: to be shipped
+    PAID = "PAID"  # stock reserved and the card charged: to be shipped
+    CANCELLING = "CANCELLING"  # a cancellation won the order; the saga is giving back stock and money
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"  # the saga could not complete; what it did was undone
+    CANCELLED = "CANCELLED"
+
+
+class PaymentMethod(StrEnum):
+    CREDIT_CARD = "CREDIT_CARD"
+    CASH_ON_DELIVERY = "CASH_ON_DELIVERY"
+
+
+class SagaReport(Schema):
+    """The body of a status report; the orders service guards the transition (the status an order already
+    has is accepted as done, so a retried report changes nothing).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    status: OrderStatus
+    reason: str | None = Field(default=None, max_length=500)
+    code: str | None = Field(default=None, max_length=64)
+    details: list[Any] | None = None
+    transaction_id: str | None = Field(default=None, max_length=100)
+    parked: list[dict[str, Any]] | None = Field(
+        default=None, max_length=50, description="compensations that failed, waiting for an operator"
+    )
+
+
+class StatusReport(SagaReport):
+    """A status report of one order, as the saga's activity receives it."""
+
+    order_id: str  # in the path, not the body
+
+
+class OrdersClient:
+    """The orders service as the saga calls it."""
+
+    def __init__(self, http: ServiceClient) -> None:
+        self._http = http
+
+    async def report_status(self, report: StatusReport) -> None:
+        body = report.model_dump(mode="json", by_alias=True, exclude={"order_id"})
+        await self._http.post(STATUS_REPORT_PATH.format(orderId=report.order_id), json=body)

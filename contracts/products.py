@@ -1,0 +1,174 @@
+"""The products service's seam: the catalog's events, the ledger's refusals and the typed client that carts,
+orders and the saga's activities call it with (service credentials).
+
+Events on `product_events` (key: the product or category id): `PRODUCT_CREATED` / `PRODUCT_UPDATED` with the
+whole product document (the seed's payload), `PRODUCT_DELETED {id}`, and `CATEGORY_CREATED` /
+`CATEGORY_UPDATED` (the row), `CATEGORY_DELETED {id}`.
+
+Stock moves only through the ledger, idempotently: an order reserves each line with the key
+`order-{orderId}-{variantId}` and gives it back with `order-{orderId}-{variantId}-release`, so a retried
+reservation or release is answered, never applied twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from kit.clients import ServiceClient
+from kit.errors import Conflict, NotFound
+
+SERVICE = "products"
+PRODUCT_EVENTS = "product_events"
+
+PRODUCT_CREATED = "PRODUCT_CREATED"
+PRODUCT_UPDATED = "PRODUCT_UPDATED"
+PRODUCT_DELETED = "PRODUCT_DELETED"
+CATEGORY_CREATED = "CATEGORY_CREATED"
+CATEGORY_UPDATED = "CATEGORY_UPDATED"
+CATEGORY_DELETED = "CATEGORY_DELETED"
+
+# Refusal codes other services act on.
+INSUFFICIENT_STOCK = "InsufficientStock"
+VARIANT_NOT_FOUND = "VariantNotFound"
+RELEASE_EXCEEDS_RESERVATION = "ReleaseExceedsReservation"
+
+# Routes other services call (templates as the routes declare them).
+STOCK_ADJUST_PATH = "/stock/adjust/{variant_id}"
+VARIANT_DETAILS_PATH = "/internal/variant-details"
+PRODUCT_DOCUMENTS_PATH = "/internal/product-documents"
+
+# Ledger movement types an order writes.
+ORDER_MOVEMENT = "ORDER"
+ORDER_CANCELLED_MOVEMENT = "ORDER_CANCELLED"
+
+
+class VariantNotFound(NotFound):
+    default_code = VARIANT_NOT_FOUND
+
+    def __init__(self, variant_id: str) -> None:
+        super().__init__(f"Variant with ID {variant_id} not found.", details=[{"variantId": variant_id}])
+
+
+class InsufficientStock(Conflict):
+    """Fewer units on sale than a shopper asked for: the words a cart and an order answer with."""
+
+    default_code = INSUFFICIENT_STOCK
+
+    def __init__(self, variant_id: str, requested: int, available: int | None) -> None:
+        super().__init__(
+            f"Only {available} of variant {variant_id} in stock; {requested} requested.",
+            details=[{"variantId": variant_id, "requested": requested, "available": available}],
+        )
+
+
+@dataclass(frozen=True)
+class Variant:
+    id: str
+    product_id: str
+    price: Decimal
+    cost_price: Decimal | None
+    name: Any
+    sku: str
+    image_url: str | None
+    attributes: dict[str, Any]
+    stock_quantity: int
+
+
+def reservation_key(order_id: str, variant_id: str) -> str:
+    return f"order-{order_id}-{variant_id}"
+
+
+def release_key(order_id: str, variant_id: str) -> str:
+    return f"{reservation_key(order_id, variant_id)}-release"
+
+
+class ProductsClient:
+    """The products service as other services call it."""
+
+    def __init__(self, http: ServiceClient) -> None:
+        self._http = http
+
+    async def variants(self, ids: Iterable[str]) -> dict[str, Variant]:
+        """The variants on sale among `ids` (unknown ones, and those of inactive products, are absent)."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        details: dict[str, dict[str, Any]] = await self._http.post(
+            VARIANT_DETAILS_PATH, json={"variantIds": wanted}
+        )
+        return {
+            variant_id: _variant(variant_id, body)
+            for variant_id, body in details.items()
+            if body.get("isActive", True)
+        }
+
+    async def variant(self, variant_id: str) -> Variant:
+        found = await self.variants([variant_id])
+        if variant_id not in found:
+            raise VariantNotFound(variant_id)
+        return found[variant_id]
+
+    async def reserve(self, order_id: str, variant_id: str, quantity: int) -> None:
+        """Take an order line's units out of stock (once, whatever the retries).
+
+        Raises `VariantNotFound`, or `InsufficientStock` in the shopper's words.
+        """
+        body = _adjustment(order_id, -quantity, ORDER_MOVEMENT, f"Order placement: {order_id}")
+        try:
+            await self._adjust(variant_id, {**body, "idempotencyKey": reservation_key(order_id, variant_id)})
+        except Conflict as short:
+            if short.code != INSUFFICIENT_STOCK:
+                raise
+            details = short.details or []
+            available = next((d.get("available") for d in details if isinstance(d, dict)), None)
+            raise InsufficientStock(variant_id, quantity, available) from short
+
+    async def release(self, order_id: str, variant_id: str, quantity: int) -> bool:
+        """Give back what the order holds of the variant; False when it holds nothing (the reservation never
+        happened) or the variant is gone (a deleted variant has no stock to return to).
+        """
+        body = _adjustment(order_id, quantity, ORDER_CANCELLED_MOVEMENT, f"Order compensation: {order_id}")
+        try:
+            await self._adjust(variant_id, {**body, "idempotencyKey": release_key(order_id, variant_id)})
+        except VariantNotFound:
+            return False
+        except Conflict as refused:
+            if refused.code != RELEASE_EXCEEDS_RESERVATION:
+                raise
+            return False
+        return True
+
+    async def documents(self, product_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The event document of each product (the seed's payload); deleted products are absent."""
+        documents: dict[str, dict[str, Any]] = await self._http.post(
+            PRODUCT_DOCUMENTS_PATH, json={"productIds": product_ids}
+        )
+        return documents
+
+    async def _adjust(self, variant_id: str, body: dict[str, Any]) -> None:
+        try:
+            await self._http.post(STOCK_ADJUST_PATH.format(variant_id=variant_id), json=body)
+        except NotFound as missing:
+            raise VariantNotFound(variant_id) from missing
+
+
+def _adjustment(order_id: str, change: int, movement: str, reason: str) -> dict[str, Any]:
+    return {"changeQuantity": change, "type": movement, "relatedOrderId": order_id, "reason": reason}
+
+
+def _variant(variant_id: str, body: dict[str, Any]) -> Variant:
+    cost = body.get("costPrice")
+    return Variant(
+        id=variant_id,
+        product_id=str(body["productId"]),
+        price=Decimal(str(body["price"])),
+        cost_price=None if cost is None else Decimal(str(cost)),
+        name=body.get("productName"),
+        sku=str(body.get("sku", "")),
+        image_url=body.get("imageUrl"),
+        attributes=body.get("attributes") or {},
+        stock_quantity=int(body.get("stockQuantity", 0)),
+    )
