@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
 
 from temporalio.exceptions import ApplicationError
 
@@ -18,12 +17,11 @@ def is_final(error: AppError) -> bool:
     return 400 <= error.status_code < 500 and error.status_code not in RETRYABLE_CLIENT_ERRORS
 
 
-def refusal(
-    error: AppError, message: str | None = None, details: list[Any] | None = None, code: str | None = None
-) -> ApplicationError:
-    """The service's refusal as a non-retryable error typed by its code (`InsufficientStock`, ...)."""
-    args = details if details is not None else (error.details or [])
-    return ApplicationError(message or error.message, *args, type=code or error.code, non_retryable=True)
+def refusal(error: AppError) -> ApplicationError:
+    """The service's refusal as a non-retryable error typed by its code (`InsufficientStock`, ...), in the
+    words the contract gave it.
+    """
+    return ApplicationError(error.message, *(error.details or []), type=error.code, non_retryable=True)
 
 
 @contextlib.contextmanager

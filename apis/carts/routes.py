@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from apis.carts import service
 from apis.carts.models import Cart
 from apis.carts.schemas import CartAssociate, CartCreate, ItemAdd, ItemUpdate
+from contracts.carts import CART_ITEMS_PATH, CART_PATH
 from contracts.products import ProductsClient
 from kit.auth.callers import CurrentUser, OptionalUser
 from kit.web import CacheDep
@@ -52,7 +53,7 @@ async def associate(data: CartAssociate, cache: CacheDep, catalog: CatalogDep, u
     return cart if cart is not None else {"message": "Cart not found, no association needed."}
 
 
-@router.get("/{cartId}", response_model=Cart, summary="Read a cart (an empty one is created for a new id)")
+@router.get(CART_PATH, response_model=Cart, summary="Read a cart (an empty one is created for a new id)")
 async def read_cart(cart_id: CartId, response: Response, cache: CacheDep, caller: OptionalUser) -> Cart:
     cart, created = await service.read_cart(cache, str(cart_id), caller)
     return _answer(response, cart, created)
@@ -82,7 +83,7 @@ async def remove_item(cart_id: CartId, item_id: ItemId, cache: CacheDep, caller:
     return await service.remove_item(cache, str(cart_id), caller, item_id)
 
 
-@router.delete("/{cartId}/items", response_model=Cart, summary="Empty the cart")
+@router.delete(CART_ITEMS_PATH, response_model=Cart, summary="Empty the cart")
 async def clear_items(cart_id: CartId, cache: CacheDep, caller: OptionalUser) -> Cart:
     return await service.clear_items(cache, str(cart_id), caller)
 

@@ -8,20 +8,21 @@ from fastapi import APIRouter
 
 from apis.products import queries
 from apis.products.schemas_stock import ProductDocumentsRequest, VariantDetails, VariantDetailsRequest
+from contracts.products import PRODUCT_DOCUMENTS_PATH, VARIANT_DETAILS_PATH
 from kit.auth.callers import ServiceCaller
 from kit.web import SessionDep
 
-router = APIRouter(prefix="/internal", tags=["internal"])
+router = APIRouter(tags=["internal"])
 
 
-@router.post("/variant-details", summary="Prices and labels of variants, by id (unknown ids are absent)")
+@router.post(VARIANT_DETAILS_PATH, summary="Prices and labels of variants, by id (unknown ids are absent)")
 async def variant_details(
     session: SessionDep, data: VariantDetailsRequest, _caller: ServiceCaller
 ) -> dict[str, VariantDetails]:
     return await queries.variant_details(session, data.variant_ids)
 
 
-@router.post("/product-documents", summary="Event documents of products, by id (deleted ones are absent)")
+@router.post(PRODUCT_DOCUMENTS_PATH, summary="Event documents of products, by id (deleted ones are absent)")
 async def product_documents(
     session: SessionDep, data: ProductDocumentsRequest, _caller: ServiceCaller
 ) -> dict[str, dict[str, Any]]:

@@ -10,15 +10,16 @@ from fastapi import APIRouter, Path, Query, Response
 from apis.products import stock
 from apis.products.dependencies import NotifierDep, StockAdjuster
 from apis.products.schemas_stock import ReconcileReport, StockAdjust, StockAdjustResult, StockMovementRead
+from contracts.products import STOCK_ADJUST_PATH
 from kit.auth.callers import require_permission
 from kit.web import SessionDep
 
-router = APIRouter(prefix="/stock", tags=["stock"])
+router = APIRouter(tags=["stock"])
 VariantId = Annotated[uuid.UUID, Path(description="the variant's id")]
 
 
 @router.post(
-    "/adjust/{variant_id}",
+    STOCK_ADJUST_PATH,
     status_code=201,
     summary="Adjust a variant's stock through the ledger (idempotent with an idempotencyKey)",
     responses={404: {"description": "No such variant"}, 409: {"description": "InsufficientStock, ..."}},
@@ -38,7 +39,7 @@ async def adjust_stock(
 
 
 @router.get(
-    "/history/{variant_id}",
+    "/stock/history/{variant_id}",
     summary="A variant's stock movements, newest first",
     dependencies=[require_permission("read:stock")],
 )
@@ -49,7 +50,7 @@ async def stock_history(
 
 
 @router.get(
-    "/reconcile",
+    "/stock/reconcile",
     summary="Variants whose quantity differs from the sum of their movements (never any)",
     dependencies=[require_permission("read:stock")],
 )
