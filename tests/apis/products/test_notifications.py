@@ -22,6 +22,7 @@ from kit.outbox import OutboxMessage
 from kit.settings import Settings
 from tests.apis.products.conftest import Shop, Tokens
 from tests.support import asgi_client, eventually
+from workflows import sync_product
 
 
 async def sync_signals(engine: AsyncEngine) -> list[tuple[str, list[Any]]]:
@@ -74,7 +75,7 @@ async def test_the_signal_carries_the_configured_queue_and_debounce(
         )
     assert body["workflow"] == "SyncProductWorkflow"
     assert body["signal"] == "product_changed"
-    assert body["task_queue"] == products_settings.catalog_task_queue
+    assert body["task_queue"] == sync_product.TASK_QUEUE
     assert body["args"][0]["debounce_seconds"] == products_settings.product_sync_debounce
 
 
