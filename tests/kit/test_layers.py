@@ -1,11 +1,17 @@
-"""The kit is the bottom layer: no module under kit/ imports a package that sits above it."""
+"""Arrows run down: the kit imports nothing of the project; the contracts import only the kit, so any
+service, activity or workflow may import them without importing another service; activities and workflows
+never import a service.
+"""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-KIT = Path(__file__).resolve().parents[2] / "kit"
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+KIT = ROOT / "kit"
 ABOVE = {"commerce", "contracts", "apis", "gateway", "workers", "workflows", "activities", "bench", "tests"}
 
 
@@ -27,3 +33,20 @@ def test_kit_imports_nothing_above_it() -> None:
         if imported_packages(path) & ABOVE
     }
     assert not offending, f"kit/ imports upwards: {offending}"
+
+
+@pytest.mark.parametrize(
+    ("layer", "above"),
+    [
+        ("contracts", ABOVE - {"contracts"}),
+        ("activities", {"commerce", "apis", "gateway", "workers", "workflows", "bench", "tests"}),
+        ("workflows", {"commerce", "apis", "gateway", "workers", "bench", "tests"}),
+    ],
+)
+def test_a_layer_imports_only_what_lies_below_it(layer: str, above: set[str]) -> None:
+    offending = {
+        str(path.relative_to(ROOT)): sorted(imported_packages(path) & above)
+        for path in sorted((ROOT / layer).rglob("*.py"))
+        if imported_packages(path) & above
+    }
+    assert not offending, f"{layer}/ imports upwards: {offending}"
