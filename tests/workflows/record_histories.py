@@ -38,7 +38,7 @@ from kit.temporal import answers
 from tests.support import eventually, temporal_dev_server, time_skipping_environment
 from tests.workflows.shop_fakes import FakeShop, an_order
 from workflows import place_order
-from workflows.place_order import PlaceOrderResult, PlaceOrderWorkflow
+from workflows.place_order import AWAITING_FULFILMENT, PlaceOrderResult, PlaceOrderWorkflow
 
 log = logging.getLogger("record_histories")
 
@@ -63,7 +63,7 @@ class Run:
 
 async def awaiting_fulfilment(handle: Handle) -> None:
     async def placed() -> bool:
-        return await handle.query(PlaceOrderWorkflow.current_step) == "awaiting fulfilment"
+        return await handle.query(PlaceOrderWorkflow.current_step) == AWAITING_FULFILMENT
 
     await eventually(placed, within=30)
 

@@ -15,6 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from tests.support import eventually
 from tests.workflows.shop_fakes import Saga, running_saga
 from workflows.place_order import (
+    AWAITING_FULFILMENT,
     STEP_ATTEMPTS,
     OrderLine,
     PlaceOrderInput,
@@ -35,7 +36,7 @@ async def settled(handle: WorkflowHandle[PlaceOrderWorkflow, PlaceOrderResult]) 
 
 
 async def _step(handle: WorkflowHandle[PlaceOrderWorkflow, PlaceOrderResult]) -> bool:
-    return await handle.query(PlaceOrderWorkflow.current_step) == "awaiting fulfilment"
+    return await handle.query(PlaceOrderWorkflow.current_step) == AWAITING_FULFILMENT
 
 
 async def test_a_card_order_reserves_charges_confirms_and_clears_the_cart(saga: Saga) -> None:

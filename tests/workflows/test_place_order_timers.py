@@ -41,7 +41,7 @@ async def lasted(handle: Handle) -> timedelta:
 
 async def test_an_order_nobody_cancels_or_ships_completes_when_its_window_closes(saga: Saga) -> None:
     handle = await saga.start(("red", 2), ("blue", 1))
-    assert await handle.result() == PlaceOrderResult("PAID")
+    assert await handle.result() == PlaceOrderResult(status="PAID")
     assert CANCEL_WINDOW <= await lasted(handle) < CANCEL_WINDOW + timedelta(hours=1)
     assert [r.status for r in saga.shop.statuses] == ["PAID"]
     assert saga.shop.stock == {"red": 8, "blue": 0}  # kept: the order stands
@@ -56,7 +56,7 @@ async def test_a_cancel_just_before_the_window_closes_still_gives_everything_bac
     await placed(saga)
     await time_skipping_env.sleep(CANCEL_WINDOW - timedelta(hours=1))
     await handle.signal(PlaceOrderWorkflow.cancel, "Changed my mind")
-    assert await handle.result() == PlaceOrderResult("CANCELLED", "Changed my mind")
+    assert await handle.result() == PlaceOrderResult(status="CANCELLED", reason="Changed my mind")
     assert CANCEL_WINDOW - timedelta(hours=2) < await lasted(handle) < CANCEL_WINDOW
     assert saga.shop.stock == {"red": 10, "blue": 1}
     assert [r.status for r in saga.shop.statuses] == ["PAID", "CANCELLED"]
@@ -65,7 +65,7 @@ async def test_a_cancel_just_before_the_window_closes_still_gives_everything_bac
 
 async def test_a_cancel_after_the_window_closed_finds_no_saga_to_reach(saga: Saga) -> None:
     handle = await saga.start(("red", 1), method="CASH_ON_DELIVERY")
-    assert await handle.result() == PlaceOrderResult("CONFIRMED")
+    assert await handle.result() == PlaceOrderResult(status="CONFIRMED")
     with pytest.raises(RPCError) as refused:
         await handle.signal(PlaceOrderWorkflow.cancel, "Too late")
     assert refused.value.status == RPCStatusCode.NOT_FOUND
@@ -76,7 +76,7 @@ async def test_a_cancel_after_the_window_closed_finds_no_saga_to_reach(saga: Sag
 async def test_a_transient_stock_service_failure_is_retried_and_the_order_succeeds(saga: Saga) -> None:
     saga.shop.unreachable_times = 2
     handle = await saga.start(("red", 1))
-    assert await handle.result() == PlaceOrderResult("PAID")
+    assert await handle.result() == PlaceOrderResult(status="PAID")
     assert [r.status for r in saga.shop.statuses] == ["PAID"]
     assert saga.shop.reserve_attempts == 3
     assert saga.shop.stock["red"] == 9
@@ -108,6 +108,6 @@ async def test_a_compensation_that_keeps_failing_is_parked_until_an_operator_ret
     assert [p["step"] for p in parked] == ["refunding the payment"]
     saga.sandbox.refunds_broken = False
     await handle.signal(PlaceOrderWorkflow.retry_compensations)
-    assert await handle.result() == PlaceOrderResult("CANCELLED", "Changed my mind")
+    assert await handle.result() == PlaceOrderResult(status="CANCELLED", reason="Changed my mind")
     assert saga.shop.statuses[-1].parked is None
     assert saga.sandbox.refunded == set(saga.sandbox.charged)
