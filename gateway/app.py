@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
@@ -16,7 +17,7 @@ from gateway.routes import INTERNAL_SEGMENT, ROUTES
 from kit.errors import NotFound
 from kit.infra import Infra
 from kit.settings import Settings
-from kit.web import create_service, get_infra
+from kit.web import create_service, get_infra, service_state
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 TITLE = "Commerce API"
@@ -28,7 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title=TITLE,
         routers=[_edge(settings)],
-        resources=_upstream_client,
+        state=_state,
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -43,12 +44,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+@dataclass(frozen=True)
+class GatewayState:
+    upstreams: httpx.AsyncClient  # one connection pool to every upstream, for the gateway's lifetime
+
+
 @contextlib.asynccontextmanager
-async def _upstream_client(_infra: Infra) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
-    """One connection pool to every upstream, for the gateway's lifetime."""
+async def _state(_infra: Infra) -> AsyncIterator[GatewayState]:
     limits = httpx.Limits(max_connections=500, max_keepalive_connections=100)
     async with httpx.AsyncClient(follow_redirects=False, limits=limits) as client:
-        yield {"upstreams": client}
+        yield GatewayState(upstreams=client)
+
+
+def _upstreams(request: Request) -> httpx.AsyncClient:
+    return service_state(request, GatewayState).upstreams
 
 
 def _edge(settings: Settings) -> APIRouter:
@@ -60,7 +69,7 @@ def _edge(settings: Settings) -> APIRouter:
 
     @router.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> JSONResponse:
-        document = await docs.merged_openapi(request.state.upstreams, get_infra(request).registry, TITLE)
+        document = await docs.merged_openapi(_upstreams(request), get_infra(request).registry, TITLE)
         return JSONResponse(document)
 
     @router.get("/docs", include_in_schema=False)
@@ -83,6 +92,6 @@ def _forwarder(prefix: str, service: str, timeout: float) -> Callable[..., Await
         if (path and not path.startswith("/")) or INTERNAL_SEGMENT in path.split("/"):
             raise NotFound(f"Not Found: The path '{request.url.path}' does not exist on the API Gateway.")
         registry = get_infra(request).registry
-        return await proxy.forward(request, request.state.upstreams, registry, service, prefix, timeout)
+        return await proxy.forward(request, _upstreams(request), registry, service, prefix, timeout)
 
     return forward

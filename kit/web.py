@@ -10,9 +10,9 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, TypedDict, TypeVar
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -39,8 +39,16 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+S = TypeVar("S")
+
+
 class State(TypedDict):
+    """What every app's lifespan yields, as request state: the ports (`get_infra`) and the service's own
+    lifetime state, `None` when it has none (`service_state`).
+    """
+
     infra: Infra
+    service: object
 
 
 def create_service(
@@ -50,14 +58,14 @@ def create_service(
     routers: Sequence[APIRouter] = (),
     migrations: Path | None = None,
     on_startup: Callable[[Infra], Awaitable[None]] | None = None,
-    resources: Callable[[Infra], contextlib.AbstractAsyncContextManager[Mapping[str, Any]]] | None = None,
+    state: Callable[[Infra], contextlib.AbstractAsyncContextManager[object]] | None = None,
     description: str = "",
     **fastapi_options: Any,
 ) -> FastAPI:
     """A FastAPI app wired to its ports; `migrations` gives the service a database and an outbox.
 
-    `on_startup` runs once the ports are open (seeding); `resources` opens what the service's routes share
-    for the app's lifetime (clients of other services) and yields it as request state (`request.state.x`).
+    `on_startup` runs once the ports are open (seeding); `state` opens what the service's routes share for
+    the app's lifetime (clients of other services, keys) as one object, which they read with `service_state`.
     """
 
     @contextlib.asynccontextmanager
@@ -67,12 +75,12 @@ def create_service(
             infra = await stack.enter_async_context(open_infra(settings, migrations=migrations))
             if on_startup is not None:
                 await on_startup(infra)
-            shared = await stack.enter_async_context(resources(infra)) if resources else {}
+            service = await stack.enter_async_context(state(infra)) if state else None
             instance = _instance(settings)
             await infra.registry.register(instance)
             stack.push_async_callback(infra.registry.deregister, instance)
             log.info("service started", extra={"url": instance.url})
-            yield {**shared, "infra": infra}  # type: ignore[typeddict-item]
+            yield State(infra=infra, service=service)
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan, **fastapi_options)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
@@ -219,6 +227,16 @@ def validation_body(errors: Sequence[Any]) -> dict[str, Any]:
 def get_infra(request: Request) -> Infra:
     infra: Infra = request.state.infra
     return infra
+
+
+def service_state(request: Request, kind: type[S]) -> S:
+    """The service's own lifespan state, as the type its app builds: `service_state(request, CartsState)`.
+    Another type is a wiring mistake, so it fails loudly instead of answering with the wrong object.
+    """
+    service = request.state.service
+    if not isinstance(service, kind):
+        raise RuntimeError(f"this app's lifespan state is {type(service).__name__}, not {kind.__name__}")
+    return service
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

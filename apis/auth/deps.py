@@ -13,12 +13,12 @@ from apis.auth.context import AuthContext
 from apis.auth.queries import Account
 from kit.auth.callers import CurrentUser, MissingPermission
 from kit.errors import Forbidden
-from kit.web import SessionDep
+from kit.web import SessionDep, service_state
 
 
 def get_auth(request: Request) -> AuthContext:
-    auth: AuthContext = request.app.state.auth
-    return auth
+    """The service's lifespan state: what it signs and checks with."""
+    return service_state(request, AuthContext)
 
 
 def client_address(request: Request) -> str:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from apis.carts.dependencies import CartsState
 from apis.carts.routes import router
 from contracts import carts, products
 from kit.auth.services import service_tokens
@@ -16,12 +17,11 @@ from kit.web import create_service
 
 
 @contextlib.asynccontextmanager
-async def _catalog(infra: Infra) -> AsyncIterator[dict[str, products.ProductsClient]]:
-    """The products service, called with this service's own credentials."""
+async def _state(infra: Infra) -> AsyncIterator[CartsState]:
     http = infra.client(products.SERVICE, token=service_tokens(infra, carts.SERVICE))
-    yield {"catalog": products.ProductsClient(http)}
+    yield CartsState(catalog=products.ProductsClient(http))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = (settings or Settings()).for_service(carts.SERVICE)
-    return create_service(settings, title="Carts service", routers=[router], resources=_catalog)
+    return create_service(settings, title="Carts service", routers=[router], state=_state)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 
 from apis.carts import service
+from apis.carts.dependencies import CatalogDep
 from apis.carts.models import Cart
 from apis.carts.schemas import CartAssociate, CartCreate, ItemAdd, ItemUpdate
 from contracts.carts import CART_ITEMS_PATH, CART_PATH
-from contracts.products import ProductsClient
 from kit.auth.callers import CurrentUser, OptionalUser
 from kit.web import CacheDep
 
@@ -19,14 +19,6 @@ router = APIRouter(tags=["carts"])
 
 CartId = Annotated[uuid.UUID, Path(alias="cartId", description="An unguessable cart id (UUID)")]
 ItemId = Annotated[str, Path(alias="itemId", min_length=1, max_length=100)]
-
-
-def get_catalog(request: Request) -> ProductsClient:
-    catalog: ProductsClient = request.state.catalog
-    return catalog
-
-
-CatalogDep = Annotated[ProductsClient, Depends(get_catalog)]
 
 
 def _answer(response: Response, cart: Cart, created: bool) -> Cart:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 
 from apis.orders import handlers
+from apis.orders.dependencies import OrdersState
 from apis.orders.routes import router
 from contracts import carts, orders, products
 from kit.auth.services import service_tokens
@@ -26,13 +26,12 @@ async def _subscribe(infra: Infra) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _upstreams(infra: Infra) -> AsyncIterator[dict[str, Any]]:
-    """The catalog (prices) and the carts, called with this service's own credentials."""
+async def _state(infra: Infra) -> AsyncIterator[OrdersState]:
     token = service_tokens(infra, orders.SERVICE)
-    yield {
-        "catalog": products.ProductsClient(infra.client(products.SERVICE, token=token)),
-        "carts": carts.CartsClient(infra.client(carts.SERVICE, token=token)),
-    }
+    yield OrdersState(
+        catalog=products.ProductsClient(infra.client(products.SERVICE, token=token)),
+        carts=carts.CartsClient(infra.client(carts.SERVICE, token=token)),
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -43,5 +42,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[router],
         migrations=MIGRATIONS,
         on_startup=_subscribe,
-        resources=_upstreams,
+        state=_state,
     )

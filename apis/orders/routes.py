@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from apis.orders import placing, service
-from apis.orders.presenters import language, present, present_one
+from apis.orders.dependencies import Language, StateDep
+from apis.orders.presenters import present, present_one
 from apis.orders.schemas import (
     GuestLookup,
     OrderAccepted,
@@ -34,11 +35,6 @@ OrderId = Annotated[str, Path(alias="orderId", min_length=1, max_length=36)]
 GuestToken = Annotated[str | None, Query(alias="guest_token", max_length=128)]
 
 
-def caller_language(accept_language: Annotated[str | None, Header(max_length=500)] = None) -> str:
-    return language(accept_language)
-
-
-Language = Annotated[str, Depends(caller_language)]
 IdempotencyKey = Annotated[
     str | None, Header(alias="Idempotency-Key", max_length=200, pattern=r"^[A-Za-z0-9._:\-]+$")
 ]
@@ -53,7 +49,7 @@ IdempotencyKey = Annotated[
 )
 async def place_order(
     data: OrderCreate,
-    request: Request,
+    state: StateDep,
     lang: Language,
     session: SessionDep,
     infra: InfraDep,
@@ -62,7 +58,7 @@ async def place_order(
 ) -> Any:
     assert infra.sessions is not None
     order, start, guest_token = await placing.place_order(
-        infra.sessions, request.state.catalog, request.state.carts, caller, data, idempotency_key
+        infra.sessions, state.catalog, state.carts, caller, data, idempotency_key
     )
     if start is not None:
         try:  # the fast path; the outbox starts it anyway if this fails
