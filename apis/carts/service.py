@@ -17,7 +17,8 @@ from kit.cache import Cache, update
 
 CART_TTL = 7 * 24 * 3600
 MAX_LINE_QUANTITY = 99
-ADMIN_ROLE = "ADMIN"
+# Acting on another user's cart acts on that user's account: administrators hold it, and any role given it.
+ANY_CART = "write:user"
 
 Caller = Principal | None
 
@@ -31,12 +32,14 @@ def user_key(user_id: str) -> str:
 
 
 def may_use(cart: Cart, caller: Caller) -> bool:
-    """Guest carts are open to whoever holds their unguessable id; a user's to that user, admins, services."""
+    """Guest carts are open to whoever holds their unguessable id; a user's to that user, to callers holding
+    `ANY_CART`, and to services.
+    """
     if cart.user_id is None:
         return True
     if caller is None:
         return False
-    return caller.id == cart.user_id or caller.role == ADMIN_ROLE or caller.is_service
+    return caller.id == cart.user_id or caller.can(ANY_CART) or caller.is_service
 
 
 def owner_of_new_cart(caller: Caller) -> str | None:

@@ -50,10 +50,10 @@ def fresh_people() -> None:
     RUN["id"] = uuid.uuid4().hex[:8]
 
 
-def user(name: str, role: str = "Customer") -> Principal:
+def user(name: str, role: str = "Customer", permissions: Iterable[str] = ()) -> Principal:
     user_id = f"{name}-{RUN['id']}"
     return Principal(
-        id=user_id, email=f"{user_id}@example.com", name=name, role=role, permissions=frozenset()
+        id=user_id, email=f"{user_id}@example.com", name=name, role=role, permissions=frozenset(permissions)
     )
 
 
@@ -131,8 +131,23 @@ async def test_a_users_cart_is_hidden_from_others_and_open_to_admins(
             await service.add_item(cache, catalog, cart_id, stranger, "v2", 1)
         with pytest.raises(CartNotFound):
             await service.read_cart(cache, cart_id, stranger)
-    cart, created = await service.read_cart(cache, cart_id, user("root", role="ADMIN"))
+    admin = user("root", role="ADMIN", permissions=["write:user", "read:order"])
+    cart, created = await service.read_cart(cache, cart_id, admin)
     assert (cart.user_id, created) == (user("ann").id, False)
+
+
+async def test_any_role_holding_the_permission_opens_a_users_cart_and_a_role_name_alone_does_not(
+    cache: Cache, catalog: FakeCatalog
+) -> None:
+    cart_id = new_id()
+    await service.add_item(cache, catalog, cart_id, user("ann"), "v1", 1)
+    keeper = user("kim", role="Cart keeper", permissions=[service.ANY_CART])
+    cart = await service.add_item(cache, catalog, cart_id, keeper, "v2", 1)
+    assert (cart.user_id, [item.variant_id for item in cart.items]) == (user("ann").id, ["v1", "v2"])
+    support = user("sam", role="Support", permissions=["read:user", "read:order"])
+    for lacking in (support, user("eve", role="ADMIN")):
+        with pytest.raises(CartNotFound):
+            await service.read_cart(cache, cart_id, lacking)
 
 
 async def test_reading_an_unknown_cart_creates_it_as_the_seeds_clients_expect(cache: Cache) -> None:
