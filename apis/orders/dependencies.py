@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from apis.orders.presenters import language
+from apis.orders.reads import language
 from contracts.carts import CartsClient
 from contracts.products import ProductsClient
 from kit.web import service_state

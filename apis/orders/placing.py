@@ -19,9 +19,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from apis.orders.access import hash_token
 from apis.orders.errors import EmptyCart, OrderFailed, OrderNotFound, PaymentDeclined, VariantUnavailable
 from apis.orders.models import Order, OrderItem
+from apis.orders.rules import hash_token
 from apis.orders.schemas import OrderCreate
 from contracts.carts import CartsClient
 from contracts.orders import PAYMENT_DECLINED, OrderStatus, PaymentMethod

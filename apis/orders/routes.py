@@ -1,4 +1,5 @@
-"""The orders API under `/orders` (the gateway strips the prefix): thin handlers over the services."""
+"""The orders API under `/orders` (the gateway strips the prefix): thin handlers over `placing`, `reads`
+and `service`."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import JSONResponse
 
-from apis.orders import placing, service
+from apis.orders import placing, reads, service
 from apis.orders.dependencies import Language, StateDep
-from apis.orders.presenters import present, present_one
+from apis.orders.reads import present, present_one
+from apis.orders.rules import FINAL
 from apis.orders.schemas import (
     GuestLookup,
     OrderAccepted,
@@ -20,7 +22,6 @@ from apis.orders.schemas import (
     SortField,
     StatusChange,
 )
-from apis.orders.status import FINAL
 from contracts.orders import STATUS_REPORT_PATH, OrderStatus, PaymentMethod, SagaReport
 from kit.auth.callers import OptionalUser, ServiceCaller, require_permission
 from kit.auth.principal import Principal
@@ -82,7 +83,7 @@ async def my_orders(
     page: Page = 1,
     limit: Limit = 10,
 ) -> OrderPage:
-    orders, pagination = await service.list_orders(session, page=page, limit=limit, user_id=user.id)
+    orders, pagination = await reads.list_orders(session, page=page, limit=limit, user_id=user.id)
     return OrderPage(
         data=await present(session, orders, lang),
         pagination=pagination,
@@ -102,7 +103,7 @@ async def list_orders(
     sort_by: Annotated[SortField, Query(alias="sortBy")] = "createdAt",
     sort_order: Annotated[str, Query(alias="sortOrder", pattern="^(asc|desc)$")] = "desc",
 ) -> OrderPage:
-    orders, pagination = await service.list_orders(
+    orders, pagination = await reads.list_orders(
         session,
         page=page,
         limit=limit,
@@ -120,7 +121,7 @@ async def list_orders(
 
 @router.post("/guest-lookup", response_model=OrderRead, summary="A guest reads an order by email or token")
 async def guest_lookup(data: GuestLookup, lang: Language, session: SessionDep) -> OrderRead:
-    order = await service.guest_lookup(session, data.order_id, data.email, data.token)
+    order = await reads.guest_lookup(session, data.order_id, data.email, data.token)
     return await present_one(session, order, lang)
 
 
@@ -132,7 +133,7 @@ async def get_order(
     caller: OptionalUser,
     guest_token: GuestToken = None,
 ) -> OrderRead:
-    order = await service.get_order(session, order_id, caller, guest_token)
+    order = await reads.get_order(session, order_id, caller, guest_token)
     return await present_one(session, order, lang)
 
 

@@ -1,5 +1,5 @@
-"""Order rules after placement: reading, listing, cancelling and status changes, each change guarded by
-the state machine and published as an event in the same transaction.
+"""Order changes after placement: cancelling and status changes, each one guarded by the state machine
+(`rules`) and published as an event in the same transaction.
 """
 
 from __future__ import annotations
@@ -10,85 +10,22 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, or_, select
+from sqlmodel import col, select
 from temporalio.client import Client
 
-from apis.orders import access, placing, status
+from apis.orders import placing, rules
 from apis.orders.errors import InvalidTransition, NotCancellable, OrderNotFound
 from apis.orders.models import Order, OrderItem
-from apis.orders.presenters import present_one
+from apis.orders.reads import present_one
 from contracts import orders as contract
-from contracts.orders import OrderStatus, PaymentMethod, SagaReport
+from contracts.orders import OrderStatus, SagaReport
 from kit.auth.principal import Principal
 from kit.bus import Event
 from kit.errors import BadRequest
 from kit.outbox import record_event, record_workflow
-from kit.schemas import Pagination
 from workflows import place_order as saga
 
 log = logging.getLogger(__name__)
-
-SORTABLE = {
-    "createdAt": Order.created_at,
-    "updatedAt": Order.updated_at,
-    "totalAmount": Order.total_amount,
-    "status": Order.status,
-}
-
-
-async def get_order(
-    session: AsyncSession, order_id: str, caller: Principal | None, token: str | None = None
-) -> Order:
-    """The order if the caller may see it; otherwise, as if it did not exist."""
-    order = await session.get(Order, order_id)
-    if order is None or not access.may_read(order, caller, token):
-        raise OrderNotFound(order_id)
-    return order
-
-
-async def guest_lookup(session: AsyncSession, order_id: str, email: str | None, token: str | None) -> Order:
-    order = await session.get(Order, order_id)
-    if order is None or order.user_id is not None:
-        raise OrderNotFound(order_id)
-    if not (access.guest_token_matches(order, token) or (email and order.guest_email == email)):
-        raise OrderNotFound(order_id)
-    return order
-
-
-async def list_orders(
-    session: AsyncSession,
-    *,
-    page: int,
-    limit: int,
-    user_id: str | None = None,
-    status_is: OrderStatus | None = None,
-    payment_method: PaymentMethod | None = None,
-    search: str | None = None,
-    sort_by: str = "createdAt",
-    descending: bool = True,
-) -> tuple[list[Order], Pagination]:
-    query = select(Order)
-    if user_id is not None:
-        query = query.where(Order.user_id == user_id)
-    if status_is is not None:
-        query = query.where(Order.status == status_is)
-    if payment_method is not None:
-        query = query.where(Order.payment_method == payment_method)
-    if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(
-            or_(
-                col(Order.id).ilike(pattern),
-                col(Order.guest_email).ilike(pattern),
-                col(Order.guest_name).ilike(pattern),
-                col(Order.phone).ilike(pattern),
-            )
-        )
-    total = await session.scalar(select(sa.func.count()).select_from(query.subquery())) or 0
-    column = col(SORTABLE[sort_by])
-    query = query.order_by(column.desc() if descending else column.asc(), col(Order.id))
-    orders = (await session.scalars(query.offset((page - 1) * limit).limit(limit))).all()
-    return list(orders), Pagination.of(total, page, limit)
 
 
 async def request_cancel(
@@ -99,11 +36,11 @@ async def request_cancel(
     back stock and money and writes CANCELLED. Commits; holds no connection afterwards.
     """
     order = await session.get(Order, order_id)
-    if order is None or not access.may_cancel(order, caller, token):
+    if order is None or not rules.may_cancel(order, caller, token):
         raise OrderNotFound(order_id)
     staff = caller is not None and caller.can("update:order") and caller.id != order.user_id
     reason = f"Cancelled by the {'staff' if staff else 'customer'}"
-    if order.status not in status.CANCELLABLE:
+    if order.status not in rules.CANCELLABLE:
         raise NotCancellable(order.status)
     try:
         order, _ = await transition(
@@ -134,11 +71,11 @@ async def staff_set_status(session: AsyncSession, order_id: str, new: OrderStatu
         raise BadRequest(
             "Use the dedicated cancellation endpoint to cancel an order.", code="UseCancelEndpoint"
         )
-    if new not in status.STAFF_SETTABLE:
+    if new not in rules.STAFF_SETTABLE:
         raise BadRequest(
             f"Staff cannot set status '{new}'.",
             code="StatusNotSettable",
-            details=[{"field": "status", "allowed": sorted(status.STAFF_SETTABLE)}],
+            details=[{"field": "status", "allowed": sorted(rules.STAFF_SETTABLE)}],
         )
     order = await session.get(Order, order_id)
     if order is None:
@@ -200,7 +137,7 @@ async def transition(
     the transaction's first statement and waits for a concurrent writer instead of failing.
     """
     order_id, current = order.id, order.status
-    if not status.check(current, new, repeat_ok=repeat_ok):
+    if not rules.check(current, new, repeat_ok=repeat_ok):
         return order, False
     values: dict[str, Any] = {"status": new, "updated_at": datetime.now(UTC)}
     if new in (OrderStatus.CANCELLING, OrderStatus.CANCELLED, OrderStatus.FAILED) and reason is not None:
@@ -230,14 +167,14 @@ async def transition(
         )
     fresh = await session.get(Order, order_id, populate_existing=True)
     assert fresh is not None
-    if new in status.EVENTS:
+    if new in rules.EVENTS:
         payload = (await present_one(session, fresh)).model_dump(
             mode="json", by_alias=True, exclude={"guest_token"}
         )
         record_event(
             session,
             Event(
-                type=status.EVENTS[new],
+                type=rules.EVENTS[new],
                 payload=payload,
                 source_service=contract.SERVICE,
                 topic=contract.ORDER_EVENTS,

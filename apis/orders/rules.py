@@ -1,5 +1,7 @@
-"""The order state machine: every status change goes through `check` and a conditional update (see
-`service.transition`), and each one publishes an event.
+"""The orders service's pure rules: the state machine, and who may see and act on an order.
+
+Every status change goes through `check` and a conditional update (see `service.transition`), and each one
+publishes an event.
 
 A cancellation first wins the order (`PENDING|CONFIRMED|PAID -> CANCELLING`), so fulfilment cannot
 overtake it; the saga then gives back stock and money and writes CANCELLED (or FAILED, when the saga was
@@ -8,9 +10,14 @@ failing anyway). An order that shipped is no longer cancellable.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from apis.orders.errors import InvalidTransition, OrderCancelling
+from apis.orders.models import Order
 from contracts import orders as contract
 from contracts.orders import OrderStatus as S
+from kit.auth.principal import Principal
 
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.PENDING: frozenset({S.CONFIRMED, S.PAID, S.FAILED, S.CANCELLING}),
@@ -51,3 +58,27 @@ def check(current: S, new: S, *, repeat_ok: bool = True) -> bool:
     if current == S.CANCELLING and new in (S.CONFIRMED, S.PAID):
         raise OrderCancelling()
     raise InvalidTransition(current, new)
+
+
+# Who may see and act on an order: its customer, its guest (by token), staff, and services.
+def hash_token(token: str) -> str:
+    """Guest tokens are stored hashed: the database never holds a usable one."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def guest_token_matches(order: Order, token: str | None) -> bool:
+    return bool(
+        token and order.guest_token_hash and hmac.compare_digest(order.guest_token_hash, hash_token(token))
+    )
+
+
+def may_read(order: Order, caller: Principal | None, guest_token: str | None = None) -> bool:
+    if caller is not None and (caller.is_service or caller.can("read:order") or caller.id == order.user_id):
+        return True
+    return order.user_id is None and guest_token_matches(order, guest_token)
+
+
+def may_cancel(order: Order, caller: Principal | None, guest_token: str | None = None) -> bool:
+    if caller is not None and (caller.is_service or caller.can("update:order") or caller.id == order.user_id):
+        return True
+    return order.user_id is None and guest_token_matches(order, guest_token)

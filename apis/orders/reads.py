@@ -1,0 +1,139 @@
+"""What the orders GETs answer: an order if the caller may see it, the filtered and sorted lists, and
+orders as clients see them (the seed's shape, product names in the caller's language, customer fields from
+the local copy of the user).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, or_, select
+
+from apis.orders import rules
+from apis.orders.errors import OrderNotFound
+from apis.orders.models import CustomerCopy, Order, OrderItem
+from apis.orders.schemas import OrderItemRead, OrderRead
+from contracts.orders import OrderStatus, PaymentMethod
+from kit.auth.principal import Principal
+from kit.schemas import Pagination
+
+LANGUAGES = ("en", "fr", "ar")
+SORTABLE = {
+    "createdAt": Order.created_at,
+    "updatedAt": Order.updated_at,
+    "totalAmount": Order.total_amount,
+    "status": Order.status,
+}
+
+
+async def get_order(
+    session: AsyncSession, order_id: str, caller: Principal | None, token: str | None = None
+) -> Order:
+    """The order if the caller may see it; otherwise, as if it did not exist."""
+    order = await session.get(Order, order_id)
+    if order is None or not rules.may_read(order, caller, token):
+        raise OrderNotFound(order_id)
+    return order
+
+
+async def guest_lookup(session: AsyncSession, order_id: str, email: str | None, token: str | None) -> Order:
+    order = await session.get(Order, order_id)
+    if order is None or order.user_id is not None:
+        raise OrderNotFound(order_id)
+    if not (rules.guest_token_matches(order, token) or (email and order.guest_email == email)):
+        raise OrderNotFound(order_id)
+    return order
+
+
+async def list_orders(
+    session: AsyncSession,
+    *,
+    page: int,
+    limit: int,
+    user_id: str | None = None,
+    status_is: OrderStatus | None = None,
+    payment_method: PaymentMethod | None = None,
+    search: str | None = None,
+    sort_by: str = "createdAt",
+    descending: bool = True,
+) -> tuple[list[Order], Pagination]:
+    query = select(Order)
+    if user_id is not None:
+        query = query.where(Order.user_id == user_id)
+    if status_is is not None:
+        query = query.where(Order.status == status_is)
+    if payment_method is not None:
+        query = query.where(Order.payment_method == payment_method)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(
+            or_(
+                col(Order.id).ilike(pattern),
+                col(Order.guest_email).ilike(pattern),
+                col(Order.guest_name).ilike(pattern),
+                col(Order.phone).ilike(pattern),
+            )
+        )
+    total = await session.scalar(select(sa.func.count()).select_from(query.subquery())) or 0
+    column = col(SORTABLE[sort_by])
+    query = query.order_by(column.desc() if descending else column.asc(), col(Order.id))
+    orders = (await session.scalars(query.offset((page - 1) * limit).limit(limit))).all()
+    return list(orders), Pagination.of(total, page, limit)
+
+
+def language(accept_language: str | None) -> str:
+    """The first language of `Accept-Language`, cut to two letters (`fr-FR` -> `fr`), else English."""
+    first = (accept_language or "").split(",")[0].strip()[:2].lower()
+    return first if first in LANGUAGES else "en"
+
+
+def localise(value: Any, lang: str) -> Any:
+    if isinstance(value, dict):
+        return value.get(lang) or value.get("en") or next(iter(value.values()), None)
+    return value
+
+
+async def present(session: AsyncSession, orders: list[Order], lang: str = "en") -> list[OrderRead]:
+    """Orders with their items and customer fields, in two queries whatever their number."""
+    ids = [order.id for order in orders]
+    items: dict[str, list[OrderItem]] = {order_id: [] for order_id in ids}
+    for item in (await session.scalars(select(OrderItem).where(col(OrderItem.order_id).in_(ids)))).all():
+        items[item.order_id].append(item)
+    user_ids = {order.user_id for order in orders if order.user_id}
+    customers = (
+        {
+            c.id: c
+            for c in (
+                await session.scalars(select(CustomerCopy).where(col(CustomerCopy.id).in_(user_ids)))
+            ).all()
+        }
+        if user_ids
+        else {}
+    )
+    return [_read(order, items[order.id], customers.get(order.user_id or ""), lang) for order in orders]
+
+
+async def present_one(session: AsyncSession, order: Order, lang: str = "en") -> OrderRead:
+    return (await present(session, [order], lang))[0]
+
+
+def _read(order: Order, items: list[OrderItem], customer: CustomerCopy | None, lang: str) -> OrderRead:
+    return OrderRead.model_validate(
+        {
+            **order.model_dump(warnings=False),
+            "exchange_rate_at_purchase": str(order.exchange_rate_at_purchase),
+            "items": [
+                OrderItemRead.model_validate(
+                    {**item.model_dump(warnings=False), "product_name": localise(item.product_name, lang)}
+                )
+                for item in items
+            ],
+            "is_cancellable": order.status in rules.CANCELLABLE,
+            "is_returnable": order.status == "DELIVERED",
+            "customer_name": (customer.name if customer else None) or order.guest_name or "Guest",
+            "customer_email": (customer.email if customer else None) or order.guest_email,
+            "customer_avatar": customer.profile_image if customer else None,
+        }
+    )
