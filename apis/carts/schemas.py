@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from apis.carts.service import MAX_LINE_QUANTITY
+from apis.carts.rules import MAX_LINE_QUANTITY
 from kit.schemas import Schema
 
 Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_LINE_QUANTITY)]

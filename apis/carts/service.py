@@ -1,4 +1,5 @@
-"""Cart rules: catalog prices and stock, ownership, atomic updates, and the guest-to-user merge.
+"""Cart changes: catalog prices and stock, atomic updates, and the guest-to-user merge (who may use a cart,
+and how much of a variant: `rules`).
 
 Every change is one optimistic read-modify-write of the cart's key (`kit.cache.update`), so concurrent
 requests on one cart never lose each other's changes. Carts live 7 days after their last use.
@@ -9,18 +10,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from apis.carts.errors import CartNotFound, ItemNotFound, QuantityTooLarge
+from apis.carts import rules
+from apis.carts.errors import CartNotFound, ItemNotFound
 from apis.carts.models import Cart, CartItem, now
-from contracts.products import InsufficientStock, ProductsClient, Variant
+from contracts.products import ProductsClient, Variant
 from kit.auth.principal import Principal
 from kit.cache import Cache, update
 
 CART_TTL = 7 * 24 * 3600
-MAX_LINE_QUANTITY = 99
-# Acting on another user's cart acts on that user's account: administrators hold it, and any role given it.
-ANY_CART = "write:user"
 
-Caller = Principal | None
+Caller = rules.Caller
 
 
 def cart_key(cart_id: str) -> str:
@@ -31,35 +30,20 @@ def user_key(user_id: str) -> str:
     return f"user-cart:{user_id}"
 
 
-def may_use(cart: Cart, caller: Caller) -> bool:
-    """Guest carts are open to whoever holds their unguessable id; a user's to that user, to callers holding
-    `ANY_CART`, and to services.
-    """
-    if cart.user_id is None:
-        return True
-    if caller is None:
-        return False
-    return caller.id == cart.user_id or caller.can(ANY_CART) or caller.is_service
-
-
-def owner_of_new_cart(caller: Caller) -> str | None:
-    return None if caller is None or caller.is_service else caller.id
-
-
 async def load(cache: Cache, cart_id: str, caller: Caller) -> Cart | None:
     """The cart (its expiry pushed out), None if absent; someone else's cart is reported absent too."""
     data = await cache.get(cart_key(cart_id), ttl=CART_TTL)
     if data is None:
         return None
     cart = Cart.from_bytes(data)
-    if not may_use(cart, caller):
+    if not rules.may_use(cart, caller):
         raise CartNotFound(cart_id)
     return cart
 
 
 async def open_cart(cache: Cache, cart_id: str | None, caller: Caller) -> tuple[Cart, bool]:
     """`POST /carts`: the given cart, else the caller's current one, else a new one (and if it is new)."""
-    if cart_id is None and (user_id := owner_of_new_cart(caller)):
+    if cart_id is None and (user_id := rules.owner_of_new_cart(caller)):
         current = await cache.get(user_key(user_id), ttl=CART_TTL)
         cart_id = current.decode() if current else None
     if cart_id is not None and (cart := await load(cache, cart_id, caller)):
@@ -83,7 +67,7 @@ async def add_item(
     def add(cart: Cart) -> None:
         line = cart.line(variant_id)
         wanted = quantity + (line.quantity if line else 0)
-        _check_quantity(variant, wanted)
+        rules.check_quantity(variant, wanted)
         if line is None:
             cart.items.append(_line(variant, wanted))
         else:
@@ -108,7 +92,7 @@ async def set_quantity(
         current = next((item for item in cart.items if item.item_id == item_id), None)
         if current is None:
             raise ItemNotFound(item_id)
-        _check_quantity(variant, quantity)
+        rules.check_quantity(variant, quantity)
         _refresh(current, variant, quantity)
 
     updated, _ = await change(cache, cart_id, caller, set_line)
@@ -163,9 +147,8 @@ async def associate(cache: Cache, catalog: ProductsClient, cart_id: str, user: P
             if variant is None:
                 continue  # no longer sold
             line = cart.line(item.variant_id)
-            wanted = min(
-                item.quantity + (line.quantity if line else 0), variant.stock_quantity, MAX_LINE_QUANTITY
-            )
+            held = item.quantity + (line.quantity if line else 0)
+            wanted = min(held, variant.stock_quantity, rules.MAX_LINE_QUANTITY)
             if wanted <= 0:
                 continue
             if line is None:
@@ -190,10 +173,10 @@ async def change(
         if current is None:
             if not create:
                 raise CartNotFound(cart_id)
-            cart, created = Cart(id=cart_id, user_id=owner_of_new_cart(caller)), True
+            cart, created = Cart(id=cart_id, user_id=rules.owner_of_new_cart(caller)), True
         else:
             cart, created = Cart.from_bytes(current), False
-            if not may_use(cart, caller):
+            if not rules.may_use(cart, caller):
                 raise CartNotFound(cart_id)
         apply(cart)
         cart.updated_at = now()
@@ -204,13 +187,6 @@ async def change(
     if created and cart.user_id:
         await cache.set(user_key(cart.user_id), cart.id.encode(), ttl=CART_TTL)
     return cart, created
-
-
-def _check_quantity(variant: Variant, quantity: int) -> None:
-    if quantity > MAX_LINE_QUANTITY:
-        raise QuantityTooLarge(quantity, MAX_LINE_QUANTITY)
-    if quantity > variant.stock_quantity:
-        raise InsufficientStock(variant.id, quantity, variant.stock_quantity)
 
 
 def _line(variant: Variant, quantity: int) -> CartItem:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from apis.carts import service
+from apis.carts import rules, service
 from apis.carts.errors import CartNotFound, ItemNotFound, QuantityTooLarge
 from contracts.products import InsufficientStock, ProductsClient, Variant, VariantNotFound
 from kit.auth.principal import Principal
@@ -111,7 +111,7 @@ async def test_more_than_the_stock_is_refused_with_the_available_quantity(
 async def test_a_line_has_a_sane_maximum(cache: Cache) -> None:
     plenty = FakeCatalog(variant("v", stock=10_000))
     with pytest.raises(QuantityTooLarge):
-        await service.add_item(cache, plenty, new_id(), None, "v", service.MAX_LINE_QUANTITY + 1)
+        await service.add_item(cache, plenty, new_id(), None, "v", rules.MAX_LINE_QUANTITY + 1)
 
 
 async def test_twenty_concurrent_adds_to_one_cart_are_all_kept(cache: Cache, catalog: FakeCatalog) -> None:
@@ -141,7 +141,7 @@ async def test_any_role_holding_the_permission_opens_a_users_cart_and_a_role_nam
 ) -> None:
     cart_id = new_id()
     await service.add_item(cache, catalog, cart_id, user("ann"), "v1", 1)
-    keeper = user("kim", role="Cart keeper", permissions=[service.ANY_CART])
+    keeper = user("kim", role="Cart keeper", permissions=[rules.ANY_CART])
     cart = await service.add_item(cache, catalog, cart_id, keeper, "v2", 1)
     assert (cart.user_id, [item.variant_id for item in cart.items]) == (user("ann").id, ["v1", "v2"])
     support = user("sam", role="Support", permissions=["read:user", "read:order"])
