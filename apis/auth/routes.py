@@ -1,5 +1,5 @@
 """The auth routes, as the seed's clients call them (through the gateway, under `/auth`): thin handlers
-over `service`, `users` and `roles`.
+over `service.accounts`, `service.users` and `service.roles`.
 """
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from apis.auth import roles, schemas, service, users
-from apis.auth.deps import AddressDep, AuthDep, CallerDep, permitted
-from apis.auth.queries import Account
+from apis.auth import schemas
+from apis.auth.dependencies import AddressDep, AuthDep, CallerDep, permitted
+from apis.auth.reads import Account
+from apis.auth.service import accounts, roles, users
 from kit.auth.callers import ServiceCaller
 from kit.auth.services import SERVICE_TOKEN_PATH
 from kit.auth.tokens import JWKS_PATH, token_verifier
@@ -30,43 +31,43 @@ WriteRole = Annotated[Account, permitted("write:role")]
 
 @router.post("/register", status_code=201, tags=["accounts"], summary="Create a Customer account")
 async def register(data: schemas.UserRegister, session: SessionDep, auth: AuthDep) -> schemas.TokenPair:
-    return await service.register(session, auth, data)
+    return await accounts.register(session, auth, data)
 
 
 @router.post("/login", tags=["accounts"], summary="Trade email and password for tokens (throttled)")
 async def login(
     data: schemas.Login, session: SessionDep, cache: CacheDep, auth: AuthDep, address: AddressDep
 ) -> schemas.TokenPair:
-    return await service.login(session, cache, auth, data, address=address)
+    return await accounts.login(session, cache, auth, data, address=address)
 
 
 @router.post("/refresh", tags=["accounts"], summary="Trade a refresh token, once, for a new pair")
 async def refresh(data: schemas.RefreshRequest, session: SessionDep, auth: AuthDep) -> schemas.TokenPair:
-    return await service.refresh(session, auth, data)
+    return await accounts.refresh(session, auth, data)
 
 
 @router.post("/logout", status_code=204, tags=["accounts"], summary="Revoke the refresh token's login")
 async def logout(data: schemas.RefreshRequest, session: SessionDep) -> None:
-    await service.logout(session, data)
+    await accounts.logout(session, data)
 
 
 @router.get("/me", tags=["accounts"], summary="The calling user")
 async def me(caller: CallerDep) -> schemas.Me:
-    return service.me(caller)
+    return accounts.me(caller)
 
 
 @router.post("/complete-invitation", tags=["accounts"], summary="Set a password and activate an invitation")
 async def complete_invitation(
     data: schemas.CompleteInvitation, session: SessionDep, auth: AuthDep
 ) -> schemas.TokenPair:
-    return await service.complete_invitation(session, auth, data)
+    return await accounts.complete_invitation(session, auth, data)
 
 
 @router.post("/validate", tags=["tokens"], summary="Check a token and read the user's current permissions")
 async def validate(
     data: schemas.ValidateRequest, session: SessionDep, request: Request
 ) -> schemas.Validation:
-    return await service.validate(session, token_verifier(request), data.token)
+    return await accounts.validate(session, token_verifier(request), data.token)
 
 
 @router.get(JWKS_PATH, tags=["tokens"], summary="The public keys access tokens are signed with")
@@ -156,7 +157,7 @@ async def list_permissions(session: SessionDep, _: ReadRole) -> list[schemas.Per
 
 @router.post(SERVICE_TOKEN_PATH, tags=["internal"], summary="Trade the service secret for a service token")
 async def service_token(data: schemas.ServiceTokenRequest, auth: AuthDep) -> schemas.ServiceToken:
-    return service.service_token(auth, data)
+    return accounts.service_token(auth, data)
 
 
 @router.post("/internal/resync-users", tags=["internal"], summary="Announce every active user again")

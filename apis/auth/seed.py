@@ -15,12 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from apis.auth import queries
+from apis.auth import reads
 from apis.auth.models import Permission, Role, RolePermission, SeedStep, User
 from apis.auth.passwords import Passwords
-from apis.auth.queries import ADMIN
-from apis.auth.roles import FOUNDATIONAL
+from apis.auth.reads import ADMIN
 from apis.auth.schemas import normalise_email
+from apis.auth.service.roles import FOUNDATIONAL
 from contracts import auth as events
 from kit import db
 from kit.auth.secrets import InsecureConfiguration
@@ -122,7 +122,7 @@ async def _seed(session: AsyncSession, settings: Settings, passwords: Passwords)
             session.add(roles[name])
         _record(session, done, f"role:{name}")
     await session.flush()
-    held = await queries.permissions_of(session, [role.id for role in roles.values()])
+    held = await reads.permissions_of(session, [role.id for role in roles.values()])
     for name, (_, granted) in ROLES.items():
         role = roles.get(name)
         has = {p.name for p in held[role.id]} if role else set()
@@ -160,7 +160,7 @@ async def _first_administrator(
     )
     session.add(user)
     await session.flush()
-    record_event(session, events.user_changed(events.USER_CREATED, queries.profile(user)))
+    record_event(session, events.user_changed(events.USER_CREATED, reads.profile(user)))
     log.info("first administrator created", extra={"email": email})
 
 

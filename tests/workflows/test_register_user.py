@@ -17,9 +17,10 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.worker import Worker
 
 from activities.users import UserActivities
-from apis.auth import schemas, seed, service
+from apis.auth import schemas, seed
 from apis.auth.app import MIGRATIONS, create_app
 from apis.auth.context import AuthContext
+from apis.auth.service import accounts
 from kit import db
 from kit.bus import Event, EventBus
 from kit.bus.memory import MemoryBus
@@ -94,7 +95,7 @@ async def test_a_crash_right_after_the_commit_loses_no_registration(settings: Se
     await seed.run(sessions, auth_settings, auth.passwords)
     async with sessions() as session:
         data = schemas.UserRegister(name="Crash", email="crash@example.com", password=PASSWORD)
-        await service.register(session, auth, data)
+        await accounts.register(session, auth, data)
     await engine.dispose()
 
     # After the restart: the user and the pending start wait in the database.

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from apis.auth import errors, queries
+from apis.auth import errors, reads
 from apis.auth.context import AuthContext
-from apis.auth.queries import Account
+from apis.auth.reads import Account
 from kit.auth.callers import CurrentUser, MissingPermission
 from kit.errors import Forbidden
 from kit.web import SessionDep, service_state
@@ -32,7 +32,7 @@ async def get_caller(session: SessionDep, principal: CurrentUser) -> Account:
     """The calling user as stored now: a deactivated or deleted user's token no longer opens anything."""
     if principal.is_service:
         raise Forbidden("Forbidden: this route serves users, not services.", code="UserRequired")
-    account = await queries.account(session, principal.id)
+    account = await reads.account(session, principal.id)
     if account is None or not account.user.is_active:
         raise errors.AccountUnavailable()
     return account

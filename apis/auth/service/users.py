@@ -9,10 +9,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from apis.auth import errors, queries, roles, schemas, service, tokens
+from apis.auth import errors, reads, schemas, tokens
 from apis.auth.context import AuthContext
 from apis.auth.models import Role, User, utcnow
-from apis.auth.queries import ADMIN, Account
+from apis.auth.reads import ADMIN, Account
+from apis.auth.service import accounts, roles
 from contracts import auth as events
 from kit.auth.callers import MissingPermission
 from kit.outbox import record_event
@@ -27,7 +28,7 @@ async def invite(
     session: AsyncSession, auth: AuthContext, caller: Account, data: schemas.UserInvite
 ) -> schemas.Invitation:
     """A pending, inactive user with a one-day invitation; its token is returned once and stored hashed."""
-    if await queries.user_by_email(session, data.email) is not None:
+    if await reads.user_by_email(session, data.email) is not None:
         raise errors.EmailTaken("A user with this email already exists.")
     role = await _assignable_role(session, caller, data.role_id)
     secret, expires = tokens.new_secret(), utcnow() + auth.invitation_ttl
@@ -40,8 +41,10 @@ async def invite(
         role_id=role.id,
     )
     session.add(user)
-    await service.flush(session, conflict=lambda: errors.EmailTaken("A user with this email already exists."))
-    record_event(session, events.user_changed(events.USER_INVITED, queries.profile(user)))
+    await accounts.flush(
+        session, conflict=lambda: errors.EmailTaken("A user with this email already exists.")
+    )
+    record_event(session, events.user_changed(events.USER_INVITED, reads.profile(user)))
     await session.commit()
     return schemas.Invitation(user_id=user.id, invitation_token=secret, invitation_expires=expires)
 
@@ -63,7 +66,7 @@ async def list_users(session: AsyncSession, query: schemas.UserQuery) -> schemas
         .limit(query.limit)
     )
     return schemas.UserPage(
-        data=await queries.users_detailed(session, page.all()),
+        data=await reads.users_detailed(session, page.all()),
         pagination=Pagination.of(total, query.page, query.limit),
     )
 
@@ -72,7 +75,7 @@ async def get_user(session: AsyncSession, caller: Account, user_id: str) -> sche
     """Anyone reads their own record; other records need `read:user`."""
     if caller.id != user_id and not caller.can(READ_USER):
         raise MissingPermission(READ_USER)
-    return await queries.user_detailed(session, await _user(session, user_id))
+    return await reads.user_detailed(session, await _user(session, user_id))
 
 
 async def update_user(
@@ -98,9 +101,9 @@ async def update_user(
     if data.profile_image:
         user.profile_image = data.profile_image
     user.updated_at = utcnow()
-    record_event(session, events.user_changed(events.USER_UPDATED, queries.profile(user)))
+    record_event(session, events.user_changed(events.USER_UPDATED, reads.profile(user)))
     await session.commit()
-    return await queries.user_detailed(session, user)
+    return await reads.user_detailed(session, user)
 
 
 async def deactivate_user(session: AsyncSession, caller: Account, user_id: str) -> None:
@@ -118,7 +121,7 @@ async def deactivate_user(session: AsyncSession, caller: Account, user_id: str) 
         )
         user.is_active = False
         user.updated_at = utcnow()
-        await service.revoke_sessions(session, user.id)
+        await accounts.revoke_sessions(session, user.id)
     else:
         return
     record_event(session, events.user_deleted(user.id))
@@ -130,16 +133,16 @@ async def activate_user(session: AsyncSession, user_id: str) -> schemas.UserDeta
     if not user.is_active:
         user.is_active = True
         user.updated_at = utcnow()
-        record_event(session, events.user_changed(events.USER_UPDATED, queries.profile(user)))
+        record_event(session, events.user_changed(events.USER_UPDATED, reads.profile(user)))
         await session.commit()
-    return await queries.user_detailed(session, user)
+    return await reads.user_detailed(session, user)
 
 
 async def resync_users(session: AsyncSession) -> schemas.Resync:
     """Announce every active user again (`USER_UPDATED`), for a consumer that lost or never had them."""
     count = 0
     async for user in await session.stream_scalars(sa.select(User).where(col(User.is_active).is_(True))):
-        record_event(session, events.user_changed(events.USER_UPDATED, queries.profile(user)))
+        record_event(session, events.user_changed(events.USER_UPDATED, reads.profile(user)))
         count += 1
     await session.commit()
     message = "User re-sync completed successfully." if count else "No users found to re-sync."
@@ -157,7 +160,7 @@ async def _assignable_role(session: AsyncSession, caller: Account, role_id: str)
     role = await session.get(Role, role_id)
     if role is None:
         raise errors.UnknownRole()
-    granted = (await queries.permissions_of(session, [role.id]))[role.id]
+    granted = (await reads.permissions_of(session, [role.id]))[role.id]
     roles.ensure_grantable(caller, (p.name for p in granted))
     return role
 

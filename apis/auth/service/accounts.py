@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from apis.auth import errors, queries, schemas, tokens
+from apis.auth import errors, reads, schemas, tokens
 from apis.auth.context import AuthContext
 from apis.auth.models import RefreshToken, User, new_id, utcnow
-from apis.auth.queries import Account
+from apis.auth.reads import Account
 from apis.auth.throttle import LoginThrottle
 from contracts import auth as events
 from kit.auth.services import SERVICE_ROLE, SERVICE_SUBJECT_PREFIX
@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 
 async def register(session: AsyncSession, auth: AuthContext, data: schemas.UserRegister) -> schemas.TokenPair:
     """Create a Customer and, in the same transaction, the start of its registration workflow."""
-    if await queries.user_by_email(session, data.email) is not None:
+    if await reads.user_by_email(session, data.email) is not None:
         raise errors.EmailTaken()
-    role = await queries.role_named(session, schemas.CUSTOMER)
+    role = await reads.role_named(session, schemas.CUSTOMER)
     if role is None:
         raise AppError("the Customer role is missing: the seed did not run", code="SeedMissing")
     user = User(
@@ -63,7 +63,7 @@ async def login(
     """Check the password (throttled per email and per address) and open a session."""
     throttle = LoginThrottle(cache, auth.throttle)
     await throttle.check(data.email, address)
-    user = await queries.user_by_email(session, data.email)
+    user = await reads.user_by_email(session, data.email)
     stored = user.password_hash if user is not None else None
     if user is None or not await auth.passwords.verify(stored, data.password):
         await throttle.failed(data.email, address)
@@ -103,7 +103,7 @@ async def refresh(
         await session.commit()
         log.warning("refresh token reused; login revoked", extra={"userId": current.user_id})
         raise errors.RefreshTokenReused()
-    account = await queries.account(session, current.user_id)
+    account = await reads.account(session, current.user_id)
     if account is None or not account.user.is_active:
         await _revoke_family(session, current.family_id)
         await session.commit()
@@ -141,7 +141,7 @@ async def complete_invitation(
     user.is_active = True
     user.invitation_token_hash = user.invitation_expires = None
     user.updated_at = utcnow()
-    record_event(session, events.user_changed(events.USER_UPDATED, queries.profile(user)))
+    record_event(session, events.user_changed(events.USER_UPDATED, reads.profile(user)))
     pair = _open_session(session, auth, await _account(session, user.id))
     await session.commit()
     return pair
@@ -155,7 +155,7 @@ async def validate(session: AsyncSession, verifier: TokenVerifier, token: str) -
         principal = await verifier.verify(token)
     except Unauthorized as exc:
         raise errors.TokenNotValid(exc.message, code=exc.code) from exc
-    account = None if principal.is_service else await queries.account(session, principal.id)
+    account = None if principal.is_service else await reads.account(session, principal.id)
     if account is None or not account.user.is_active:
         raise errors.TokenNotValid("User no longer exists or is inactive", code="AccountUnavailable")
     user = account.user
@@ -250,7 +250,7 @@ async def _refresh_token(session: AsyncSession, secret: str) -> RefreshToken | N
 
 
 async def _account(session: AsyncSession, user_id: str) -> Account:
-    found = await queries.account(session, user_id)
+    found = await reads.account(session, user_id)
     if found is None:
         raise errors.UserNotFound()
     return found

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from apis.auth import errors, queries, schemas
+from apis.auth import errors, reads, schemas
 from apis.auth.models import Permission, Role, RolePermission, User, utcnow
-from apis.auth.queries import ADMIN, Account
-from apis.auth.service import commit, flush
+from apis.auth.reads import ADMIN, Account
+from apis.auth.service.accounts import commit, flush
 from kit.auth.services import SERVICE_ROLE
 
 # Roles the code relies on: ADMIN holds every permission, registration yields a Customer.
@@ -29,16 +29,16 @@ def ensure_grantable(caller: Account, permissions: Iterable[str]) -> None:
 
 async def list_roles(session: AsyncSession) -> list[schemas.RoleRead]:
     roles = (await session.scalars(sa.select(Role).order_by(col(Role.name)))).all()
-    return await queries.roles_read(session, roles)
+    return await reads.roles_read(session, roles)
 
 
 async def get_role(session: AsyncSession, role_id: str) -> schemas.RoleRead:
-    return (await queries.roles_read(session, [await _role(session, role_id)]))[0]
+    return (await reads.roles_read(session, [await _role(session, role_id)]))[0]
 
 
 async def list_permissions(session: AsyncSession) -> list[schemas.PermissionRead]:
     permissions = await session.scalars(sa.select(Permission).order_by(col(Permission.name)))
-    return [queries.permission_read(permission) for permission in permissions]
+    return [reads.permission_read(permission) for permission in permissions]
 
 
 async def create_role(session: AsyncSession, caller: Account, data: schemas.RoleCreate) -> schemas.RoleRead:
@@ -95,7 +95,7 @@ async def _replace_permissions(session: AsyncSession, caller: Account, role: Rol
             "Forbidden: The foundational 'ADMIN' role always holds every permission."
         )
     wanted = await _permissions(session, ids)
-    held = {p.id for p in (await queries.permissions_of(session, [role.id]))[role.id]}
+    held = {p.id for p in (await reads.permissions_of(session, [role.id]))[role.id]}
     ensure_grantable(caller, (p.name for p in wanted if p.id not in held))
     await session.execute(sa.delete(RolePermission).where(col(RolePermission.role_id) == role.id))
     session.add_all(RolePermission(role_id=role.id, permission_id=p.id) for p in wanted)
