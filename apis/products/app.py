@@ -6,17 +6,12 @@ from fastapi import FastAPI
 
 from apis.products import demo
 from apis.products.events import Notifier
-from apis.products.routes_categories import router as categories
-from apis.products.routes_internal import router as internal
-from apis.products.routes_products import router as products
-from apis.products.routes_stock import router as stock
-from apis.products.routes_variants import router as variants
+from apis.products.routes import ROUTERS
 from kit.infra import Infra
 from kit.settings import Settings
 from kit.web import create_service
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-ROUTERS = (categories, stock, internal, variants, products)  # fixed paths before `/{productId}`
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

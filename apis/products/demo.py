@@ -22,18 +22,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from apis.products import catalog, categories
 from apis.products.demo_data import AXES, CATEGORIES, COLORS, KINDS, QUALITIES, SERIES, Kind, describe
 from apis.products.events import Notifier
 from apis.products.models import Category, DemoCatalog, Product
-from apis.products.schemas import (
+from apis.products.schemas.categories import CategoryCreate
+from apis.products.schemas.products import (
     ImageCreate,
     LocalisedDescription,
     LocalisedName,
     ProductCreate,
     VariantCreate,
 )
-from apis.products.schemas_categories import CategoryCreate
+from apis.products.service import catalog, categories
 from kit import db
 from kit.settings import Settings
 

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from apis.products import queries
+from apis.products import reads
 from apis.products.localisation import DEFAULT_LANGUAGE
 from apis.products.models import Category, Product, ProductCategory, Variant
-from apis.products.schemas import Pagination, ProductPage, ProductQuery
+from apis.products.schemas.products import Pagination, ProductPage, ProductQuery
 
 
 def _like(text: str) -> str:
@@ -53,7 +53,7 @@ def _variant_matches(query: ProductQuery) -> sa.ColumnElement[bool] | None:
 
 
 def filters(query: ProductQuery, language: str, *, staff: bool) -> list[sa.ColumnElement[bool]]:
-    found: list[sa.ColumnElement[bool]] = [queries.NOT_ARCHIVED]
+    found: list[sa.ColumnElement[bool]] = [reads.NOT_ARCHIVED]
     if not staff:
         found.append(col(Product.is_active).is_(True))
     if query.is_active is not None:
@@ -109,8 +109,8 @@ async def list_products(
             .limit(query.limit)
         )
     ).all()
-    aggregates = await queries.load_aggregates(session, page_ids)
+    aggregates = await reads.load_aggregates(session, page_ids)
     return ProductPage(
-        data=[queries.product_view(a, language, staff=staff) for a in aggregates],
+        data=[reads.product_view(a, language, staff=staff) for a in aggregates],
         pagination=Pagination.of(total, query.page, query.limit),
     )

@@ -17,7 +17,7 @@ from sqlmodel import col
 from apis.products.errors import ProductNotFound
 from apis.products.localisation import localise
 from apis.products.models import Category, Product, ProductCategory, ProductImage, Variant
-from apis.products.schemas import (
+from apis.products.schemas.products import (
     CategoryLabel,
     CategoryRow,
     ImageRead,
@@ -26,7 +26,7 @@ from apis.products.schemas import (
     ProductView,
     VariantRead,
 )
-from apis.products.schemas_stock import VariantDetails, money_text
+from apis.products.schemas.stock import VariantDetails, money_text
 
 BASE_CURRENCY = "USD"
 NOT_ARCHIVED = col(Product.archived_at).is_(None)  # an archived product is read as if deleted

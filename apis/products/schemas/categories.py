@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from apis.products.schemas import CategoryLabel, CategoryRow, ImageUrl, LocalisedName, Schema, Timestamp
+from apis.products.schemas.products import (
+    CategoryLabel,
+    CategoryRow,
+    ImageUrl,
+    LocalisedName,
+    Schema,
+    Timestamp,
+)
 
 Slug = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=120, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from apis.products import queries, variants
+from apis.products import reads
 from apis.products.dependencies import NotifierDep, StaffDep
-from apis.products.schemas import VariantCreate, VariantRead, VariantUpdate
+from apis.products.schemas.products import VariantCreate, VariantRead, VariantUpdate
+from apis.products.service import variants
 from kit.auth.callers import require_permission
 from kit.web import SessionDep
 
@@ -22,14 +23,14 @@ may_update = [require_permission("update:product")]
 @router.get("", summary="A product's variants")
 async def list_variants(session: SessionDep, product_id: ProductId, staff: StaffDep) -> list[VariantRead]:
     found = await variants.list_variants(session, str(product_id))
-    return [queries.variant_read(v, staff=staff) for v in found]
+    return [reads.variant_read(v, staff=staff) for v in found]
 
 
 @router.get("/{variant_id}", summary="One variant of a product")
 async def get_variant(
     session: SessionDep, product_id: ProductId, variant_id: VariantId, staff: StaffDep
 ) -> VariantRead:
-    return queries.variant_read(
+    return reads.variant_read(
         await variants.get_variant(session, str(product_id), str(variant_id)), staff=staff
     )
 
@@ -44,7 +45,7 @@ async def create_variant(
     session: SessionDep, notify: NotifierDep, product_id: ProductId, data: VariantCreate
 ) -> VariantRead:
     variant = await variants.create_variant(session, notify, str(product_id), data)
-    return queries.variant_read(variant, staff=True)
+    return reads.variant_read(variant, staff=True)
 
 
 @router.put(
@@ -58,7 +59,7 @@ async def update_variant(
     data: VariantUpdate,
 ) -> VariantRead:
     variant = await variants.update_variant(session, notify, str(product_id), str(variant_id), data)
-    return queries.variant_read(variant, staff=True)
+    return reads.variant_read(variant, staff=True)
 
 
 @router.delete(

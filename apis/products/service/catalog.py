@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
-from apis.products import queries
+from apis.products import reads
 from apis.products.errors import NotLeafCategories, ProductNotFound, SkuTaken, UnknownCategories
 from apis.products.events import Notifier
 from apis.products.localisation import localise
@@ -30,7 +30,7 @@ from apis.products.models import (
     new_id,
     now,
 )
-from apis.products.schemas import ImageCreate, ProductCreate, ProductUpdate, VariantCreate, texts
+from apis.products.schemas.products import ImageCreate, ProductCreate, ProductUpdate, VariantCreate, texts
 
 
 async def check_leaf_categories(session: AsyncSession, ids: Iterable[uuid.UUID | str]) -> list[str]:
@@ -194,15 +194,15 @@ async def create_products(
 
 async def create_product(
     session: AsyncSession, notify: Notifier, data: ProductCreate
-) -> queries.ProductAggregate:
+) -> reads.ProductAggregate:
     [product_id] = await create_products(session, notify, [data])
-    return await queries.load_aggregate(session, product_id)
+    return await reads.load_aggregate(session, product_id)
 
 
 async def live_product(session: AsyncSession, product_id: str) -> Product:
     """The product, unless it does not exist or is archived (404 either way)."""
     product = await session.scalar(
-        sa.select(Product).where(col(Product.id) == product_id, queries.NOT_ARCHIVED)
+        sa.select(Product).where(col(Product.id) == product_id, reads.NOT_ARCHIVED)
     )
     if product is None:
         raise ProductNotFound(product_id)
@@ -211,7 +211,7 @@ async def live_product(session: AsyncSession, product_id: str) -> Product:
 
 async def update_product(
     session: AsyncSession, notify: Notifier, product_id: str, data: ProductUpdate
-) -> queries.ProductAggregate:
+) -> reads.ProductAggregate:
     """Change the fields sent (`sku`, `name`, `description`, `isActive`)."""
     product = await live_product(session, product_id)
     fields = data.model_fields_set
@@ -227,7 +227,7 @@ async def update_product(
     product.updated_at = now()
     notify.product_changed(session, product_id)
     await commit_or_sku_taken(session, [product.sku])
-    return await queries.load_aggregate(session, product_id)
+    return await reads.load_aggregate(session, product_id)
 
 
 async def delete_product(session: AsyncSession, notify: Notifier, product_id: str) -> None:
@@ -236,7 +236,7 @@ async def delete_product(session: AsyncSession, notify: Notifier, product_id: st
     return their stock and the ledger keeps their history.
     """
     found = await session.execute(
-        sa.update(Product).where(col(Product.id) == product_id, queries.NOT_ARCHIVED).values(updated_at=now())
+        sa.update(Product).where(col(Product.id) == product_id, reads.NOT_ARCHIVED).values(updated_at=now())
     )  # written first: SQLite's single writer is ours until the commit
     if getattr(found, "rowcount", 0) == 0:
         await session.rollback()
@@ -272,7 +272,7 @@ async def _archive(session: AsyncSession, product_id: str) -> None:
 async def touch(session: AsyncSession, notify: Notifier, product_id: str) -> None:
     """Mark the product changed (its `updatedAt`, its sync); 404 when it does not exist."""
     touched = await session.execute(
-        sa.update(Product).where(col(Product.id) == product_id, queries.NOT_ARCHIVED).values(updated_at=now())
+        sa.update(Product).where(col(Product.id) == product_id, reads.NOT_ARCHIVED).values(updated_at=now())
     )
     if getattr(touched, "rowcount", 0) == 0:
         await session.rollback()

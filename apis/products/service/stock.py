@@ -29,7 +29,7 @@ from apis.products.errors import (
 )
 from apis.products.events import Notifier
 from apis.products.models import Product, StockMovement, StockMovementType, Variant, now
-from apis.products.schemas_stock import (
+from apis.products.schemas.stock import (
     SCOPE_SEPARATOR,
     ReconcileReport,
     StockAdjust,

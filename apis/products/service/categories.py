@@ -12,15 +12,15 @@ from sqlmodel import col
 from apis.products.errors import CategoryNotFound, CategoryRuleViolated, CategoryTooDeep, SlugTaken
 from apis.products.events import Notifier
 from apis.products.models import Category, ProductCategory, now
-from apis.products.queries import category_label
-from apis.products.schemas import CategoryRow, texts
-from apis.products.schemas_categories import (
+from apis.products.reads import category_label
+from apis.products.schemas.categories import (
     CategoryCreate,
     CategoryCreated,
     CategoryDetail,
     CategoryUpdate,
     CategoryView,
 )
+from apis.products.schemas.products import CategoryRow, texts
 from contracts import products
 
 

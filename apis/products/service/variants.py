@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from apis.products.catalog import live_product, touch, variant_rows
 from apis.products.events import Notifier
 from apis.products.models import Product, StockMovement, Variant, now
-from apis.products.queries import NOT_ARCHIVED
-from apis.products.schemas import VariantCreate, VariantUpdate
+from apis.products.reads import NOT_ARCHIVED
+from apis.products.schemas.products import VariantCreate, VariantUpdate
+from apis.products.service.catalog import live_product, touch, variant_rows
 from contracts.products import VariantNotFound
 
 

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from apis.products.catalog import check_leaf_categories, image_rows, touch
 from apis.products.events import Notifier
 from apis.products.models import ProductCategory, ProductImage
-from apis.products.schemas import ImageCreate
+from apis.products.schemas.products import ImageCreate
+from apis.products.service.catalog import check_leaf_categories, image_rows, touch
 
 
 async def add_categories(

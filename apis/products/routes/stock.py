@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from apis.products import stock
 from apis.products.dependencies import NotifierDep, StockAdjuster
-from apis.products.schemas_stock import ReconcileReport, StockAdjust, StockAdjustResult, StockMovementRead
+from apis.products.schemas.stock import ReconcileReport, StockAdjust, StockAdjustResult, StockMovementRead
+from apis.products.service import stock
 from contracts.products import STOCK_ADJUST_PATH
 from kit.auth.callers import require_permission
 from kit.web import SessionDep

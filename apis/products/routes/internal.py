@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from apis.products import queries
-from apis.products.schemas_stock import ProductDocumentsRequest, VariantDetails, VariantDetailsRequest
+from apis.products import reads
+from apis.products.schemas.stock import ProductDocumentsRequest, VariantDetails, VariantDetailsRequest
 from contracts.products import PRODUCT_DOCUMENTS_PATH, VARIANT_DETAILS_PATH
 from kit.auth.callers import ServiceCaller
 from kit.web import SessionDep
@@ -19,11 +19,11 @@ router = APIRouter(tags=["internal"])
 async def variant_details(
     session: SessionDep, data: VariantDetailsRequest, _caller: ServiceCaller
 ) -> dict[str, VariantDetails]:
-    return await queries.variant_details(session, data.variant_ids)
+    return await reads.variant_details(session, data.variant_ids)
 
 
 @router.post(PRODUCT_DOCUMENTS_PATH, summary="Event documents of products, by id (deleted ones are absent)")
 async def product_documents(
     session: SessionDep, data: ProductDocumentsRequest, _caller: ServiceCaller
 ) -> dict[str, dict[str, Any]]:
-    return await queries.product_documents(session, data.product_ids)
+    return await reads.product_documents(session, data.product_ids)

@@ -3,7 +3,7 @@
 Prices travel as strings with two decimals (`"1299.99"`, Prisma's Decimal, `kit.schemas.Money`), and are
 accepted as JSON numbers or strings. `costPrice` is shown only to staff (callers holding `read:product` or
 `update:product`).
-Categories and stock payloads live in `schemas_categories.py` and `schemas_stock.py`.
+Categories and stock payloads live beside it, in `categories.py` and `stock.py`.
 """
 
 from __future__ import annotations

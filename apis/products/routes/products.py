@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
-from apis.products import attachments, catalog, listing, queries
+from apis.products import listing, reads
 from apis.products.dependencies import LanguageDep, NotifierDep, StaffDep
 from apis.products.errors import ProductNotFound
-from apis.products.schemas import (
+from apis.products.schemas.products import (
     BulkCreated,
     CategoryIdsBody,
     CreatedProduct,
@@ -24,6 +24,7 @@ from apis.products.schemas import (
     ProductRead,
     ProductUpdate,
 )
+from apis.products.service import attachments, catalog
 from kit.auth.callers import require_permission
 from kit.web import SessionDep
 
@@ -40,18 +41,18 @@ async def list_products(
 
 @router.get("/id/{product_id}", summary="One product with its multilingual texts")
 async def get_product(session: SessionDep, product_id: ProductId, staff: StaffDep) -> ProductEnvelope:
-    aggregate = await queries.load_aggregate(session, str(product_id))
+    aggregate = await reads.load_aggregate(session, str(product_id))
     if not (aggregate.product.is_active or staff):
         raise ProductNotFound(str(product_id))
-    return ProductEnvelope(data=queries.product_read(aggregate, staff=staff))
+    return ProductEnvelope(data=reads.product_read(aggregate, staff=staff))
 
 
 @router.get("/sku/{sku}", summary="One product by SKU (no envelope, as in the seed)")
 async def get_product_by_sku(session: SessionDep, sku: str, staff: StaffDep) -> ProductRead:
-    aggregate = await queries.load_by_sku(session, sku)
+    aggregate = await reads.load_by_sku(session, sku)
     if aggregate is None or not (aggregate.product.is_active or staff):
         raise ProductNotFound(sku)
-    return queries.product_read(aggregate, staff=staff)
+    return reads.product_read(aggregate, staff=staff)
 
 
 @router.post(
@@ -61,7 +62,7 @@ async def get_product_by_sku(session: SessionDep, sku: str, staff: StaffDep) -> 
     dependencies=[require_permission("create:product")],
 )
 async def create_product(session: SessionDep, notify: NotifierDep, data: ProductCreate) -> ProductRead:
-    return queries.product_read(await catalog.create_product(session, notify, data), staff=True)
+    return reads.product_read(await catalog.create_product(session, notify, data), staff=True)
 
 
 @router.post(
@@ -91,7 +92,7 @@ async def update_product(
     session: SessionDep, notify: NotifierDep, product_id: ProductId, data: ProductUpdate
 ) -> ProductRead:
     aggregate = await catalog.update_product(session, notify, str(product_id), data)
-    return queries.product_read(aggregate, staff=True)
+    return reads.product_read(aggregate, staff=True)
 
 
 @router.delete(

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
 from apis.products.models import StockMovementType
-from apis.products.schemas import Money, Schema, Timestamp
+from apis.products.schemas.products import Money, Schema, Timestamp
 
 OUTGOING = frozenset({StockMovementType.ORDER})
 INCOMING = frozenset({StockMovementType.ORDER_CANCELLED, StockMovementType.RETURN_RESTOCK})

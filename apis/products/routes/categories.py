@@ -7,10 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from apis.products import categories
 from apis.products.dependencies import LanguageDep, NotifierDep
-from apis.products.schemas import CategoryRow
-from apis.products.schemas_categories import (
+from apis.products.schemas.categories import (
     CategoryCreate,
     CategoryCreated,
     CategoryDetail,
@@ -19,6 +17,8 @@ from apis.products.schemas_categories import (
     CategoryView,
     Slug,
 )
+from apis.products.schemas.products import CategoryRow
+from apis.products.service import categories
 from kit.auth.callers import require_permission
 from kit.web import SessionDep
 
