@@ -254,7 +254,7 @@ def open_bus(url: str, *, client_id: str = "commerce", retry: Retry = DEFAULT_RE
 
         return SqliteBus(url, retry=retry)
     if scheme == "kafka":
-        from kit.bus.kafka import KafkaBus  # aiokafka stays an optional extra
+        from kit.bus.kafka import KafkaBus  # on demand: a process loads only its clients
 
         return KafkaBus(url, client_id=client_id, retry=retry)
     raise ValueError(f"unsupported BUS_URL scheme {scheme!r}")

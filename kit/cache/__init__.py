@@ -67,7 +67,7 @@ def open_cache(url: str) -> Cache:
 
         return MemoryCache(url)
     if scheme in ("redis", "rediss"):
-        from kit.cache.redis import RedisCache  # redis stays an optional extra
+        from kit.cache.redis import RedisCache  # on demand: a process loads only its clients
 
         return RedisCache(url)
     raise ValueError(f"unsupported CACHE_URL scheme {scheme!r}")

@@ -59,7 +59,7 @@ def open_registry(url: str, defaults: Mapping[str, str] | None = None) -> Regist
 
         return StaticRegistry(url, defaults or {})
     if scheme == "consul":
-        from kit.discovery.consul import ConsulRegistry  # py-consul stays an optional extra
+        from kit.discovery.consul import ConsulRegistry  # on demand: a process loads only its clients
 
         return ConsulRegistry(url)
     raise ValueError(f"unsupported DISCOVERY_URL scheme {scheme!r}")

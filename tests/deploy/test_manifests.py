@@ -337,7 +337,7 @@ def test_dockerfile_builds_the_one_image_the_deployments_expect() -> None:
     bases = [resolved(line.split()[1]) for line in instructions if line.startswith("FROM ")]
     assert bases, "no FROM"
     assert all(base.startswith("python:3.11-slim") for base in bases), f"python:3.11-slim base: {bases}"
-    assert "uv sync --frozen --no-dev --all-extras" in text
+    assert "uv sync --frozen --no-dev" in text
     uv_pin = re.search(r"uv==([\d.]+)", (REPO / "tests" / "run").read_text())
     assert uv_pin, "tests/run pins uv"
     assert arguments.get("UV_VERSION") == uv_pin.group(1), "the same uv as tests/run"
