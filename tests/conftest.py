@@ -10,6 +10,15 @@ from kit.settings import Settings
 from kit.temporal import answers
 from tests.support import embedded_settings, temporal_dev_server, time_skipping_environment
 
+NEEDS_A_SERVER = {"temporal_address"}  # fixtures that reach a real server (or start one)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `integration` every test that uses a server fixture, so `-m "not integration"` needs none."""
+    for item in items:
+        if NEEDS_A_SERVER & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
