@@ -30,6 +30,9 @@ from kit import db
 from kit.cache import Cache, open_cache
 from kit.settings import Settings
 
+BOTH_DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
+BOTH_CACHES = ["memory", pytest.param("redis", marks=pytest.mark.integration)]
+
 
 def embedded_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings for one test: embedded adapters private to it, nothing read from the environment."""
@@ -128,17 +131,24 @@ async def scratch_database(server_url: str) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
+async def scratch_database_url(kind: str, directory: Path, name: str = "scratch") -> AsyncIterator[str]:
+    """An empty database of one test (`kind` from BOTH_DATABASES): the SQLite file `name`.db in `directory`,
+    or a scratch database on the run's PostgreSQL; yields its URL.
+    """
+    if kind == "postgres":
+        async with scratch_database(real_server_url("COMMERCE_TEST_POSTGRES_URL")) as url:
+            yield url
+    else:
+        yield f"sqlite+aiosqlite:///{directory}/{name}.db"
+
+
+@contextlib.asynccontextmanager
 async def scratch_engine(
     kind: str, directory: Path, migrations: Path, revision: str = "head"
 ) -> AsyncIterator[AsyncEngine]:
     """A migrated database of one test: a SQLite file in `directory`, or one on the run's PostgreSQL."""
     async with contextlib.AsyncExitStack() as stack:
-        if kind == "postgres":
-            url = await stack.enter_async_context(
-                scratch_database(real_server_url("COMMERCE_TEST_POSTGRES_URL"))
-            )
-        else:
-            url = f"sqlite+aiosqlite:///{directory}/scratch.db"
+        url = await stack.enter_async_context(scratch_database_url(kind, directory))
         engine = db.open_engine(url)
         stack.push_async_callback(engine.dispose)
         await db.migrate(engine, migrations, revision)

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from kit.cache import Cache, update
-from tests.support import scratch_cache
+from tests.support import BOTH_CACHES, scratch_cache
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.integration)])
+@pytest.fixture(params=BOTH_CACHES)
 async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
     async with scratch_cache(request.param) as opened:
         yield opened

@@ -21,13 +21,13 @@ from kit.bus import Event, open_bus
 from kit.bus.memory import MemoryBus
 from kit.outbox import OutboxMessage, OutboxRelay, record_event
 from kit.settings import Settings
-from tests.support import eventually, scratch_engine
+from tests.support import BOTH_DATABASES, eventually, scratch_engine
 
 # Every service's first migration creates the outbox, and only the outbox.
 OUTBOX_MIGRATIONS, OUTBOX_REVISION = Path(__file__).parents[2] / "apis/orders/migrations", "0001"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+@pytest.fixture(params=BOTH_DATABASES)
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     async with scratch_engine(request.param, tmp_path, OUTBOX_MIGRATIONS, OUTBOX_REVISION) as engine:
         yield engine

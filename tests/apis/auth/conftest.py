@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,14 +18,13 @@ from apis.auth.app import create_app
 from kit import db
 from kit.auth.secrets import service_secret
 from kit.settings import Settings
-from tests.support import asgi_client, embedded_settings, real_server_url, scratch_database
+from tests.support import BOTH_DATABASES, asgi_client, embedded_settings, scratch_database_url
 
 ADMIN_EMAIL = "admin@commerce.local"
 ADMIN_PASSWORD = "commerce-admin"
 PASSWORD = "correct horse battery"
 TABLES = ("users", "roles", "permissions", "role_permissions", "refresh_tokens", "seed_steps", "outbox")
 
-BOTH_DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
 _serial = itertools.count()
 
 
@@ -34,19 +32,21 @@ def unique(prefix: str) -> str:
     return f"{prefix}{next(_serial)}"
 
 
-@contextlib.asynccontextmanager
-async def database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh auth database: a SQLite file, or a scratch database on the real PostgreSQL server."""
-    if backend == "postgres":
-        async with scratch_database(real_server_url("COMMERCE_TEST_POSTGRES_URL")) as url:
-            yield url
-    else:
-        yield f"sqlite+aiosqlite:///{tmp_path}/auth.db"
+# A module whose every test runs on a fresh SQLite file and on a scratch PostgreSQL database (integration).
+ON_BOTH_DATABASES = pytest.mark.parametrize("auth_settings", BOTH_DATABASES, indirect=True)
 
 
 @pytest.fixture
-def auth_settings(settings: Settings) -> Settings:
-    return settings
+async def auth_settings(
+    request: pytest.FixtureRequest, settings: Settings, tmp_path: Path
+) -> AsyncIterator[Settings]:
+    """The embedded settings, or (`pytestmark = ON_BOTH_DATABASES`) ones on a fresh database of each kind."""
+    backend: str | None = getattr(request, "param", None)
+    if backend is None:
+        yield settings
+        return
+    async with scratch_database_url(backend, tmp_path, "auth") as url:
+        yield embedded_settings(tmp_path, database_url=url)
 
 
 @pytest.fixture
@@ -187,7 +187,3 @@ class World:
         me = await self.client.get("/me", headers=bearer(tokens["token"]))
         assert me.status_code == 200, me.text
         return Person(me.json()["id"], email, tokens["token"], tokens["refreshToken"])
-
-
-def settings_with_database(tmp_path: Path, url: str, **overrides: Any) -> Settings:
-    return embedded_settings(tmp_path, database_url=url, **overrides)

@@ -5,9 +5,8 @@ table. Each row runs against a fresh service, on SQLite and (integration) on Pos
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,23 +15,15 @@ from apis.auth.app import create_app
 from kit.auth.secrets import service_secret
 from kit.settings import Settings
 from tests.apis.auth.conftest import (
-    BOTH_DATABASES,
+    ON_BOTH_DATABASES,
     PASSWORD,
     World,
-    database,
-    settings_with_database,
     unique,
 )
 
 CALLERS = ("anonymous", "customer", "other", "supervisor", "admin", "service")
 
 Make = Callable[[World], Awaitable[Any]]
-
-
-@pytest.fixture(params=BOTH_DATABASES)
-async def auth_settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
-    async with database(request.param, tmp_path) as url:
-        yield settings_with_database(tmp_path, url)
 
 
 async def _none(_: World) -> None:
@@ -127,6 +118,7 @@ MATRIX = [
 
 
 @pytest.mark.parametrize("route", MATRIX, ids=str)
+@ON_BOTH_DATABASES
 async def test_every_caller_gets_the_status_the_matrix_gives(world: World, route: Route) -> None:
     answers: dict[str, int] = {}
     for caller in CALLERS:

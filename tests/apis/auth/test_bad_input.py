@@ -4,23 +4,14 @@ writes nothing: every auth table, outbox included, is the same before and after.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kit.settings import Settings
-from tests.apis.auth.conftest import BOTH_DATABASES, PASSWORD, World, database, settings_with_database
+from tests.apis.auth.conftest import ON_BOTH_DATABASES, PASSWORD, World
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
-
-
-@pytest.fixture(params=BOTH_DATABASES)
-async def auth_settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
-    async with database(request.param, tmp_path) as url:
-        yield settings_with_database(tmp_path, url)
 
 
 @dataclass(frozen=True)
@@ -205,6 +196,7 @@ def _fill(value: Any, names: dict[str, str]) -> Any:
 
 
 @pytest.mark.parametrize("route", BAD_INPUT)
+@ON_BOTH_DATABASES
 async def test_bad_input_is_refused_with_a_json_error_and_writes_nothing(world: World, route: str) -> None:
     caller, cases = BAD_INPUT[route]
     role = await world.new_role("read:product")

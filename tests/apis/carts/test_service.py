@@ -14,7 +14,7 @@ from apis.carts.errors import CartNotFound, ItemNotFound, QuantityTooLarge
 from contracts.products import InsufficientStock, ProductsClient, Variant, VariantNotFound
 from kit.auth.principal import Principal
 from kit.cache import Cache
-from tests.support import scratch_cache
+from tests.support import BOTH_CACHES, scratch_cache
 
 
 class FakeCatalog(ProductsClient):
@@ -57,7 +57,7 @@ def user(name: str, role: str = "Customer", permissions: Iterable[str] = ()) -> 
     )
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.integration)])
+@pytest.fixture(params=BOTH_CACHES)
 async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
     async with scratch_cache(request.param) as opened:
         yield opened

@@ -25,14 +25,14 @@ from kit import db
 from kit.auth.principal import Principal
 from kit.errors import Conflict
 from kit.outbox import OutboxMessage
-from tests.support import scratch_engine
+from tests.support import BOTH_DATABASES, scratch_engine
 
 ROUNDS = 10
 CUSTOMER = Principal("u-ann", "ann@example.com", "Ann", "Customer", frozenset({"read:my-orders"}))
 Sessions = async_sessionmaker[AsyncSession]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.integration)])
+@pytest.fixture(params=BOTH_DATABASES)
 async def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Sessions]:
     async with scratch_engine(request.param, tmp_path, MIGRATIONS) as engine:
         yield db.session_factory(engine)

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import time
 import uuid
@@ -26,7 +25,7 @@ from apis.products.app import create_app
 from kit import db
 from kit.auth.tokens import TokenVerifier
 from kit.settings import Settings
-from tests.support import asgi_client, real_server_url, scratch_database
+from tests.support import BOTH_DATABASES, asgi_client, scratch_database_url
 
 # The seed's roles, by the caller names the tests use ("admin", "supervisor", "customer", ...).
 ROLES: dict[str, tuple[str, Sequence[str]]] = {
@@ -78,23 +77,21 @@ class Tokens:
         return {"Authorization": f"Bearer {self.for_caller(caller)}"} if caller else {}
 
 
-BOTH_DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
-
-
-@contextlib.asynccontextmanager
-async def on_database(settings: Settings, backend: str, tmp_path: Path) -> AsyncIterator[Settings]:
-    """`settings` on a fresh products database: a SQLite file, or a scratch database on the real server."""
-    if backend == "postgres":
-        async with scratch_database(real_server_url("COMMERCE_TEST_POSTGRES_URL")) as url:
-            yield settings.model_copy(update={"database_url": url})
-    else:
-        yield settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path}/products.db"})
+# A module whose every test runs on a fresh SQLite file and on a scratch PostgreSQL database (integration).
+ON_BOTH_DATABASES = pytest.mark.parametrize("products_settings", BOTH_DATABASES, indirect=True)
 
 
 @pytest.fixture
-def products_settings(settings: Settings) -> Settings:
-    """Overridden by the modules that run on both databases (`BOTH_DATABASES`)."""
-    return settings
+async def products_settings(
+    request: pytest.FixtureRequest, settings: Settings, tmp_path: Path
+) -> AsyncIterator[Settings]:
+    """The embedded settings, or (`pytestmark = ON_BOTH_DATABASES`) them on a fresh database of each kind."""
+    backend: str | None = getattr(request, "param", None)
+    if backend is None:
+        yield settings
+        return
+    async with scratch_database_url(backend, tmp_path, "products") as url:
+        yield settings.model_copy(update={"database_url": url})
 
 
 @pytest.fixture

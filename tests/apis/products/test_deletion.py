@@ -5,24 +5,13 @@ archived (hidden as if deleted, refused to new orders), so that its orders can s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.apis.products.conftest import ON_BOTH_DATABASES, Shop
 
-from kit.settings import Settings
-from tests.apis.products.conftest import BOTH_DATABASES, Shop, on_database
+pytestmark = ON_BOTH_DATABASES
 
 ORDER = "5b1c7c2e-0d0e-4f6a-9a55-000000000002"
-
-
-@pytest.fixture(params=BOTH_DATABASES)
-async def products_settings(
-    request: pytest.FixtureRequest, settings: Settings, tmp_path: Path
-) -> AsyncIterator[Settings]:
-    async with on_database(settings, request.param, tmp_path) as on_it:
-        yield on_it
 
 
 def order_movement(kind: str) -> dict[str, Any]:

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kit.settings import Settings
-from tests.apis.products.conftest import BOTH_DATABASES, Shop, on_database, unique
+from tests.apis.products.conftest import ON_BOTH_DATABASES, Shop, unique
 
-
-@pytest.fixture(params=BOTH_DATABASES)
-async def products_settings(
-    request: pytest.FixtureRequest, settings: Settings, tmp_path: Path
-) -> AsyncIterator[Settings]:
-    """JSON paths, LIKE escapes and cascades differ between SQLite and PostgreSQL: run on both."""
-    async with on_database(settings, request.param, tmp_path) as on_it:
-        yield on_it
+# JSON paths, LIKE escapes and cascades differ between SQLite and PostgreSQL: run on both.
+pytestmark = ON_BOTH_DATABASES
 
 
 @pytest.fixture

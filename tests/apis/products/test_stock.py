@@ -6,24 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
+from tests.apis.products.conftest import ON_BOTH_DATABASES, Shop
 
-from kit.settings import Settings
-from tests.apis.products.conftest import BOTH_DATABASES, Shop, on_database
+pytestmark = ON_BOTH_DATABASES
 
 ORDER = "5b1c7c2e-0d0e-4f6a-9a55-000000000001"
-
-
-@pytest.fixture(params=BOTH_DATABASES)
-async def products_settings(
-    request: pytest.FixtureRequest, settings: Settings, tmp_path: Path
-) -> AsyncIterator[Settings]:
-    """Every test of this module runs on both databases."""
-    async with on_database(settings, request.param, tmp_path) as on_it:
-        yield on_it
 
 
 async def quantity(shop: Shop, product_id: str) -> int:
