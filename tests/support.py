@@ -143,6 +143,16 @@ async def scratch_database_url(kind: str, directory: Path, name: str = "scratch"
 
 
 @contextlib.asynccontextmanager
+async def on_database(settings: Settings, kind: str | None, name: str) -> AsyncIterator[Settings]:
+    """`settings` as they are (`kind` None), or on an empty database of `kind` (one of BOTH_DATABASES)."""
+    if kind is None:
+        yield settings
+        return
+    async with scratch_database_url(kind, settings.data_dir, name) as url:
+        yield settings.model_copy(update={"database_url": url})
+
+
+@contextlib.asynccontextmanager
 async def scratch_engine(
     kind: str, directory: Path, migrations: Path, revision: str = "head"
 ) -> AsyncIterator[AsyncEngine]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +17,7 @@ from apis.auth.app import create_app
 from kit import db
 from kit.auth.secrets import service_secret
 from kit.settings import Settings
-from tests.support import BOTH_DATABASES, asgi_client, embedded_settings, scratch_database_url
+from tests.support import BOTH_DATABASES, asgi_client, on_database
 
 ADMIN_EMAIL = "admin@commerce.local"
 ADMIN_PASSWORD = "commerce-admin"
@@ -32,21 +31,15 @@ def unique(prefix: str) -> str:
     return f"{prefix}{next(_serial)}"
 
 
-# A module whose every test runs on a fresh SQLite file and on a scratch PostgreSQL database (integration).
+# Runs a test (or, as `pytestmark`, a module) on a fresh SQLite file and on a scratch PostgreSQL database.
 ON_BOTH_DATABASES = pytest.mark.parametrize("auth_settings", BOTH_DATABASES, indirect=True)
 
 
 @pytest.fixture
-async def auth_settings(
-    request: pytest.FixtureRequest, settings: Settings, tmp_path: Path
-) -> AsyncIterator[Settings]:
-    """The embedded settings, or (`pytestmark = ON_BOTH_DATABASES`) ones on a fresh database of each kind."""
-    backend: str | None = getattr(request, "param", None)
-    if backend is None:
-        yield settings
-        return
-    async with scratch_database_url(backend, tmp_path, "auth") as url:
-        yield embedded_settings(tmp_path, database_url=url)
+async def auth_settings(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[Settings]:
+    """The embedded settings, or (a test marked `ON_BOTH_DATABASES`) them on a fresh database of each kind."""
+    async with on_database(settings, getattr(request, "param", None), "auth") as on_it:
+        yield on_it
 
 
 @pytest.fixture

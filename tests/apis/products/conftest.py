@@ -9,7 +9,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +24,7 @@ from apis.products.app import create_app
 from kit import db
 from kit.auth.tokens import TokenVerifier
 from kit.settings import Settings
-from tests.support import BOTH_DATABASES, asgi_client, scratch_database_url
+from tests.support import BOTH_DATABASES, asgi_client, on_database
 
 # The seed's roles, by the caller names the tests use ("admin", "supervisor", "customer", ...).
 ROLES: dict[str, tuple[str, Sequence[str]]] = {
@@ -77,21 +76,15 @@ class Tokens:
         return {"Authorization": f"Bearer {self.for_caller(caller)}"} if caller else {}
 
 
-# A module whose every test runs on a fresh SQLite file and on a scratch PostgreSQL database (integration).
+# Runs a module (`pytestmark`) or a test on a fresh SQLite file and on a scratch PostgreSQL database.
 ON_BOTH_DATABASES = pytest.mark.parametrize("products_settings", BOTH_DATABASES, indirect=True)
 
 
 @pytest.fixture
-async def products_settings(
-    request: pytest.FixtureRequest, settings: Settings, tmp_path: Path
-) -> AsyncIterator[Settings]:
+async def products_settings(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[Settings]:
     """The embedded settings, or (`pytestmark = ON_BOTH_DATABASES`) them on a fresh database of each kind."""
-    backend: str | None = getattr(request, "param", None)
-    if backend is None:
-        yield settings
-        return
-    async with scratch_database_url(backend, tmp_path, "products") as url:
-        yield settings.model_copy(update={"database_url": url})
+    async with on_database(settings, getattr(request, "param", None), "products") as on_it:
+        yield on_it
 
 
 @pytest.fixture
