@@ -10,7 +10,7 @@ from kit.settings import Settings
 from kit.temporal import answers
 from tests.support import embedded_settings, temporal_dev_server, time_skipping_environment
 
-NEEDS_A_SERVER = {"temporal_address"}  # fixtures that reach a real server (or start one)
+NEEDS_A_SERVER = {"temporal_address", "time_skipping_env"}  # fixtures that reach or start a server
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
