@@ -1,4 +1,5 @@
-"""The SQL port: one async engine per service database, sessions per request, Alembic migrations.
+"""The SQL port: one async engine per service database, sessions per request, Alembic migrations, and
+what every service's tables share (UTC timestamps, ids).
 
 SQLite (aiosqlite) is the embedded default and PostgreSQL (asyncpg) the real one; the URL picks.
 """
@@ -7,18 +8,53 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
+
+from kit.errors import AppError
+
+
+def now() -> datetime:
+    """The current moment, timezone-aware in UTC: what every timestamp column stores."""
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A new row id: a UUID string, as the seed's ids are."""
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A `TIMESTAMP WITH TIME ZONE` stored in UTC and always read back aware in UTC (SQLite, which keeps
+    no zone, would hand back naive ones). A naive value written is taken as UTC.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else _as_utc(value)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else _as_utc(value)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def open_engine(url: str) -> AsyncEngine:
@@ -92,3 +128,25 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
     """A session whose work commits on success and rolls back on any error."""
     async with factory() as session, session.begin():
         yield session
+
+
+async def commit(session: AsyncSession, *, conflict: Callable[[], AppError] | None = None) -> None:
+    """Commit; a constraint lost to a concurrent writer rolls back and raises `conflict()` (a 4xx, not a
+    500), or, without `conflict`, the `IntegrityError` itself for the caller to explain.
+    """
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        if conflict is None:
+            raise
+        raise conflict() from exc
+
+
+async def flush(session: AsyncSession, *, conflict: Callable[[], AppError]) -> None:
+    """Write pending changes now (ids, constraints) with the same translation as `commit`."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise conflict() from exc

@@ -24,15 +24,12 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from kit import db
 from kit.bus import Event, EventBus
 
 log = logging.getLogger(__name__)
 
 _CLAIM_LOCK = 0x6F7574626F78  # PostgreSQL advisory lock taken by claims: 'outbox'
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -45,11 +42,11 @@ class OutboxMessage(SQLModel, table=True):
     kind: str = Field(max_length=16)
     key: str = Field(max_length=200)
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(default_factory=_now, sa_type=sa.DateTime(timezone=True))
-    available_at: datetime = Field(default_factory=_now, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=db.now, sa_type=db.UTCDateTime)
+    available_at: datetime = Field(default_factory=db.now, sa_type=db.UTCDateTime)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=1000)
-    delivered_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True), index=True)
+    delivered_at: datetime | None = Field(default=None, sa_type=db.UTCDateTime, index=True)
 
 
 class WorkflowStart(BaseModel):
@@ -136,7 +133,7 @@ class OutboxRelay:
     async def deliver_pending(self) -> int:
         """One pass: claim what is due, deliver it, record the outcome; returns how many were delivered."""
         started = asyncio.get_running_loop().time()
-        lease_end = _now() + self._lease
+        lease_end = db.now() + self._lease
         by_key: dict[str, list[OutboxMessage]] = {}
         for message in await self._claim(lease_end):
             by_key.setdefault(message.key, []).append(message)
@@ -150,7 +147,7 @@ class OutboxRelay:
         """Lease the oldest due rows whose earlier rows of the same key are all due too (and so claimed
         with them): a row never overtakes an earlier one of its key, whether backing off, parked or leased.
         """
-        now = _now()
+        now = db.now()
         row, earlier = aliased(OutboxMessage), aliased(OutboxMessage)
         held_back = sa.exists().where(
             col(earlier.key) == col(row.key),
@@ -201,7 +198,7 @@ class OutboxRelay:
 
     async def _record(self, outcomes: list[_Outcome], lease_end: datetime) -> int:
         """Write each outcome where this pass's claim still holds (the row still carries its lease end)."""
-        now, table = _now(), OutboxMessage
+        now, table = db.now(), OutboxMessage
         delivered = [o.message.seq for o in outcomes if not o.error and not o.released]
         released = [o.message.seq for o in outcomes if o.released]
         claimed = col(table.available_at) == lease_end
@@ -234,7 +231,7 @@ class OutboxRelay:
         return now + timedelta(seconds=delay)
 
     async def _purge(self) -> None:
-        now = _now()
+        now = db.now()
         if now - self._last_purge < timedelta(hours=1):
             return
         self._last_purge = now
@@ -263,9 +260,7 @@ class _Outcome:
 def is_parked(message: OutboxMessage, max_attempts: int) -> bool:
     """Out of attempts and not in flight: it waits for `commerce outbox replay`, holding back its key."""
     return (
-        message.delivered_at is None
-        and message.attempts >= max_attempts
-        and _aware(message.available_at) <= _now()
+        message.delivered_at is None and message.attempts >= max_attempts and message.available_at <= db.now()
     )
 
 
@@ -276,7 +271,7 @@ async def pending_messages(
     query = sa.select(OutboxMessage).where(col(OutboxMessage.delivered_at).is_(None))
     if parked:
         query = query.where(
-            col(OutboxMessage.attempts) >= max_attempts, col(OutboxMessage.available_at) <= _now()
+            col(OutboxMessage.attempts) >= max_attempts, col(OutboxMessage.available_at) <= db.now()
         )
     async with async_sessionmaker(engine)() as session:
         return list((await session.scalars(query.order_by(col(OutboxMessage.seq)))).all())
@@ -284,7 +279,7 @@ async def pending_messages(
 
 async def replay_parked(engine: AsyncEngine, *, max_attempts: int, message_id: str | None = None) -> int:
     """Give parked rows (all, or those with `message_id`) a fresh set of attempts; returns how many."""
-    now = _now()
+    now = db.now()
     query = sa.update(OutboxMessage).where(
         col(OutboxMessage.delivered_at).is_(None),
         col(OutboxMessage.attempts) >= max_attempts,
@@ -318,11 +313,6 @@ async def start_workflow(client: Client, start: WorkflowStart) -> None:
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def create_outbox_table() -> None:

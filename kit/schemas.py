@@ -5,11 +5,11 @@ strings (the seed's Prisma Decimal), UTC timestamps, and the list envelope `{dat
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 
@@ -21,16 +21,11 @@ class Schema(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
 
 
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-Timestamp = Annotated[datetime, AfterValidator(_utc)]
+Timestamp = datetime  # as read from a `kit.db.UTCDateTime` column: aware, in UTC
 Money = Annotated[
     Decimal,
     Field(ge=0, max_digits=12, decimal_places=2),

@@ -6,38 +6,11 @@ in the clear: passwords as argon2 hashes, refresh and invitation tokens as SHA-2
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(sa.TypeDecorator[datetime]):
-    """Timestamps stored in UTC and always read back timezone-aware (SQLite would hand back naive ones)."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        moment: datetime = value
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+from kit.db import UTCDateTime, new_id, now
 
 
 class Permission(SQLModel, table=True):
@@ -46,8 +19,8 @@ class Permission(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     name: str = Field(max_length=100, unique=True)
     description: str | None = Field(default=None, max_length=500)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
 class Role(SQLModel, table=True):
@@ -56,8 +29,8 @@ class Role(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     name: str = Field(max_length=100, unique=True)
     description: str | None = Field(default=None, max_length=500)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
 class RolePermission(SQLModel, table=True):
@@ -67,7 +40,7 @@ class RolePermission(SQLModel, table=True):
     permission_id: str = Field(
         foreign_key="permissions.id", primary_key=True, max_length=36, ondelete="CASCADE"
     )
-    assigned_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    assigned_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
 class User(SQLModel, table=True):
@@ -82,8 +55,8 @@ class User(SQLModel, table=True):
     invitation_token_hash: str | None = Field(default=None, max_length=64, unique=True)
     invitation_expires: datetime | None = Field(default=None, sa_type=UTCDateTime)
     role_id: str = Field(foreign_key="roles.id", index=True, max_length=36, ondelete="RESTRICT")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
     @property
     def is_pending_invitee(self) -> bool:
@@ -99,7 +72,7 @@ class RefreshToken(SQLModel, table=True):
     user_id: str = Field(foreign_key="users.id", index=True, max_length=36, ondelete="CASCADE")
     family_id: str = Field(index=True, max_length=36)
     token_hash: str = Field(max_length=64, unique=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     rotated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -113,4 +86,4 @@ class SeedStep(SQLModel, table=True):
     __tablename__ = "seed_steps"
 
     key: str = Field(primary_key=True, max_length=200)
-    applied_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    applied_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)

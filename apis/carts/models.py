@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import Field, computed_field
 
+from kit.db import new_id, now
 from kit.schemas import Money, Schema
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class CartItem(Schema):
     """One line; everything but `quantity` comes from the catalog, never from the client."""
 
-    item_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    item_id: str = Field(default_factory=new_id)
     product_id: str
     variant_id: str
     quantity: int

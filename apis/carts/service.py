@@ -7,15 +7,15 @@ requests on one cart never lose each other's changes. Carts live 7 days after th
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 
 from apis.carts import rules
 from apis.carts.errors import CartNotFound, ItemNotFound
-from apis.carts.models import Cart, CartItem, now
+from apis.carts.models import Cart, CartItem
 from contracts.products import ProductsClient, Variant
 from kit.auth.principal import Principal
 from kit.cache import Cache, update
+from kit.db import new_id, now
 
 CART_TTL = 7 * 24 * 3600
 
@@ -48,7 +48,7 @@ async def open_cart(cache: Cache, cart_id: str | None, caller: Caller) -> tuple[
         cart_id = current.decode() if current else None
     if cart_id is not None and (cart := await load(cache, cart_id, caller)):
         return cart, False
-    return await change(cache, cart_id or str(uuid.uuid4()), caller, lambda _cart: None, create=True)
+    return await change(cache, cart_id or new_id(), caller, lambda _cart: None, create=True)
 
 
 async def read_cart(cache: Cache, cart_id: str, caller: Caller) -> tuple[Cart, bool]:

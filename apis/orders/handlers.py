@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from apis.orders.models import CustomerCopy, HandledEvent, ProductCopy
 from contracts import auth, products
 from kit.bus import Event, EventBus
+from kit.db import now
 
 GROUP = "orders"
 
@@ -77,7 +78,7 @@ async def _update(
     create: bool = True,
 ) -> None:
     """Apply `fields` to the copy (created when missing, if `create`) unless it holds a newer version."""
-    fields = {**fields, "updated_at": datetime.now(UTC)}
+    fields = {**fields, "updated_at": now()}
     row: CustomerCopy | ProductCopy | None = await session.get(model, key)
     if row is None:
         if create:

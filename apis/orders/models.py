@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,17 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from contracts.orders import OrderStatus, PaymentMethod
+from kit.db import UTCDateTime, new_id, now
 
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-Timestamp = sa.DateTime(timezone=True)
 Money = sa.Numeric(12, 2)
 
 
@@ -48,8 +38,8 @@ class Order(SQLModel, table=True):
     parked_compensations: list[Any] | None = Field(default=None, sa_column=Column(JSON))
     cart_id: str | None = Field(default=None, max_length=36)
     idempotency_key: str = Field(unique=True, max_length=300)
-    created_at: datetime = Field(default_factory=now, sa_type=Timestamp, index=True)
-    updated_at: datetime = Field(default_factory=now, sa_type=Timestamp)
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
 class OrderItem(SQLModel, table=True):
@@ -79,7 +69,7 @@ class CustomerCopy(SQLModel, table=True):
     profile_image: str | None = Field(default=None, max_length=1000)
     is_active: bool = True
     version: int = Field(default=0, sa_type=sa.BigInteger)  # the last applied event's; older ones are dropped
-    updated_at: datetime = Field(default_factory=now, sa_type=Timestamp)
+    updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
 class ProductCopy(SQLModel, table=True):
@@ -93,7 +83,7 @@ class ProductCopy(SQLModel, table=True):
     image_url: str | None = Field(default=None, max_length=1000)
     is_deleted: bool = False
     version: int = Field(default=0, sa_type=sa.BigInteger)  # the last applied event's; older ones are dropped
-    updated_at: datetime = Field(default_factory=now, sa_type=Timestamp)
+    updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
 class HandledEvent(SQLModel, table=True):
@@ -102,4 +92,4 @@ class HandledEvent(SQLModel, table=True):
     __tablename__ = "handled_events"
 
     id: str = Field(primary_key=True, max_length=100)
-    handled_at: datetime = Field(default_factory=now, sa_type=Timestamp)
+    handled_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)

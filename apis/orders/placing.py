@@ -27,6 +27,7 @@ from contracts.carts import CartsClient
 from contracts.orders import PAYMENT_DECLINED, OrderStatus, PaymentMethod
 from contracts.products import ProductsClient
 from kit.auth.principal import Principal
+from kit.db import commit
 from kit.errors import BadRequest, NotFound
 from kit.outbox import WorkflowStart, record_workflow
 from workflows import place_order as saga
@@ -93,7 +94,7 @@ async def place_order(
             session.add(order)
             session.add_all(items)
             record_workflow(session, start)
-            await session.commit()
+            await commit(session)
     except IntegrityError:  # the same key won a race with this request
         if existing := await _find(sessions, keys):
             return existing, None, None

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from contracts import orders as contract
 from contracts.orders import OrderStatus, SagaReport
 from kit.auth.principal import Principal
 from kit.bus import Event
+from kit.db import commit, now
 from kit.errors import BadRequest
 from kit.outbox import record_event, record_workflow
 from workflows import place_order as saga
@@ -60,7 +60,7 @@ async def request_cancel(
         placing.saga_start(order, lines, order.guest_email or "", cancel=reason),
         dedup_id=f"cancel-{order_id}",
     )
-    await session.commit()
+    await commit(session)
 
 
 async def staff_set_status(session: AsyncSession, order_id: str, new: OrderStatus) -> Order:
@@ -81,7 +81,7 @@ async def staff_set_status(session: AsyncSession, order_id: str, new: OrderStatu
     if order is None:
         raise OrderNotFound(order_id)
     order, _ = await transition(session, order, new, repeat_ok=False)
-    await session.commit()
+    await commit(session)
     return order
 
 
@@ -115,7 +115,7 @@ async def saga_report(session: AsyncSession, order_id: str, report: SagaReport) 
         await session.execute(
             sa.update(Order).where(col(Order.id) == order_id).values(parked_compensations=report.parked)
         )
-    await session.commit()
+    await commit(session)
 
 
 async def transition(
@@ -139,7 +139,7 @@ async def transition(
     order_id, current = order.id, order.status
     if not rules.check(current, new, repeat_ok=repeat_ok):
         return order, False
-    values: dict[str, Any] = {"status": new, "updated_at": datetime.now(UTC)}
+    values: dict[str, Any] = {"status": new, "updated_at": now()}
     if new in (OrderStatus.CANCELLING, OrderStatus.CANCELLED, OrderStatus.FAILED) and reason is not None:
         values |= {"failure_reason": reason, "failure_code": code, "failure_details": details}
     if transaction_id:

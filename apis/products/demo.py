@@ -171,13 +171,13 @@ async def generate_catalog(
             fresh = [d for d in drafts if d.sku not in taken]
             if fresh:
                 await catalog.insert_products(session, notify, fresh)
-                await session.commit()
+                await db.commit(session)
         created, present = created + len(fresh), present + len(taken)
         log.info("demo catalog batch", extra={"productsCreated": created, "productsWanted": products})
     if created:
         async with sessions() as session:
             await session.execute(sa.text("ANALYZE"))  # fresh statistics: the planner now knows the sizes
-            await session.commit()
+            await db.commit(session)
     return CatalogReport(categories_created, created, present, round(time.perf_counter() - started, 2))
 
 
@@ -191,7 +191,7 @@ async def seed_on_first_start(
         has_products = await session.scalar(sa.select(col(Product.id)).limit(1)) is not None
         session.add(DemoCatalog(seed=seed, products=0 if has_products else products))
         try:
-            await session.commit()  # the marker first: a concurrent or later start backs off
+            await db.commit(session)  # the marker first: a concurrent or later start backs off
         except IntegrityError:
             return None
     if has_products:
@@ -201,7 +201,7 @@ async def seed_on_first_start(
     except BaseException:
         async with sessions() as session:  # let the next start try again (what was made is kept)
             await session.execute(sa.delete(DemoCatalog))
-            await session.commit()
+            await db.commit(session)
         raise
     done = {"productsCreated": report.products_created, "seconds": report.seconds}
     log.info("demo catalog generated", extra=done)

@@ -9,23 +9,16 @@ migrations are the schema (indexes included); the flags here document it for rea
 from __future__ import annotations
 
 import enum
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
+from kit.db import UTCDateTime, new_id, now
+
 PRICE = sa.Numeric(12, 2)
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _fk(target: str, on_delete: str) -> Any:
@@ -55,8 +48,8 @@ class Category(SQLModel, table=True):
         default=None, sa_column=Column(sa.String(36), _fk("category.id", "RESTRICT"), index=True)
     )
     image_url: str | None = Field(default=None, max_length=2000)
-    created_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
 class Product(SQLModel, table=True):
@@ -69,11 +62,11 @@ class Product(SQLModel, table=True):
     is_active: bool = True
     average_rating: float = 0.0
     review_count: int = 0
-    created_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     # Deleted while its variants had orders: hidden as if gone, its rows and ledger kept for releases and
     # returns; its SKU moves to `archived_sku`, freeing `sku` for a new product.
-    archived_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     archived_sku: str | None = Field(default=None, max_length=100)
 
 
@@ -95,7 +88,7 @@ class ProductImage(SQLModel, table=True):
     alt_text: str | None = Field(default=None, max_length=500)
     is_primary: bool = False
     position: int | None = None  # the seed's `order`
-    created_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
 class Variant(SQLModel, table=True):
@@ -109,8 +102,8 @@ class Variant(SQLModel, table=True):
     cost_price: Decimal | None = Field(default=None, sa_column=Column(PRICE))
     stock_quantity: int = Field(default=0, sa_type=sa.BigInteger)
     low_stock_threshold: int | None = None
-    created_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
 class StockMovement(SQLModel, table=True):
@@ -128,7 +121,7 @@ class StockMovement(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=500)
     related_order_id: str | None = Field(default=None, max_length=100, index=True)
     idempotency_key: str | None = Field(default=None, max_length=300, unique=True)  # `{caller}/{key}`
-    timestamp: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True), index=True)
+    timestamp: datetime = Field(default_factory=now, sa_type=UTCDateTime, index=True)
 
 
 class DemoCatalog(SQLModel, table=True):
@@ -139,4 +132,4 @@ class DemoCatalog(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seed: int
     products: int
-    created_at: datetime = Field(default_factory=now, sa_type=sa.DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)

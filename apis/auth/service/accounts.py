@@ -6,24 +6,23 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from apis.auth import errors, reads, schemas, tokens
 from apis.auth.context import AuthContext
-from apis.auth.models import RefreshToken, User, new_id, utcnow
+from apis.auth.models import RefreshToken, User
 from apis.auth.reads import Account
 from apis.auth.throttle import LoginThrottle
 from contracts import auth as events
 from kit.auth.services import SERVICE_ROLE, SERVICE_SUBJECT_PREFIX
 from kit.auth.tokens import TokenVerifier
 from kit.cache import Cache
+from kit.db import commit, flush, new_id, now
 from kit.errors import AppError, Unauthorized
 from kit.outbox import record_event, record_workflow
 from workflows import register_user
@@ -74,7 +73,7 @@ async def login(
     if stored is not None and auth.passwords.needs_rehash(stored):
         user.password_hash = await auth.passwords.hash(data.password)
     pair = _open_session(session, auth, await _account(session, user.id))
-    await session.commit()
+    await commit(session)
     return pair
 
 
@@ -83,8 +82,8 @@ async def refresh(
 ) -> schemas.TokenPair:
     """Trade a refresh token, once, for a new pair; a second use revokes every token of its login."""
     current = await _refresh_token(session, data.refresh_token)
-    now = utcnow()
-    if current is None or current.revoked_at is not None or current.expires_at <= now:
+    moment = now()
+    if current is None or current.revoked_at is not None or current.expires_at <= moment:
         raise errors.RefreshTokenInvalid()
     rotated = cast(
         CursorResult[Any],
@@ -95,21 +94,21 @@ async def refresh(
                 col(RefreshToken.rotated_at).is_(None),
                 col(RefreshToken.revoked_at).is_(None),
             )
-            .values(rotated_at=now)
+            .values(rotated_at=moment)
         ),
     )
     if rotated.rowcount != 1:  # already traded: a stolen copy, or the thief was first
         await _revoke_family(session, current.family_id)
-        await session.commit()
+        await commit(session)
         log.warning("refresh token reused; login revoked", extra={"userId": current.user_id})
         raise errors.RefreshTokenReused()
     account = await reads.account(session, current.user_id)
     if account is None or not account.user.is_active:
         await _revoke_family(session, current.family_id)
-        await session.commit()
+        await commit(session)
         raise errors.AccountDeactivated()
     pair = _open_session(session, auth, account, family_id=current.family_id)
-    await session.commit()
+    await commit(session)
     return pair
 
 
@@ -118,7 +117,7 @@ async def logout(session: AsyncSession, data: schemas.RefreshRequest) -> None:
     current = await _refresh_token(session, data.refresh_token)
     if current is not None:
         await _revoke_family(session, current.family_id)
-        await session.commit()
+        await commit(session)
 
 
 async def complete_invitation(
@@ -132,18 +131,18 @@ async def complete_invitation(
     ).one_or_none()
     if user is None:
         raise errors.InvitationNotFound()
-    if user.invitation_expires is None or user.invitation_expires <= utcnow():
+    if user.invitation_expires is None or user.invitation_expires <= now():
         await session.delete(user)
         record_event(session, events.user_deleted(user.id))
-        await session.commit()
+        await commit(session)
         raise errors.InvitationExpired()
     user.password_hash = await auth.passwords.hash(data.password)
     user.is_active = True
     user.invitation_token_hash = user.invitation_expires = None
-    user.updated_at = utcnow()
+    user.updated_at = now()
     record_event(session, events.user_changed(events.USER_UPDATED, reads.profile(user)))
     pair = _open_session(session, auth, await _account(session, user.id))
-    await session.commit()
+    await commit(session)
     return pair
 
 
@@ -219,7 +218,7 @@ def _open_session(
             user_id=account.id,
             family_id=family_id or new_id(),
             token_hash=tokens.digest(secret),
-            expires_at=utcnow() + auth.refresh_ttl,
+            expires_at=now() + auth.refresh_ttl,
         )
     )
     return schemas.TokenPair(
@@ -232,7 +231,7 @@ async def revoke_sessions(session: AsyncSession, user_id: str) -> None:
     await session.execute(
         sa.update(RefreshToken)
         .where(col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=now())
     )
 
 
@@ -240,7 +239,7 @@ async def _revoke_family(session: AsyncSession, family_id: str) -> None:
     await session.execute(
         sa.update(RefreshToken)
         .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=now())
     )
 
 
@@ -254,21 +253,3 @@ async def _account(session: AsyncSession, user_id: str) -> Account:
     if found is None:
         raise errors.UserNotFound()
     return found
-
-
-async def flush(session: AsyncSession, *, conflict: Callable[[], AppError]) -> None:
-    """Write pending changes; a unique constraint lost to a concurrent request is a conflict, not a 500."""
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise conflict() from exc
-
-
-async def commit(session: AsyncSession, *, conflict: Callable[[], AppError]) -> None:
-    """Commit, with the same translation of a lost unique constraint as `flush`."""
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise conflict() from exc

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from apis.auth import errors, reads, schemas
-from apis.auth.models import Permission, Role, RolePermission, User, utcnow
+from apis.auth.models import Permission, Role, RolePermission, User
 from apis.auth.reads import ADMIN, Account
-from apis.auth.service.accounts import commit, flush
 from kit.auth.services import SERVICE_ROLE
+from kit.db import commit, flush, now
 
 # Roles the code relies on: ADMIN holds every permission, registration yields a Customer.
 FOUNDATIONAL = (ADMIN, schemas.CUSTOMER)
@@ -71,7 +71,7 @@ async def update_role(
         role.description = data.description
     if data.permission_ids is not None:
         await _replace_permissions(session, caller, role, data.permission_ids)
-    role.updated_at = utcnow()
+    role.updated_at = now()
     await commit(session, conflict=lambda: errors.RoleNameTaken(role.name))
     return await get_role(session, role.id)
 

@@ -11,11 +11,12 @@ from sqlmodel import col
 
 from apis.auth import errors, reads, schemas, tokens
 from apis.auth.context import AuthContext
-from apis.auth.models import Role, User, utcnow
+from apis.auth.models import Role, User
 from apis.auth.reads import ADMIN, Account
 from apis.auth.service import accounts, roles
 from contracts import auth as events
 from kit.auth.callers import MissingPermission
+from kit.db import commit, flush, now
 from kit.outbox import record_event
 from kit.schemas import Pagination
 
@@ -31,7 +32,7 @@ async def invite(
     if await reads.user_by_email(session, data.email) is not None:
         raise errors.EmailTaken("A user with this email already exists.")
     role = await _assignable_role(session, caller, data.role_id)
-    secret, expires = tokens.new_secret(), utcnow() + auth.invitation_ttl
+    secret, expires = tokens.new_secret(), now() + auth.invitation_ttl
     user = User(
         name=data.name,
         email=data.email,
@@ -41,11 +42,9 @@ async def invite(
         role_id=role.id,
     )
     session.add(user)
-    await accounts.flush(
-        session, conflict=lambda: errors.EmailTaken("A user with this email already exists.")
-    )
+    await flush(session, conflict=lambda: errors.EmailTaken("A user with this email already exists."))
     record_event(session, events.user_changed(events.USER_INVITED, reads.profile(user)))
-    await session.commit()
+    await commit(session)
     return schemas.Invitation(user_id=user.id, invitation_token=secret, invitation_expires=expires)
 
 
@@ -100,9 +99,9 @@ async def update_user(
         user.name = data.name
     if data.profile_image:
         user.profile_image = data.profile_image
-    user.updated_at = utcnow()
+    user.updated_at = now()
     record_event(session, events.user_changed(events.USER_UPDATED, reads.profile(user)))
-    await session.commit()
+    await commit(session)
     return await reads.user_detailed(session, user)
 
 
@@ -120,21 +119,21 @@ async def deactivate_user(session: AsyncSession, caller: Account, user_id: str) 
             session, user, "Forbidden: Cannot deactivate the last active administrator."
         )
         user.is_active = False
-        user.updated_at = utcnow()
+        user.updated_at = now()
         await accounts.revoke_sessions(session, user.id)
     else:
         return
     record_event(session, events.user_deleted(user.id))
-    await session.commit()
+    await commit(session)
 
 
 async def activate_user(session: AsyncSession, user_id: str) -> schemas.UserDetailed:
     user = await _user(session, user_id, "User to activate not found.")
     if not user.is_active:
         user.is_active = True
-        user.updated_at = utcnow()
+        user.updated_at = now()
         record_event(session, events.user_changed(events.USER_UPDATED, reads.profile(user)))
-        await session.commit()
+        await commit(session)
     return await reads.user_detailed(session, user)
 
 
@@ -144,7 +143,7 @@ async def resync_users(session: AsyncSession) -> schemas.Resync:
     async for user in await session.stream_scalars(sa.select(User).where(col(User.is_active).is_(True))):
         record_event(session, events.user_changed(events.USER_UPDATED, reads.profile(user)))
         count += 1
-    await session.commit()
+    await commit(session)
     message = "User re-sync completed successfully." if count else "No users found to re-sync."
     return schemas.Resync(message=message, broadcasted=count)
 

@@ -15,6 +15,7 @@ from apis.products.events import Notifier
 from apis.products.models import ProductCategory, ProductImage
 from apis.products.schemas.products import ImageCreate
 from apis.products.service.catalog import check_leaf_categories, image_rows, touch
+from kit.db import commit
 
 
 async def add_categories(
@@ -35,7 +36,7 @@ async def add_categories(
     new = [{"product_id": product_id, "category_id": c} for c in wanted if c not in present]
     if new:
         await session.execute(sa.insert(ProductCategory), new)
-    await session.commit()
+    await commit(session)
     return len(new)
 
 
@@ -53,7 +54,7 @@ async def remove_categories(
     if count == 0:
         await session.rollback()  # nothing changed: nothing to announce
         return 0
-    await session.commit()
+    await commit(session)
     return count
 
 
@@ -71,7 +72,7 @@ async def add_images(
     )
     first = 0 if last is None else last + 1
     await session.execute(sa.insert(ProductImage), image_rows(product_id, images, first_position=first))
-    await session.commit()
+    await commit(session)
     return len(images)
 
 
@@ -88,5 +89,5 @@ async def remove_images(
     if count == 0:
         await session.rollback()
         return 0
-    await session.commit()
+    await commit(session)
     return count

@@ -27,10 +27,9 @@ from apis.products.models import (
     StockMovement,
     StockMovementType,
     Variant,
-    new_id,
-    now,
 )
 from apis.products.schemas.products import ImageCreate, ProductCreate, ProductUpdate, VariantCreate, texts
+from kit.db import commit, new_id, now
 
 
 async def check_leaf_categories(session: AsyncSession, ids: Iterable[uuid.UUID | str]) -> list[str]:
@@ -171,9 +170,8 @@ async def insert_products(
 async def commit_or_sku_taken(session: AsyncSession, skus: Sequence[str]) -> None:
     """Commit; a concurrent writer that took one of `skus` first makes this a 409, not a 500."""
     try:
-        await session.commit()
+        await commit(session)
     except IntegrityError:
-        await session.rollback()
         await _refuse_taken_skus(session, skus)
         raise
 
@@ -184,7 +182,7 @@ async def create_products(
     """Create products with everything they come with, all in one transaction (or none); their ids."""
     try:
         ids = await insert_products(session, notify, drafts)
-        await session.commit()
+        await commit(session)
     except IntegrityError:  # a concurrent writer took a SKU between the check and the insert
         await session.rollback()
         await _refuse_taken_skus(session, [d.sku for d in drafts])
@@ -251,7 +249,7 @@ async def delete_product(session: AsyncSession, notify: Notifier, product_id: st
     else:
         await _archive(session, product_id)
     notify.product_changed(session, product_id, "deleted")
-    await session.commit()
+    await commit(session)
 
 
 async def _archive(session: AsyncSession, product_id: str) -> None:

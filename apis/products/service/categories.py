@@ -5,13 +5,12 @@ gets children. Changes are announced (`CATEGORY_*`), and a new name or slug re-s
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from apis.products.errors import CategoryNotFound, CategoryRuleViolated, CategoryTooDeep, SlugTaken
 from apis.products.events import Notifier
-from apis.products.models import Category, ProductCategory, now
+from apis.products.models import Category, ProductCategory
 from apis.products.reads import category_label
 from apis.products.schemas.categories import (
     CategoryCreate,
@@ -22,6 +21,7 @@ from apis.products.schemas.categories import (
 )
 from apis.products.schemas.products import CategoryRow, texts
 from contracts import products
+from kit.db import commit, now
 
 
 def _row(category: Category) -> CategoryRow:
@@ -68,11 +68,7 @@ async def _check_parent(session: AsyncSession, parent_id: str, *, moving: bool) 
 
 
 async def _commit_or_slug_taken(session: AsyncSession, slug: str) -> None:
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise SlugTaken(slug) from exc
+    await commit(session, conflict=lambda: SlugTaken(slug))
 
 
 async def _refuse_taken_slug(session: AsyncSession, slug: str) -> None:
@@ -143,11 +139,8 @@ async def delete_category(session: AsyncSession, notify: Notifier, category_id: 
         )
     await session.execute(sa.delete(Category).where(col(Category.id) == category_id))
     notify.category_event(session, products.CATEGORY_DELETED, category_id, {"id": category_id})
-    try:
-        await session.commit()
-    except IntegrityError as exc:  # a product or child arrived meanwhile
-        await session.rollback()
-        raise CategoryRuleViolated("The category is no longer empty.") from exc
+    # a product or child arrived meanwhile
+    await commit(session, conflict=lambda: CategoryRuleViolated("The category is no longer empty."))
 
 
 async def _counts(session: AsyncSession) -> tuple[dict[str, int], dict[str, int]]:

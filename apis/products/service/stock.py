@@ -28,7 +28,7 @@ from apis.products.errors import (
     ReleaseExceedsReservation,
 )
 from apis.products.events import Notifier
-from apis.products.models import Product, StockMovement, StockMovementType, Variant, now
+from apis.products.models import Product, StockMovement, StockMovementType, Variant
 from apis.products.schemas.stock import (
     SCOPE_SEPARATOR,
     ReconcileReport,
@@ -38,6 +38,7 @@ from apis.products.schemas.stock import (
     StockMovementRead,
 )
 from contracts.products import VariantNotFound
+from kit.db import commit, now
 
 GIVING_BACK = frozenset({StockMovementType.ORDER_CANCELLED, StockMovementType.RETURN_RESTOCK})
 
@@ -98,7 +99,7 @@ async def _apply(
     )
     session.add(movement)
     notify.product_changed(session, product_id)
-    await session.commit()
+    await commit(session)
     return _result(movement, replayed=False)
 
 

@@ -10,11 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from apis.products.events import Notifier
-from apis.products.models import Product, StockMovement, Variant, now
+from apis.products.models import Product, StockMovement, Variant
 from apis.products.reads import NOT_ARCHIVED
 from apis.products.schemas.products import VariantCreate, VariantUpdate
 from apis.products.service.catalog import live_product, touch, variant_rows
 from contracts.products import VariantNotFound
+from kit.db import commit, now
 
 
 async def list_variants(session: AsyncSession, product_id: str) -> list[Variant]:
@@ -47,7 +48,7 @@ async def create_variant(
     await session.execute(sa.insert(Variant), [row])
     if movements:
         await session.execute(sa.insert(StockMovement), movements)
-    await session.commit()
+    await commit(session)
     return await get_variant(session, product_id, row["id"])
 
 
@@ -67,7 +68,7 @@ async def update_variant(
     if "low_stock_threshold" in fields:
         variant.low_stock_threshold = data.low_stock_threshold
     variant.updated_at = now()
-    await session.commit()
+    await commit(session)
     return variant
 
 
@@ -80,4 +81,4 @@ async def delete_variant(session: AsyncSession, notify: Notifier, product_id: st
     if getattr(deleted, "rowcount", 0) == 0:
         await session.rollback()
         raise VariantNotFound(variant_id)
-    await session.commit()
+    await commit(session)
