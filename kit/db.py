@@ -22,8 +22,9 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, registry
 from sqlalchemy.pool import StaticPool
+from sqlmodel import SQLModel
 
 from kit.errors import AppError
 
@@ -55,6 +56,19 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def service_registry(*shared: type[SQLModel]) -> registry:
+    """The registry of one service's tables, for its base (`class Base(SQLModel, registry=...)`): its own
+    `MetaData`, so its `create_all` and Alembic see only its tables and two services may name a table
+    alike, holding a copy of each kit table it also keeps (`shared`: the outbox).
+    """
+    tables = registry()
+    for model in shared:
+        table = sa.inspect(model).local_table
+        assert isinstance(table, sa.Table)
+        table.to_metadata(tables.metadata)
+    return tables
 
 
 def open_engine(url: str) -> AsyncEngine:

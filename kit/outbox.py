@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, registry
 from sqlmodel import JSON, Column, Field, SQLModel, col
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -32,7 +32,11 @@ log = logging.getLogger(__name__)
 _CLAIM_LOCK = 0x6F7574626F78  # PostgreSQL advisory lock taken by claims: 'outbox'
 
 
-class OutboxMessage(SQLModel, table=True):
+class _KitTable(SQLModel, registry=registry()):
+    """The kit's tables, on no service's metadata: each service that keeps one copies it into its own."""
+
+
+class OutboxMessage(_KitTable, table=True):
     """One pending delivery; `id` is the event id or the workflow id, for operators and logs."""
 
     __tablename__ = "outbox"

@@ -10,10 +10,15 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from kit.db import UTCDateTime, new_id, now
+from kit.db import UTCDateTime, new_id, now, service_registry
+from kit.outbox import OutboxMessage
 
 
-class Permission(SQLModel, table=True):
+class Base(SQLModel, registry=service_registry(OutboxMessage)):
+    """The auth service's tables: a metadata of their own, with a copy of the kit's outbox."""
+
+
+class Permission(Base, table=True):
     __tablename__ = "permissions"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
@@ -23,7 +28,7 @@ class Permission(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
-class Role(SQLModel, table=True):
+class Role(Base, table=True):
     __tablename__ = "roles"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
@@ -33,7 +38,7 @@ class Role(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
-class RolePermission(SQLModel, table=True):
+class RolePermission(Base, table=True):
     __tablename__ = "role_permissions"
 
     role_id: str = Field(foreign_key="roles.id", primary_key=True, max_length=36, ondelete="CASCADE")
@@ -43,7 +48,7 @@ class RolePermission(SQLModel, table=True):
     assigned_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
-class User(SQLModel, table=True):
+class User(Base, table=True):
     __tablename__ = "users"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
@@ -63,7 +68,7 @@ class User(SQLModel, table=True):
         return not self.is_active and self.invitation_token_hash is not None
 
 
-class RefreshToken(SQLModel, table=True):
+class RefreshToken(Base, table=True):
     """One refresh token; rotation marks it used and issues the next one of the same family (one login)."""
 
     __tablename__ = "refresh_tokens"
@@ -78,7 +83,7 @@ class RefreshToken(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class SeedStep(SQLModel, table=True):
+class SeedStep(Base, table=True):
     """A seed step applied once (`role:Supervisor`, `grant:Supervisor:read:user`), so that an operator's later
     change (a role trimmed or deleted) is never undone by the next start.
     """

@@ -10,12 +10,18 @@ import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
 from contracts.orders import OrderStatus, PaymentMethod
-from kit.db import UTCDateTime, new_id, now
+from kit.db import UTCDateTime, new_id, now, service_registry
+from kit.outbox import OutboxMessage
+
+
+class Base(SQLModel, registry=service_registry(OutboxMessage)):
+    """The orders service's tables: a metadata of their own, with a copy of the kit's outbox."""
+
 
 Money = sa.Numeric(12, 2)
 
 
-class Order(SQLModel, table=True):
+class Order(Base, table=True):
     __tablename__ = "orders"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
@@ -42,7 +48,7 @@ class Order(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
-class OrderItem(SQLModel, table=True):
+class OrderItem(Base, table=True):
     __tablename__ = "order_items"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
@@ -58,7 +64,7 @@ class OrderItem(SQLModel, table=True):
     quantity: int
 
 
-class CustomerCopy(SQLModel, table=True):
+class CustomerCopy(Base, table=True):
     """A user as the auth service last described them (from `auth_events`), to show on orders."""
 
     __tablename__ = "customers"
@@ -72,7 +78,7 @@ class CustomerCopy(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
-class ProductCopy(SQLModel, table=True):
+class ProductCopy(Base, table=True):
     """A product as the catalog last described it (from `product_events`)."""
 
     __tablename__ = "products"
@@ -86,7 +92,7 @@ class ProductCopy(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
-class HandledEvent(SQLModel, table=True):
+class HandledEvent(Base, table=True):
     """Bus events already applied, so a redelivery changes nothing (written with the change itself)."""
 
     __tablename__ = "handled_events"

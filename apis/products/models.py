@@ -16,13 +16,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from kit.db import UTCDateTime, new_id, now
+from kit.db import UTCDateTime, new_id, now, service_registry
+from kit.outbox import OutboxMessage
 
 PRICE = sa.Numeric(12, 2)
 
 
 def _fk(target: str, on_delete: str) -> Any:
     return sa.ForeignKey(target, ondelete=on_delete)
+
+
+class Base(SQLModel, registry=service_registry(OutboxMessage)):
+    """The catalog's tables: a metadata of their own, with a copy of the kit's outbox."""
 
 
 class StockMovementType(enum.StrEnum):
@@ -36,7 +41,7 @@ class StockMovementType(enum.StrEnum):
     RETURN_RESTOCK = "RETURN_RESTOCK"
 
 
-class Category(SQLModel, table=True):
+class Category(Base, table=True):
     """A root or a child category; products sit only on leaves (categories without children)."""
 
     __tablename__ = "category"
@@ -52,7 +57,7 @@ class Category(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
-class Product(SQLModel, table=True):
+class Product(Base, table=True):
     __tablename__ = "product"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
@@ -70,7 +75,7 @@ class Product(SQLModel, table=True):
     archived_sku: str | None = Field(default=None, max_length=100)
 
 
-class ProductCategory(SQLModel, table=True):
+class ProductCategory(Base, table=True):
     __tablename__ = "product_category"
 
     product_id: str = Field(sa_column=Column(sa.String(36), _fk("product.id", "CASCADE"), primary_key=True))
@@ -79,7 +84,7 @@ class ProductCategory(SQLModel, table=True):
     )
 
 
-class ProductImage(SQLModel, table=True):
+class ProductImage(Base, table=True):
     __tablename__ = "product_image"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
@@ -91,7 +96,7 @@ class ProductImage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
-class Variant(SQLModel, table=True):
+class Variant(Base, table=True):
     __tablename__ = "variant"
     __table_args__ = (sa.CheckConstraint("stock_quantity >= 0", name="ck_variant_stock_not_negative"),)
 
@@ -106,7 +111,7 @@ class Variant(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
-class StockMovement(SQLModel, table=True):
+class StockMovement(Base, table=True):
     """One change of a variant's quantity; `quantity_after` is the quantity it left, so that a repeated
     request with the same `idempotency_key` is answered with the first result.
     """
@@ -124,7 +129,7 @@ class StockMovement(SQLModel, table=True):
     timestamp: datetime = Field(default_factory=now, sa_type=UTCDateTime, index=True)
 
 
-class DemoCatalog(SQLModel, table=True):
+class DemoCatalog(Base, table=True):
     """Marks that the demo catalog was generated on a first start: a later start never generates it again."""
 
     __tablename__ = "demo_catalog"

@@ -1,5 +1,6 @@
 """Alembic environment of the products database (run through `commerce migrate products`)."""
 
+from apis.products.models import Base
 from kit.migrations import run
 
-run()
+run(Base.metadata)

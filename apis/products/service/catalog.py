@@ -20,6 +20,7 @@ from apis.products.errors import NotLeafCategories, ProductNotFound, SkuTaken, U
 from apis.products.events import Notifier
 from apis.products.localisation import localise
 from apis.products.models import (
+    Base,
     Category,
     Product,
     ProductCategory,
@@ -161,7 +162,7 @@ async def insert_products(
     ]
     for model, rows in tables:
         if rows:  # Core inserts: no ORM bookkeeping per row
-            await session.execute(sa.insert(SQLModel.metadata.tables[str(model.__tablename__)]), rows)
+            await session.execute(sa.insert(Base.metadata.tables[str(model.__tablename__)]), rows)
     ids = [str(row["id"]) for row in products]
     notify.products_created(session, ids)
     return ids
