@@ -1,6 +1,6 @@
 """The error family every service raises; one handler in `kit.web` renders it as JSON.
 
-Body shape (DESIGN.md section 5): `{"message": "...", "code": "InsufficientStock", "details": [...]}`.
+Body shape (DESIGN.md section 5): `{"message": "...", "code": "<a refusal code>", "details": [...]}`.
 """
 
 from __future__ import annotations
