@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Longest wait between handler tries and consumer restarts (seconds)."
     )
     cache_url: str = "memory://"
+    search_url: str = Field(
+        default="sqlite:///{data_dir}/search.db",
+        validate_default=True,
+        description="sqlite:///path (embedded FTS5; {data_dir} is filled in) or http://host:9200 "
+        "(Elasticsearch).",
+    )
     discovery_url: str = "static://"
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
@@ -109,9 +115,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 
-    @field_validator("bus_url")
+    @field_validator("bus_url", "search_url")
     @classmethod
-    def _bus_in_data_dir(cls, url: str, info: ValidationInfo) -> str:
+    def _in_data_dir(cls, url: str, info: ValidationInfo) -> str:
         return url.replace("{data_dir}", str(info.data.get("data_dir", ".commerce")))
 
     def port_of(self, service: str) -> int:
