@@ -10,7 +10,7 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypedDict, TypeVar
 
@@ -40,6 +40,7 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 S = TypeVar("S")
+Check = Callable[[], Awaitable[None]]  # raises when its dependency cannot answer
 
 
 class State(TypedDict):
@@ -58,14 +59,16 @@ def create_service(
     routers: Sequence[APIRouter] = (),
     migrations: Path | None = None,
     on_startup: Callable[[Infra], Awaitable[None]] | None = None,
-    state: Callable[[Infra], contextlib.AbstractAsyncContextManager[object]] | None = None,
+    state: Callable[[Infra], contextlib.AbstractAsyncContextManager[S]] | None = None,
+    checks: Callable[[S], Mapping[str, Check]] | None = None,
     description: str = "",
     **fastapi_options: Any,
 ) -> FastAPI:
     """A FastAPI app wired to its ports; `migrations` gives the service a database and an outbox.
 
     `on_startup` runs once the ports are open (seeding); `state` opens what the service's routes share for
-    the app's lifetime (clients of other services, keys) as one object, which they read with `service_state`.
+    the app's lifetime (clients of other services, keys) as one object, which they read with `service_state`;
+    `checks` names what of that state `/ready` must also find answering (the search service's index).
     """
 
     @contextlib.asynccontextmanager
@@ -85,7 +88,7 @@ def create_service(
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan, **fastapi_options)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     install_error_handlers(app)
-    app.include_router(_probes(settings.service_name))
+    app.include_router(_probes(settings.service_name, checks))
     for router in routers:
         app.include_router(router)
     return app
@@ -101,7 +104,7 @@ def _instance(settings: Settings) -> Instance:
     )
 
 
-def _probes(service: str) -> APIRouter:
+def _probes(service: str, service_checks: Callable[[Any], Mapping[str, Check]] | None) -> APIRouter:
     router = APIRouter(tags=["probes"])
 
     @router.get("/health", summary="Liveness: the process answers")
@@ -111,7 +114,7 @@ def _probes(service: str) -> APIRouter:
     @router.get("/ready", summary="Readiness: every dependency answers", responses={503: {}})
     async def ready(request: Request) -> JSONResponse:
         infra: Infra = request.state.infra
-        checks: dict[str, Callable[[], Awaitable[None]]] = {
+        checks: dict[str, Check] = {
             "bus": infra.bus.ping,
             "cache": infra.cache.ping,
             "discovery": infra.registry.ping,
@@ -119,6 +122,8 @@ def _probes(service: str) -> APIRouter:
         if infra.engine is not None:
             engine = infra.engine
             checks["database"] = lambda: db.ping(engine)
+        if service_checks is not None:
+            checks.update(service_checks(request.state.service))
         results: dict[str, str] = {}
         for name, check in checks.items():
             try:

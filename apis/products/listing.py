@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from apis.products import reads
-from apis.products.localisation import DEFAULT_LANGUAGE
 from apis.products.models import Category, Product, ProductCategory, Variant
 from apis.products.schemas.products import Pagination, ProductPage, ProductQuery
+from kit.localisation import DEFAULT_LANGUAGE
 
 
 def _like(text: str) -> str:

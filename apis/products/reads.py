@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from apis.products.errors import ProductNotFound
-from apis.products.localisation import localise
 from apis.products.models import Category, Product, ProductCategory, ProductImage, Variant
 from apis.products.schemas.products import (
     CategoryLabel,
@@ -27,6 +26,7 @@ from apis.products.schemas.products import (
     VariantRead,
 )
 from apis.products.schemas.stock import VariantDetails, money_text
+from kit.localisation import localise
 
 BASE_CURRENCY = "USD"
 NOT_ARCHIVED = col(Product.archived_at).is_(None)  # an archived product is read as if deleted

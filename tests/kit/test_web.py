@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
 
 from kit.errors import Conflict
+from kit.infra import Infra
 from kit.settings import Settings
 from kit.web import create_service
 from tests.support import asgi_client
@@ -55,6 +57,31 @@ async def test_ready_reports_each_dependency(client: httpx.AsyncClient) -> None:
     response = await client.get("/ready")
     assert response.status_code == 200
     assert response.json()["dependencies"] == {"bus": "UP", "cache": "UP", "discovery": "UP"}
+
+
+async def test_ready_also_checks_what_the_service_state_names(settings: Settings) -> None:
+    class Engine:
+        up = True
+
+        async def ping(self) -> None:
+            if not self.up:
+                raise ConnectionError("engine unreachable")
+
+    engine = Engine()
+
+    @contextlib.asynccontextmanager
+    async def state(_infra: Infra) -> AsyncIterator[Engine]:
+        yield engine
+
+    app = create_service(
+        settings.for_service("search"), title="test", state=state, checks=lambda e: {"engine": e.ping}
+    )
+    async with asgi_client(app) as client:
+        assert (await client.get("/ready")).json()["dependencies"]["engine"] == "UP"
+        engine.up = False
+        response = await client.get("/ready")
+    assert response.status_code == 503
+    assert "engine unreachable" in response.json()["dependencies"]["engine"]
 
 
 async def test_a_request_id_is_minted_when_the_client_sends_none(client: httpx.AsyncClient) -> None:

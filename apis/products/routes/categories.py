@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from apis.products.dependencies import LanguageDep, NotifierDep
+from apis.products.dependencies import NotifierDep
 from apis.products.schemas.categories import (
     CategoryCreate,
     CategoryCreated,
@@ -20,6 +20,7 @@ from apis.products.schemas.categories import (
 from apis.products.schemas.products import CategoryRow
 from apis.products.service import categories
 from kit.auth.callers import require_permission
+from kit.localisation import LanguageDep
 from kit.web import SessionDep
 
 router = APIRouter(prefix="/categories", tags=["categories"])

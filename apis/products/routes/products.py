@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from apis.products import listing, reads
-from apis.products.dependencies import LanguageDep, NotifierDep, StaffDep
+from apis.products.dependencies import NotifierDep, StaffDep
 from apis.products.errors import ProductNotFound
 from apis.products.schemas.products import (
     BulkCreated,
@@ -26,6 +26,7 @@ from apis.products.schemas.products import (
 )
 from apis.products.service import attachments, catalog
 from kit.auth.callers import require_permission
+from kit.localisation import LanguageDep
 from kit.web import SessionDep
 
 router = APIRouter(tags=["products"])

@@ -278,7 +278,13 @@ class ProductQuery(Schema):
     sort_by: SortField = "createdAt"
     sort_order: Literal["asc", "desc"] = "desc"
     is_active: bool | None = None
-    q: str | None = Field(default=None, min_length=1, max_length=200)
+    q: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="A substring of the name (in the caller's language or English) or of the SKU, matched "
+        "as typed. To search text, use `GET /search/products`: typo-tolerant, ranked and faceted.",
+    )
     min_price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     max_price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     in_stock: bool | None = None

@@ -18,7 +18,6 @@ from sqlmodel import SQLModel, col
 from apis.products import reads
 from apis.products.errors import NotLeafCategories, ProductNotFound, SkuTaken, UnknownCategories
 from apis.products.events import Notifier
-from apis.products.localisation import localise
 from apis.products.models import (
     Base,
     Category,
@@ -31,6 +30,7 @@ from apis.products.models import (
 )
 from apis.products.schemas.products import ImageCreate, ProductCreate, ProductUpdate, VariantCreate, texts
 from kit.db import commit, new_id, now
+from kit.localisation import localise
 
 
 async def check_leaf_categories(session: AsyncSession, ids: Iterable[uuid.UUID | str]) -> list[str]:

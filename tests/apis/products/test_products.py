@@ -176,6 +176,11 @@ class TestList:
             "data"
         ] == []  # a literal %, not a wildcard
 
+    async def test_the_docs_of_q_send_text_searches_to_the_search_service(self, shop: Shop) -> None:
+        listing = (await shop.call("GET", "/openapi.json", as_=None)).json()["paths"]["/"]["get"]
+        q = next(p for p in listing["parameters"] if p["name"] == "q")
+        assert "`GET /search/products`" in q["description"]
+
     @pytest.mark.parametrize(
         ("sort", "expected"),
         [("sortBy=price&sortOrder=asc", ["b", "a"]), ("sortBy=name&sortOrder=asc", ["a", "b"])],

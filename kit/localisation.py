@@ -1,8 +1,14 @@
-"""Multilingual texts: `{"en": ..., "fr": ..., "ar": ...}`, in the caller's language, else English."""
+"""Multilingual texts: `{"en": ..., "fr": ..., "ar": ...}`, in the caller's language, else English; the
+language is the caller's `Accept-Language` (`LanguageDep`). The products service and the search service
+show the same texts alike.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Annotated
+
+from fastapi import Depends, Header
 
 LANGUAGES = ("en", "fr", "ar")
 DEFAULT_LANGUAGE = "en"
@@ -36,3 +42,15 @@ def localise(text: Mapping[str, str] | None, language: str) -> str | None:
     if not text:
         return None
     return text.get(language) or text.get(DEFAULT_LANGUAGE) or next(iter(text.values()), None)
+
+
+def get_language(
+    accept_language: Annotated[
+        str | None, Header(description="`fr-FR,fr;q=0.9`: texts in French where they exist")
+    ] = None,
+) -> str:
+    """`en`, `fr` or `ar`, from `Accept-Language` (English when none fits)."""
+    return preferred_language(accept_language)
+
+
+LanguageDep = Annotated[str, Depends(get_language)]
