@@ -20,6 +20,7 @@ LOCAL_SERVERS = (
     "redis",
     "kafka",
     "consul",
+    "elasticsearch",
 )  # Temporal: `commerce dev` starts its own, with the UI
 
 
@@ -32,7 +33,8 @@ def main(argv: list[str] | None = None) -> None:
         "--infra",
         choices=["embedded", "local"],
         default="embedded",
-        help="local: PostgreSQL, Redis, Kafka and Consul from deploy/local/infra, not the embedded adapters",
+        help="local: PostgreSQL, Redis, Kafka, Consul and Elasticsearch from deploy/local/infra, "
+        "not the embedded adapters",
     )
     commands.add_parser(
         "infra", help="the real servers on this machine: up | down | status | env | logs"
@@ -113,6 +115,7 @@ def local_infra_settings() -> dict[str, str]:
         "COMMERCE_DATABASE_URL": postgres + "/{service}",
         "COMMERCE_BUS_URL": urls["COMMERCE_TEST_KAFKA_URL"],
         "COMMERCE_CACHE_URL": urls["COMMERCE_TEST_REDIS_URL"],
+        "COMMERCE_SEARCH_URL": urls["COMMERCE_TEST_ELASTIC_URL"],
         "COMMERCE_DISCOVERY_URL": urls["COMMERCE_TEST_CONSUL_URL"] + "?interval=2s&timeout=2s&deregister=1m",
     }
 

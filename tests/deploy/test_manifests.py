@@ -130,6 +130,7 @@ def referenced_hosts(settings: Settings) -> dict[str, str]:
         "COMMERCE_DATABASE_URL": database.host or "",
         "COMMERCE_BUS_URL": host_of(settings.bus_url),
         "COMMERCE_CACHE_URL": host_of(settings.cache_url),
+        "COMMERCE_SEARCH_URL": host_of(settings.search_url),
         "COMMERCE_DISCOVERY_URL": host_of(settings.discovery_url),
         "COMMERCE_TEMPORAL_ADDRESS": host_of(settings.temporal_address),
     }
