@@ -32,6 +32,7 @@ from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
+from urllib.parse import urlsplit
 
 SortField = Literal["_score", "price", "createdAt"]
 SortOrder = Literal["asc", "desc"]
@@ -141,3 +142,13 @@ class SearchIndex(Protocol):
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None: ...
+
+
+def open_search(url: str) -> SearchIndex:
+    """The adapter `COMMERCE_SEARCH_URL` names: `async with open_search(settings.search_url) as index`."""
+    scheme = urlsplit(url).scheme
+    if scheme in ("http", "https"):
+        from kit.search.elastic import ElasticSearch  # the client stays unimported by the embedded run
+
+        return ElasticSearch(url)
+    raise ValueError(f"unsupported SEARCH_URL scheme {scheme!r}")

@@ -1,0 +1,218 @@
+"""The search index on Elasticsearch: generations `<alias>-v<mapping>-<n>` behind the alias `<alias>`.
+
+The alias (from the URL's path, `products` by default) is what searches read. A rebuild fills a new
+generation that carries the alias `<alias>-building`, then moves `<alias>` to it in one `update_aliases`
+call and deletes the old one. Writes go to every index behind either alias, so a product changed during a
+rebuild reaches the new generation too, and the rebuild's own (older) copies are sent as `create`, which
+never overwrites one of those writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Literal, Self
+from urllib.parse import urlsplit, urlunsplit
+
+from elasticsearch import AsyncElasticsearch, BadRequestError
+
+from kit.search import FacetCount, PriceRangeCount, SearchDocument, SearchPage, SearchQuery
+from kit.search.elastic_body import (
+    MAPPING_VERSION,
+    MAPPINGS,
+    SETTINGS,
+    fold,
+    price_ranges,
+    product_body,
+    search_body,
+)
+
+STAMPS_PAGE = 5_000
+
+
+class BulkFailed(RuntimeError):
+    """Elasticsearch refused some of a bulk request's actions."""
+
+
+class ElasticSearch:
+    def __init__(self, url: str, *, alias: str | None = None, refresh: bool = True) -> None:
+        parts = urlsplit(url)
+        self.alias = alias or parts.path.strip("/") or "products"
+        self._building = f"{self.alias}-building"
+        self._refresh: Literal["wait_for", False] = "wait_for" if refresh else False
+        self._client = AsyncElasticsearch(
+            urlunsplit((parts.scheme, parts.netloc, "", "", "")),
+            request_timeout=10,
+            max_retries=3,
+            retry_on_timeout=True,
+        )
+
+    @property
+    def client(self) -> AsyncElasticsearch:
+        return self._client
+
+    def _generation(self, number: int) -> str:
+        return f"{self.alias}-v{MAPPING_VERSION}-{number}"
+
+    async def _create(self, index: str, alias: str) -> None:
+        await self._client.indices.create(
+            index=index, settings=SETTINGS, mappings=MAPPINGS, aliases={alias: {}}
+        )
+
+    async def ensure(self) -> None:
+        """The first generation behind the alias, unless the alias exists (a restart keeps the index)."""
+        if await self._client.indices.exists_alias(name=self.alias):
+            return
+        try:
+            await self._create(self._generation(1), self.alias)
+        except BadRequestError as error:
+            # A fixed first name: of two services starting at once, one creates it and the other finds it.
+            if error.error != "resource_already_exists_exception":
+                raise
+
+    async def ping(self) -> None:
+        await self._client.cluster.health(timeout="5s")
+
+    async def _behind(self, *aliases: str) -> list[str]:
+        """The generations that carry one of `aliases`."""
+        found = await self._client.indices.get_alias(index=f"{self.alias}-v*", allow_no_indices=True)
+        return sorted(index for index, entry in found.body.items() if set(entry["aliases"]) & set(aliases))
+
+    async def _targets(self) -> list[str]:
+        """Every index a write must reach: the live generation and one being built."""
+        targets = await self._behind(self.alias, self._building)
+        if not targets:
+            await self.ensure()
+            targets = await self._behind(self.alias, self._building)
+        return targets
+
+    async def _bulk(self, operations: list[dict[str, Any]], *, refresh: Literal["wait_for", False]) -> None:
+        if not operations:
+            return
+        answer = await self._client.bulk(operations=operations, refresh=refresh)
+        if not answer["errors"]:
+            return
+        fine = {"delete": {404}, "create": {409}}  # a missing id to delete; a newer write already there
+        failures = [
+            result
+            for item in answer["items"]
+            for action, result in item.items()
+            if result.get("error") and result["status"] not in fine.get(action, set())
+        ]
+        if failures:
+            raise BulkFailed(f"{len(failures)} search index writes failed, first: {failures[0]}")
+
+    async def upsert(self, documents: Sequence[SearchDocument]) -> None:
+        operations: list[dict[str, Any]] = []
+        for index in await self._targets() if documents else []:
+            for document in documents:
+                operations += [{"index": {"_index": index, "_id": document.id}}, product_body(document)]
+        await self._bulk(operations, refresh=self._refresh)
+
+    async def delete(self, product_ids: Sequence[str]) -> None:
+        indices = await self._targets() if product_ids else []
+        operations = [{"delete": {"_index": index, "_id": id_}} for index in indices for id_ in product_ids]
+        await self._bulk(operations, refresh=self._refresh)
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        answer = await self._client.search(index=self.alias, **search_body(query))
+        aggregations = answer["aggregations"]
+        attributes: dict[str, list[FacetCount]] = {}
+        for bucket in aggregations["attributes"]["buckets"]:
+            key, _, value = bucket["key"].partition(":")
+            attributes.setdefault(key, []).append(FacetCount(value, bucket["doc_count"]))
+        buckets = aggregations["prices"]["ranges"]["buckets"]
+        return SearchPage(
+            total=answer["hits"]["total"]["value"],
+            hits=[hit["_source"]["document"] for hit in answer["hits"]["hits"]],
+            categories=[FacetCount(b["key"], b["doc_count"]) for b in aggregations["categories"]["buckets"]],
+            attributes=dict(sorted(attributes.items())),
+            price_ranges=[
+                PriceRangeCount(key, low, high, buckets[key]["products"]["doc_count"])
+                for key, low, high in price_ranges()
+                if buckets[key]["products"]["doc_count"] > 0
+            ],
+        )
+
+    async def suggest(self, prefix: str, *, language: str, limit: int = 10) -> list[str]:
+        words = fold(prefix).strip()
+        if not words:
+            return []
+        fields = [f"name_{language}", "name_en"] if language != "en" else ["name_en"]
+        answer = await self._client.search(
+            index=self.alias,
+            query={
+                "multi_match": {"query": words, "type": "bool_prefix", "fields": fields, "operator": "and"}
+            },
+            sort=[{"_score": "desc"}, {"id": "asc"}],
+            size=limit * 3,  # names repeat across products
+            source_includes=["names"],
+        )
+        found: list[str] = []
+        for hit in answer["hits"]["hits"]:
+            names = hit["_source"]["names"]
+            name = names.get(language) or names.get("en")
+            if name and name not in found:
+                found.append(name)
+        return found[:limit]
+
+    async def stamps(self) -> dict[str, datetime]:
+        stamps: dict[str, datetime] = {}
+        after: list[Any] | None = None
+        while True:
+            answer = await self._client.search(
+                index=self.alias,
+                query={"match_all": {}},
+                sort=[{"id": "asc"}],
+                size=STAMPS_PAGE,
+                source_includes=["updated_at"],
+                search_after=after,
+            )
+            hits = answer["hits"]["hits"]
+            for hit in hits:
+                stamps[hit["_id"]] = datetime.fromisoformat(hit["_source"]["updated_at"])
+            if len(hits) < STAMPS_PAGE:
+                return stamps
+            after = hits[-1]["sort"]
+
+    async def _next_generation(self) -> str:
+        existing = await self._client.indices.get(index=f"{self.alias}-v*", allow_no_indices=True)
+        numbers = [int(name.rsplit("-", 1)[1]) for name in existing.body if name.rsplit("-", 1)[1].isdigit()]
+        return self._generation(max(numbers, default=0) + 1)
+
+    async def rebuild(self, batches: AsyncIterable[Sequence[SearchDocument]]) -> int:
+        await self.ensure()
+        new = await self._next_generation()
+        await self._create(new, self._building)
+        count = 0
+        try:
+            async for batch in batches:
+                operations: list[dict[str, Any]] = []
+                for document in batch:
+                    operations += [{"create": {"_index": new, "_id": document.id}}, product_body(document)]
+                await self._bulk(operations, refresh=False)
+                count += len(batch)
+            await self._client.indices.refresh(index=new)
+            old = await self._behind(self.alias)
+            await self._client.indices.update_aliases(
+                actions=[
+                    *({"remove": {"index": index, "alias": self.alias}} for index in old),
+                    {"add": {"index": new, "alias": self.alias}},
+                    {"remove": {"index": new, "alias": self._building}},
+                ]
+            )
+        except BaseException:
+            await self._client.options(ignore_status=404).indices.delete(index=new)
+            raise
+        if old:
+            await self._client.options(ignore_status=404).indices.delete(index=old)
+        return count
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._client.close()

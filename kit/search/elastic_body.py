@@ -1,0 +1,206 @@
+"""What the Elasticsearch adapter sends: the index's settings and mapping, a product's body, a search's body.
+
+The minimal distribution (the one the tests run) has no `analysis-common` module, so neither the
+`asciifolding` filter nor the language analyzers exist there. Accents are folded here, in Python, on both
+the indexed text and the query text; the analyzer is the standard tokenizer and `lowercase`, which every
+distribution has, so an index behaves the same on the minimal and the full one.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from decimal import Decimal
+from typing import Any
+
+from kit.search import PRICE_RANGES, SearchDocument, SearchQuery, price_range_key
+
+LANGUAGES = ("en", "fr", "ar")  # the languages with their own text fields; others search English
+MAPPING_VERSION = 1  # bump when the mapping changes: a rebuild then moves the alias to a new mapping
+MAX_WINDOW = 10_000  # Elasticsearch's index.max_result_window: no page reaches past it
+CATEGORY_FACETS = 200
+ATTRIBUTE_FACETS = 1_000
+SKU_BOOST = 3.0
+FUZZINESS = "AUTO:4,100"  # one edit in a word of 4+ letters, never two (the port's rule)
+# name > category names > SKU (SKU_BOOST) > description > attribute values; then English.
+BOOSTS = (("name", 5.0), ("category_names", 4.0), ("description", 2.0))
+ENGLISH_BOOSTS = (("name", 2.5), ("category_names", 2.0), ("description", 1.0))
+
+_KEYWORD = {"type": "keyword"}
+_TEXT = {"type": "text", "analyzer": "folded"}
+
+SETTINGS: dict[str, Any] = {
+    "number_of_shards": 1,  # one shard: exact facet counts and the same scores on every page
+    "auto_expand_replicas": "0-1",
+    "analysis": {
+        "analyzer": {"folded": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase"]}},
+        "normalizer": {"folded": {"type": "custom", "filter": ["lowercase"]}},
+    },
+}
+
+MAPPINGS: dict[str, Any] = {
+    "dynamic": "strict",
+    "properties": {
+        "id": _KEYWORD,
+        "sku": {"type": "keyword", "normalizer": "folded"},
+        "category_slugs": _KEYWORD,
+        "attribute_pairs": _KEYWORD,  # "Key:Value" of every variant
+        "attribute_values": _TEXT,
+        **{
+            f"{field}_{lang}": _TEXT
+            for field in ("name", "description", "category_names")
+            for lang in LANGUAGES
+        },
+        "variants": {
+            "type": "nested",
+            "properties": {
+                "id": _KEYWORD,
+                "price": {"type": "double"},  # scaled_float lives in a module the minimal distribution lacks
+                "stock": {"type": "integer"},
+                "attributes": _KEYWORD,
+            },
+        },
+        "created_at": {"type": "date"},
+        "updated_at": {"type": "date"},
+        "names": {"type": "object", "enabled": False},  # the names as written, for suggestions
+        "document": {"type": "object", "enabled": False},
+    },
+}
+
+
+def fold(text: str) -> str:
+    """Accents off (é -> e, ç -> c, Arabic short vowels dropped), as `asciifolding` would."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def _pairs(attributes: Any) -> list[str]:
+    return sorted(f"{key}:{value}" for key, value in attributes.items())
+
+
+def product_body(document: SearchDocument) -> dict[str, Any]:
+    """The indexed form of one product."""
+    body: dict[str, Any] = {
+        "id": document.id,
+        "sku": document.sku,
+        "category_slugs": list(document.category_slugs),
+        "attribute_pairs": sorted({pair for v in document.variants for pair in _pairs(v.attributes)}),
+        "attribute_values": sorted(
+            {fold(value) for v in document.variants for value in v.attributes.values()}
+        ),
+        "variants": [
+            {
+                "id": v.id,
+                "price": float(v.price),
+                "stock": v.stock_quantity,
+                "attributes": _pairs(v.attributes),
+            }
+            for v in document.variants
+        ],
+        "created_at": document.created_at.isoformat(),
+        "updated_at": document.updated_at.isoformat(),
+        "names": dict(document.name),
+        "document": dict(document.document),
+    }
+    for lang in LANGUAGES:
+        body[f"name_{lang}"] = fold(document.name.get(lang, ""))
+        body[f"description_{lang}"] = fold(document.description.get(lang, ""))
+        body[f"category_names_{lang}"] = [
+            fold(names[lang]) for names in document.category_names if lang in names
+        ]
+    return body
+
+
+def text_fields(language: str) -> list[str]:
+    """The boosted fields of a text query: the query's language, then English."""
+    lang = language if language in LANGUAGES else "en"
+    fields = [f"{field}_{lang}^{boost}" for field, boost in BOOSTS]
+    if lang != "en":
+        fields += [f"{field}_en^{boost}" for field, boost in ENGLISH_BOOSTS]
+    return [*fields, "attribute_values^1"]
+
+
+def _variants(condition: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "nested": {"path": "variants", "query": {"range": {f"variants.{k}": v for k, v in condition.items()}}}
+    }
+
+
+def _filters(query: SearchQuery) -> list[dict[str, Any]]:
+    filters: list[dict[str, Any]] = []
+    if query.category:
+        filters.append({"term": {"category_slugs": query.category}})
+    if query.min_price is not None or query.max_price is not None:
+        bounds = {"gte": query.min_price, "lte": query.max_price}
+        filters.append(_variants({"price": {k: float(v) for k, v in bounds.items() if v is not None}}))
+    if query.in_stock:
+        filters.append(_variants({"stock": {"gt": 0}}))
+    for key, values in sorted(query.attributes.items()):
+        if values:  # OR within a key, AND across keys
+            filters.append({"terms": {"attribute_pairs": [f"{key}:{value}" for value in values]}})
+    return filters
+
+
+def _sort(query: SearchQuery) -> list[dict[str, Any]]:
+    order = query.sort_order
+    if query.sort_by == "price":
+        lowest = {"order": order, "mode": "min", "nested": {"path": "variants"}, "missing": "_last"}
+        first: list[dict[str, Any]] = [{"variants.price": lowest}]
+    elif query.sort_by == "createdAt":
+        first = [{"created_at": {"order": order}}]
+    else:
+        first = [{"_score": {"order": order}}, {"created_at": {"order": "desc"}}]
+    return [*first, {"id": {"order": "asc"}}]
+
+
+def _aggregations() -> dict[str, Any]:
+    ranges = [
+        {"key": price_range_key(low, high)}
+        | ({"from": float(low)} if low is not None else {})
+        | ({"to": float(high)} if high is not None else {})
+        for low, high in PRICE_RANGES
+    ]
+    by_count = [{"_count": "desc"}, {"_key": "asc"}]
+    return {
+        "categories": {"terms": {"field": "category_slugs", "size": CATEGORY_FACETS, "order": by_count}},
+        "attributes": {"terms": {"field": "attribute_pairs", "size": ATTRIBUTE_FACETS, "order": by_count}},
+        "prices": {
+            "nested": {"path": "variants"},
+            "aggs": {
+                "ranges": {
+                    "range": {"field": "variants.price", "ranges": ranges, "keyed": True},
+                    "aggs": {"products": {"reverse_nested": {}}},  # count products, not variants
+                }
+            },
+        },
+    }
+
+
+def search_body(query: SearchQuery) -> dict[str, Any]:
+    """The body of `search`: the query, its filters, the page, the sort and the facets."""
+    must: dict[str, Any] = {"match_all": {}}
+    if query.text and query.text.strip():
+        text = fold(query.text)
+        words = {
+            "query": text,
+            "fields": text_fields(query.language),
+            "fuzziness": FUZZINESS,
+            "operator": "and",
+        }
+        # A SKU matches as written (case aside): one edit away is another product's SKU.
+        sku = {"match": {"sku": {"query": text, "boost": SKU_BOOST}}}
+        must = {"bool": {"should": [{"multi_match": words}, sku], "minimum_should_match": 1}}
+    start = (max(query.page, 1) - 1) * query.limit
+    inside = start + query.limit <= MAX_WINDOW
+    return {
+        "query": {"bool": {"must": [must], "filter": _filters(query)}},
+        "from": start if inside else 0,
+        "size": query.limit if inside else 0,  # past the window: the totals and facets, no hits
+        "sort": _sort(query),
+        "track_total_hits": True,
+        "_source": ["document"],
+        "aggs": _aggregations(),
+    }
+
+
+def price_ranges() -> list[tuple[str, Decimal | None, Decimal | None]]:
+    return [(price_range_key(low, high), low, high) for low, high in PRICE_RANGES]
