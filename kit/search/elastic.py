@@ -20,9 +20,10 @@ from elasticsearch import AsyncElasticsearch, BadRequestError
 from kit.search import FacetCount, PriceRangeCount, SearchDocument, SearchPage, SearchQuery
 from kit.search.elastic_body import (
     MAPPING_VERSION,
-    MAPPINGS,
     SETTINGS,
+    STEMMERS,
     fold,
+    mappings,
     price_ranges,
     product_body,
     search_body,
@@ -55,9 +56,17 @@ class ElasticSearch:
     def _generation(self, number: int) -> str:
         return f"{self.alias}-v{MAPPING_VERSION}-{number}"
 
+    async def _has_stemmers(self) -> bool:
+        try:
+            await self._client.indices.analyze(analyzer=STEMMERS["en"], text="shoes")
+        except BadRequestError:
+            return False
+        return True
+
     async def _create(self, index: str, alias: str) -> None:
+        stemmers = await self._has_stemmers()
         await self._client.indices.create(
-            index=index, settings=SETTINGS, mappings=MAPPINGS, aliases={alias: {}}
+            index=index, settings=SETTINGS, mappings=mappings(stemmers=stemmers), aliases={alias: {}}
         )
 
     async def ensure(self) -> None:

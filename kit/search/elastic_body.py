@@ -37,6 +37,28 @@ SETTINGS: dict[str, Any] = {
     },
 }
 
+STEMMERS = {"en": "english", "fr": "french", "ar": "arabic"}  # in the full distribution only
+
+
+def mappings(*, stemmers: bool) -> dict[str, Any]:
+    """The explicit mapping; with `stemmers` (the server has the language analyzers), each language's
+    text also gets a `.stemmed` subfield ("shoes" finds "shoe").
+    """
+
+    def text(lang: str) -> dict[str, Any]:
+        stemmed = {"fields": {"stemmed": {"type": "text", "analyzer": STEMMERS[lang]}}} if stemmers else {}
+        return _TEXT | stemmed
+
+    return MAPPINGS | {
+        "properties": MAPPINGS["properties"]
+        | {
+            f"{field}_{lang}": text(lang)
+            for field in ("name", "description", "category_names")
+            for lang in LANGUAGES
+        }
+    }
+
+
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
@@ -113,10 +135,13 @@ def product_body(document: SearchDocument) -> dict[str, Any]:
 def text_fields(language: str) -> list[str]:
     """The boosted fields of a text query: the query's language, then English."""
     lang = language if language in LANGUAGES else "en"
-    fields = [f"{field}_{lang}^{boost}" for field, boost in BOOSTS]
+    boosted = [(f"{field}_{lang}", boost) for field, boost in BOOSTS]
     if lang != "en":
-        fields += [f"{field}_en^{boost}" for field, boost in ENGLISH_BOOSTS]
-    return [*fields, "attribute_values^1"]
+        boosted += [(f"{field}_en", boost) for field, boost in ENGLISH_BOOSTS]
+    # A `.stemmed` subfield the index lacks (minimal distribution) matches nothing and costs nothing.
+    return [f"{name}{sub}^{boost}" for name, boost in boosted for sub in ("", ".stemmed")] + [
+        "attribute_values^1"
+    ]
 
 
 def _variants(condition: dict[str, Any]) -> dict[str, Any]:
