@@ -61,8 +61,8 @@ class Settings(BaseSettings):
     search_url: str = Field(
         default="sqlite:///{data_dir}/search.db",
         validate_default=True,
-        description="sqlite:///path (embedded FTS5; {data_dir} is filled in) or http://host:9200 "
-        "(Elasticsearch).",
+        description="sqlite:///path (embedded FTS5; {data_dir} is filled in) or http://host:9200[/alias] "
+        "(Elasticsearch; the alias, `products` by default, names the index generations behind it).",
     )
     discovery_url: str = "static://"
     temporal_address: str = "127.0.0.1:7233"
