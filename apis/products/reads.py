@@ -5,7 +5,7 @@ the shapes it is shown in (multilingual, localised, the event document, the orde
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -164,9 +164,12 @@ def primary_image_url(images: Sequence[ProductImage]) -> str | None:
     return primary.image_url if primary else None
 
 
-def product_document(aggregate: ProductAggregate) -> dict[str, Any]:
-    """The payload of `PRODUCT_CREATED` / `PRODUCT_UPDATED`, field for field the seed's (section 3.2)."""
+def product_document(aggregate: ProductAggregate, slugs: Mapping[str, str]) -> dict[str, Any]:
+    """The payload of `PRODUCT_CREATED` / `PRODUCT_UPDATED`, field for field the seed's (section 3.2), plus
+    `category_parent_slugs` (`slugs`: category id -> slug), so that search finds a parent's products.
+    """
     product = aggregate.product
+    parents = {c.parent_id for c in aggregate.categories if c.parent_id}
     flat = sorted({f"{key}:{value}" for v in aggregate.variants for key, value in v.attributes.items()})
     return {
         "id": product.id,
@@ -181,6 +184,7 @@ def product_document(aggregate: ProductAggregate) -> dict[str, Any]:
         "primaryImageUrl": primary_image_url(aggregate.images),
         "category_names": [c.name for c in aggregate.categories],
         "category_slugs": [c.slug for c in aggregate.categories],
+        "category_parent_slugs": sorted(slugs[p] for p in parents if p in slugs),
         "variants": [
             {
                 "id": v.id,
@@ -206,9 +210,15 @@ def product_document(aggregate: ProductAggregate) -> dict[str, Any]:
 
 async def product_documents(session: AsyncSession, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Documents of the products that exist among `ids`, by id (a missing id is a deleted product)."""
-    return {
-        a.product.id: product_document(a) for a in await load_aggregates(session, list(dict.fromkeys(ids)))
-    }
+    aggregates = await load_aggregates(session, list(dict.fromkeys(ids)))
+    parents = {c.parent_id for a in aggregates for c in a.categories if c.parent_id}
+    slugs: dict[str, str] = {}
+    if parents:
+        rows = await session.execute(
+            sa.select(col(Category.id), col(Category.slug)).where(col(Category.id).in_(parents))
+        )
+        slugs = dict(rows.all())
+    return {a.product.id: product_document(a, slugs) for a in aggregates}
 
 
 async def variant_details(session: AsyncSession, variant_ids: Sequence[str]) -> dict[str, VariantDetails]:

@@ -108,8 +108,10 @@ async def update_category(
                 raise CategoryRuleViolated(
                     "Cannot move a category that has children. Move its children first."
                 )
+        relabelled = parent_id != category.parent_id
         category.parent_id = parent_id
-    relabelled = False
+    else:
+        relabelled = False
     if "slug" in fields and data.slug and data.slug != category.slug:
         await _refuse_taken_slug(session, data.slug)
         category.slug, relabelled = data.slug, True
@@ -119,9 +121,15 @@ async def update_category(
         category.image_url = data.image_url
     category.updated_at = now()
     notify.category_event(session, products.CATEGORY_UPDATED, category_id, _payload(category))
-    if relabelled:  # product documents carry category names and slugs
+    if relabelled:  # product documents carry category names and slugs, and their parents' slugs
+        children = sa.select(col(Category.id)).where(col(Category.parent_id) == category_id)
         linked = await session.scalars(
-            sa.select(col(ProductCategory.product_id)).where(col(ProductCategory.category_id) == category_id)
+            sa.select(col(ProductCategory.product_id))
+            .where(
+                (col(ProductCategory.category_id) == category_id)
+                | col(ProductCategory.category_id).in_(children)
+            )
+            .distinct()
         )
         notify.products_changed(session, linked.all(), "updated")
     await _commit_or_slug_taken(session, category.slug)

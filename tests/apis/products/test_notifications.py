@@ -20,7 +20,7 @@ from kit.bus import open_bus
 from kit.bus.memory import MemoryBus
 from kit.outbox import OutboxMessage
 from kit.settings import Settings
-from tests.apis.products.conftest import Shop, Tokens
+from tests.apis.products.conftest import Shop, Tokens, unique
 from tests.support import asgi_client, eventually
 from workflows import sync_product
 
@@ -105,6 +105,21 @@ async def test_renaming_a_category_resyncs_its_products(shop: Shop, engine: Asyn
     product = await shop.product(categories=[leaf["id"]])
     await shop.call("PUT", f"/categories/{leaf['id']}", json={"slug": "renamed"})
     assert (await sync_signals(engine))[-1] == (f"product-sync-{product['id']}", ["updated"])
+
+
+async def test_renaming_a_parent_or_moving_a_leaf_resyncs_the_products_beneath(
+    shop: Shop, engine: AsyncEngine
+) -> None:
+    root, other = await shop.category(), await shop.category()
+    leaf = await shop.category(parent=root["id"])
+    product = await shop.product(categories=[leaf["id"]])
+    expected = (f"product-sync-{product['id']}", ["updated"])
+    await shop.call("PUT", f"/categories/{root['id']}", json={"slug": unique("renamed-")})
+    assert (await sync_signals(engine))[-1] == expected
+    count = len(await sync_signals(engine))
+    assert (await shop.call("PUT", f"/categories/{leaf['id']}", json={"parentId": other["id"]})).is_success
+    assert len(await sync_signals(engine)) == count + 1
+    assert (await sync_signals(engine))[-1] == expected
 
 
 async def test_a_change_committed_before_a_crash_reaches_temporal_after_a_restart(

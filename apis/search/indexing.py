@@ -1,0 +1,71 @@
+"""Writing the index: the products service's event documents (`apis/products/reads.py` `product_document`)
+turned into `SearchDocument`s; only active products are indexed, an inactive one is deleted. Every write is
+idempotent (a document replaces the product's previous one), so a retried activity changes nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from kit.errors import BadRequest
+from kit.search import IndexedVariant, SearchDocument, SearchIndex
+
+
+@dataclass(frozen=True)
+class Written:
+    indexed: int
+    deleted: int
+
+
+def search_document(document: Mapping[str, Any]) -> SearchDocument:
+    """What the product is found by; its categories' slugs include their parents', so that a parent
+    category finds its children's products.
+    """
+    slugs = [*document.get("category_slugs", []), *document.get("category_parent_slugs", [])]
+    return SearchDocument(
+        id=str(document["id"]),
+        sku=str(document["sku"]),
+        name=_texts(document.get("name")),
+        description=_texts(document.get("description")),
+        category_names=[_texts(names) for names in document.get("category_names", [])],
+        category_slugs=list(dict.fromkeys(slugs)),
+        variants=[_variant(v) for v in document.get("variants", [])],
+        created_at=datetime.fromisoformat(document["createdAt"]),
+        updated_at=datetime.fromisoformat(document["updatedAt"]),
+        document=document,
+    )
+
+
+async def index_documents(index: SearchIndex, documents: Sequence[Mapping[str, Any]]) -> Written:
+    """Index the active products among `documents`, delete the inactive ones."""
+    try:
+        active = [search_document(d) for d in documents if d.get("isActive", True)]
+        inactive = [str(d["id"]) for d in documents if not d.get("isActive", True)]
+    except (KeyError, TypeError, ValueError, ArithmeticError) as malformed:
+        raise BadRequest(f"Malformed product document: {malformed!r}", code="InvalidDocument") from malformed
+    if active:
+        await index.upsert(active)
+    if inactive:
+        await index.delete(inactive)
+    return Written(indexed=len(active), deleted=len(inactive))
+
+
+def _texts(value: Any) -> dict[str, str]:
+    """A multilingual text `{"en": ...}`; missing or empty languages are left out."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(language): str(text) for language, text in value.items() if text}
+
+
+def _variant(variant: Mapping[str, Any]) -> IndexedVariant:
+    attributes = variant.get("attributes") or {}
+    return IndexedVariant(
+        id=str(variant["id"]),
+        price=Decimal(str(variant["price"])),
+        stock_quantity=int(variant.get("stockQuantity", 0)),
+        attributes={str(key): str(value) for key, value in attributes.items()},
+    )

@@ -1,0 +1,52 @@
+"""`/internal`: the catalog worker's writes to the index (service credentials only); the gateway never
+forwards these paths. Both are idempotent: a retried call leaves the index as the first one did.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import Field
+
+from apis.search import indexing
+from contracts.search import DELETE_PATH, INDEX_PATH
+from kit.auth.callers import ServiceCaller
+from kit.schemas import Schema
+from kit.search import SearchIndex
+
+router = APIRouter(tags=["internal"])
+
+
+def get_index(request: Request) -> SearchIndex:
+    index: SearchIndex = request.state.service.index
+    return index
+
+
+IndexDep = Annotated[SearchIndex, Depends(get_index)]
+
+
+class IndexRequest(Schema):
+    documents: Annotated[list[dict[str, Any]], Field(max_length=1000)]
+
+
+class DeleteRequest(Schema):
+    product_ids: Annotated[list[str], Field(max_length=1000)]
+
+
+class Written(Schema):
+    indexed: int
+    deleted: int
+
+
+@router.post(INDEX_PATH, summary="Index products' event documents (inactive ones are deleted)")
+async def index_products(index: IndexDep, data: IndexRequest, _caller: ServiceCaller) -> Written:
+    written = await indexing.index_documents(index, data.documents)
+    return Written(indexed=written.indexed, deleted=written.deleted)
+
+
+@router.post(DELETE_PATH, summary="Delete products from the index (unknown ids are fine)")
+async def delete_products(index: IndexDep, data: DeleteRequest, _caller: ServiceCaller) -> Written:
+    if data.product_ids:
+        await index.delete(data.product_ids)
+    return Written(indexed=0, deleted=len(data.product_ids))

@@ -1,0 +1,39 @@
+"""The search service's seam: the internal writes the catalog worker keeps the index current with (service
+credentials). Both are idempotent, so a retried activity writes the same index again: `index` stores the
+active products among the products service's event documents and deletes the inactive ones; `delete` drops
+products by id (ids not indexed are fine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from kit.clients import ServiceClient
+
+SERVICE = "search"
+
+# Routes the catalog worker calls.
+INDEX_PATH = "/internal/index"
+DELETE_PATH = "/internal/delete"
+
+
+class SearchClient:
+    """The search service as the catalog worker calls it."""
+
+    def __init__(self, http: ServiceClient) -> None:
+        self._http = http
+
+    async def index(self, documents: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """Index the products' event documents (`ProductsClient.documents`); answers `{indexed, deleted}`
+        (an inactive product is deleted from the index).
+        """
+        if not documents:
+            return {"indexed": 0, "deleted": 0}
+        counts: dict[str, int] = await self._http.post(INDEX_PATH, json={"documents": list(documents)})
+        return counts
+
+    async def delete(self, product_ids: Sequence[str]) -> None:
+        """Drop deleted products from the index."""
+        if product_ids:
+            await self._http.post(DELETE_PATH, json={"productIds": list(product_ids)})
