@@ -8,6 +8,7 @@ distribution has, so an index behaves the same on the minimal and the full one.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from decimal import Decimal
 from typing import Any
@@ -15,12 +16,13 @@ from typing import Any
 from kit.search import PRICE_RANGES, SearchDocument, SearchQuery, price_range_key
 
 LANGUAGES = ("en", "fr", "ar")  # the languages with their own text fields; others search English
-MAPPING_VERSION = 1  # bump when the mapping changes: a rebuild then moves the alias to a new mapping
+MAPPING_VERSION = 2  # bump when the mapping changes: a rebuild then moves the alias to a new mapping
 MAX_WINDOW = 10_000  # Elasticsearch's index.max_result_window: no page reaches past it
 CATEGORY_FACETS = 200
 ATTRIBUTE_FACETS = 1_000
 SKU_BOOST = 3.0
-FUZZINESS = "AUTO:4,100"  # one edit in a word of 4+ letters, never two (the port's rule)
+WORD = re.compile(r"[^\W_]+")  # letters and digits, as the embedded index cuts words
+MAX_WORDS = 32  # of a query's words, the ones searched (a 10 kB query stays one cheap request)
 # name > category names > SKU (SKU_BOOST) > description > attribute values; then English.
 BOOSTS = (("name", 5.0), ("category_names", 4.0), ("description", 2.0))
 ENGLISH_BOOSTS = (("name", 2.5), ("category_names", 2.0), ("description", 1.0))
@@ -63,7 +65,7 @@ MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
     "properties": {
         "id": _KEYWORD,
-        "sku": {"type": "keyword", "normalizer": "folded"},
+        "sku": {"type": "keyword", "normalizer": "folded", "fields": {"words": _TEXT}},
         "category_slugs": _KEYWORD,
         "attribute_pairs": _KEYWORD,  # "Key:Value" of every variant
         "attribute_values": _TEXT,
@@ -90,9 +92,14 @@ MAPPINGS: dict[str, Any] = {
 
 
 def fold(text: str) -> str:
-    """Accents off (é -> e, ç -> c, Arabic short vowels dropped), as `asciifolding` would."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    """Case and accents off (É -> e, ß -> ss, Arabic short vowels dropped), as `asciifolding` would."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
     return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def typos(word: str) -> bool:
+    """Whether a folded query word may match with one edit: four letters or more, no digits."""
+    return len(word) >= 4 and word.isalpha()
 
 
 def _pairs(attributes: Any) -> list[str]:
@@ -200,20 +207,27 @@ def _aggregations() -> dict[str, Any]:
     }
 
 
+def _text_query(text: str, language: str) -> dict[str, Any] | None:
+    """Every word must match somewhere (a field each, best one counts); one typo in a word of 4+ letters."""
+    fields = text_fields(language)
+    clauses = [
+        {
+            "bool": {
+                "should": [
+                    {"multi_match": {"query": word, "fields": fields, "fuzziness": int(typos(word))}},
+                    # A SKU matches as written: one edit away is another product's SKU.
+                    {"match": {"sku.words": {"query": word, "boost": SKU_BOOST}}},
+                ]
+            }
+        }
+        for word in WORD.findall(fold(text))[:MAX_WORDS]
+    ]
+    return {"bool": {"must": clauses}} if clauses else None
+
+
 def search_body(query: SearchQuery) -> dict[str, Any]:
     """The body of `search`: the query, its filters, the page, the sort and the facets."""
-    must: dict[str, Any] = {"match_all": {}}
-    if query.text and query.text.strip():
-        text = fold(query.text)
-        words = {
-            "query": text,
-            "fields": text_fields(query.language),
-            "fuzziness": FUZZINESS,
-            "operator": "and",
-        }
-        # A SKU matches as written (case aside): one edit away is another product's SKU.
-        sku = {"match": {"sku": {"query": text, "boost": SKU_BOOST}}}
-        must = {"bool": {"should": [{"multi_match": words}, sku], "minimum_should_match": 1}}
+    must = _text_query(query.text or "", query.language) or {"match_all": {}}
     start = (max(query.page, 1) - 1) * query.limit
     inside = start + query.limit <= MAX_WINDOW
     return {

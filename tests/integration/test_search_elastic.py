@@ -110,11 +110,14 @@ async def test_a_misspelled_accentless_word_finds_the_product_and_names_outrank_
             product(1, "Leather Boot", description="goes with a wool sweater"),
             product(2, "Wool Sweater"),
             product(3, "Café Crème Mug", french="Tasse à café crème"),
+            product(4, "Große Tasche"),
         ]
     )
     assert ids((await elastic.search(SearchQuery(text="swaeter"))).hits) == ["p002", "p001"]
     assert ids((await elastic.search(SearchQuery(text="CAFE creme", language="fr"))).hits) == ["p003"]
-    assert (await elastic.search(SearchQuery(text="sku-002"))).total == 1
+    assert ids((await elastic.search(SearchQuery(text="grosse"))).hits) == ["p004"]
+    assert ids((await elastic.search(SearchQuery(text="wool boots"))).hits) == ["p001"]  # words across fields
+    assert ids((await elastic.search(SearchQuery(text="sku-002"))).hits) == ["p002"]
 
 
 async def test_filters_and_facets_count_over_the_filtered_set(elastic: ElasticSearch) -> None:
