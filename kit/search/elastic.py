@@ -22,14 +22,15 @@ from kit.search.elastic_body import (
     MAPPING_VERSION,
     SETTINGS,
     STEMMERS,
-    fold,
     mappings,
     price_ranges,
     product_body,
     search_body,
+    suggest_query,
 )
 
 STAMPS_PAGE = 5_000
+SUGGEST_CANDIDATES = 100  # the best-scored names, of which the shortest are suggested
 
 
 class BulkFailed(RuntimeError):
@@ -145,26 +146,16 @@ class ElasticSearch:
         )
 
     async def suggest(self, prefix: str, *, language: str, limit: int = 10) -> list[str]:
-        words = fold(prefix).strip()
-        if not words:
+        """The best-matching names, shortest first."""
+        query = suggest_query(prefix, language)
+        if query is None or limit <= 0:
             return []
-        fields = [f"name_{language}", "name_en"] if language != "en" else ["name_en"]
         answer = await self._client.search(
-            index=self.alias,
-            query={
-                "multi_match": {"query": words, "type": "bool_prefix", "fields": fields, "operator": "and"}
-            },
-            sort=[{"_score": "desc"}, {"id": "asc"}],
-            size=limit * 3,  # names repeat across products
-            source_includes=["names"],
+            index=self.alias, query=query, size=SUGGEST_CANDIDATES, source_includes=["names"]
         )
-        found: list[str] = []
-        for hit in answer["hits"]["hits"]:
-            names = hit["_source"]["names"]
-            name = names.get(language) or names.get("en")
-            if name and name not in found:
-                found.append(name)
-        return found[:limit]
+        names = [hit["_source"]["names"] for hit in answer["hits"]["hits"]]
+        shown = {name for found in names if (name := found.get(language) or found.get("en"))}
+        return sorted(shown, key=lambda name: (len(name), name))[:limit]
 
     async def stamps(self) -> dict[str, datetime]:
         stamps: dict[str, datetime] = {}

@@ -130,9 +130,10 @@ def product_body(document: SearchDocument) -> dict[str, Any]:
         "names": dict(document.name),
         "document": dict(document.document),
     }
-    for lang in LANGUAGES:
-        body[f"name_{lang}"] = fold(document.name.get(lang, ""))
-        body[f"description_{lang}"] = fold(document.description.get(lang, ""))
+    for lang in LANGUAGES:  # a text missing in a language is no field: suggestions fall back on English
+        for field, texts in (("name", document.name), ("description", document.description)):
+            if texts.get(lang):
+                body[f"{field}_{lang}"] = fold(texts[lang])
         body[f"category_names_{lang}"] = [
             fold(names[lang]) for names in document.category_names if lang in names
         ]
@@ -173,15 +174,14 @@ def _filters(query: SearchQuery) -> list[dict[str, Any]]:
 
 
 def _sort(query: SearchQuery) -> list[dict[str, Any]]:
+    """The query's order, then ties by id in the same direction (by newest for `_score`)."""
     order = query.sort_order
     if query.sort_by == "price":
         lowest = {"order": order, "mode": "min", "nested": {"path": "variants"}, "missing": "_last"}
-        first: list[dict[str, Any]] = [{"variants.price": lowest}]
-    elif query.sort_by == "createdAt":
-        first = [{"created_at": {"order": order}}]
-    else:
-        first = [{"_score": {"order": order}}, {"created_at": {"order": "desc"}}]
-    return [*first, {"id": {"order": "asc"}}]
+        return [{"variants.price": lowest}, {"id": {"order": order}}]
+    if query.sort_by == "createdAt":
+        return [{"created_at": {"order": order}}, {"id": {"order": order}}]
+    return [{"_score": {"order": order}}, {"created_at": {"order": "desc"}}, {"id": {"order": "desc"}}]
 
 
 def _aggregations() -> dict[str, Any]:
@@ -223,6 +223,24 @@ def _text_query(text: str, language: str) -> dict[str, Any] | None:
         for word in WORD.findall(fold(text))[:MAX_WORDS]
     ]
     return {"bool": {"must": clauses}} if clauses else None
+
+
+def suggest_query(prefix: str, language: str) -> dict[str, Any] | None:
+    """Names whose words start with the prefix's words (the last one a prefix): in `language`, or in
+    English for a product with no name in `language`.
+    """
+    words = " ".join(WORD.findall(fold(prefix)))
+    if not words:
+        return None
+
+    def starting(field: str) -> dict[str, Any]:
+        return {"match_bool_prefix": {field: {"query": words, "operator": "and"}}}
+
+    lang = language if language in LANGUAGES else "en"
+    if lang == "en":
+        return starting("name_en")
+    unnamed = {"bool": {"must": [starting("name_en")], "must_not": [{"exists": {"field": f"name_{lang}"}}]}}
+    return {"bool": {"should": [starting(f"name_{lang}"), unnamed]}}
 
 
 def search_body(query: SearchQuery) -> dict[str, Any]:
