@@ -253,3 +253,19 @@ async def scratch_cache(kind: str) -> AsyncIterator[Cache]:
     url = real_server_url("COMMERCE_TEST_REDIS_URL") if kind == "redis" else f"memory://{uuid.uuid4().hex}"
     async with open_cache(url) as cache:
         yield cache
+
+
+@contextlib.asynccontextmanager
+async def scratch_elastic_index() -> AsyncIterator[str]:
+    """A search URL on the run's Elasticsearch with an alias of its own; its generations go afterwards."""
+    from elasticsearch import AsyncElasticsearch
+
+    base = real_server_url("COMMERCE_TEST_ELASTIC_URL").rstrip("/")
+    alias = f"test-products-{uuid.uuid4().hex[:12]}"
+    try:
+        yield f"{base}/{alias}"
+    finally:
+        async with AsyncElasticsearch(base) as client:
+            found = await client.indices.get(index=f"{alias}-v*", allow_no_indices=True)
+            if found.body:
+                await client.indices.delete(index=list(found.body))

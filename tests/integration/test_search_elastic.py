@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -13,7 +12,7 @@ from elasticsearch import BadRequestError
 
 from kit.search import IndexedVariant, SearchDocument, SearchQuery, open_search
 from kit.search.elastic import ElasticSearch
-from tests.support import real_server_url
+from tests.support import real_server_url, scratch_elastic_index
 
 pytestmark = pytest.mark.integration
 
@@ -49,21 +48,11 @@ def product(
     )
 
 
-async def drop(index: ElasticSearch) -> None:
-    names = list((await index.client.indices.get(index=f"{index.alias}-v*", allow_no_indices=True)).body)
-    if names:
-        await index.client.indices.delete(index=names)
-
-
 @pytest.fixture
 async def elastic() -> AsyncIterator[ElasticSearch]:
-    url = real_server_url("COMMERCE_TEST_ELASTIC_URL")
-    async with ElasticSearch(url, alias=f"test-products-{uuid.uuid4().hex[:10]}") as index:
+    async with scratch_elastic_index() as url, ElasticSearch(url) as index:
         await index.ensure()
-        try:
-            yield index
-        finally:
-            await drop(index)
+        yield index
 
 
 def ids(hits: Sequence[Mapping[str, object]]) -> list[object]:
