@@ -1,6 +1,11 @@
 """Product sync: every change to a product (its variants, images, categories, stock) signals this workflow
-(signal-with-start, id `product-sync-{productId}`), which waits for the burst to settle and then publishes
-the product once. A batch variant announces many new products at once (the demo catalog generator).
+(signal-with-start, id `product-sync-{productId}`), which waits for the burst to settle, then publishes
+the product once and writes it to the search index. A batch variant announces and indexes many new products
+at once (the demo catalog generator). Each step retries until its service answers, so a crash of the search
+service, the worker or the engine loses nothing.
+
+Open workflows must replay: a change to the commands issued goes behind `workflow.patched(...)` (the names
+below).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from activities.catalog import CatalogActivities, PublishProductsInput, PublishProductsResult
+    from activities.search import IndexProductsInput, SearchActivities
     from kit.outbox import WorkflowStart
 
 WORKFLOW = "SyncProductWorkflow"
@@ -25,7 +31,12 @@ TASK_QUEUE = "catalog"  # unless the settings name another (`catalog_task_queue`
 PRODUCT_CHANGED_SIGNAL = "product_changed"
 PUBLISH_TIMEOUT = timedelta(seconds=60)
 PUBLISH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+INDEX_TIMEOUT = timedelta(seconds=60)
+INDEX_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 MAX_PUBLICATIONS_PER_RUN = 100
+
+# Changes to the commands issued, each behind its patch so that open workflows replay as they ran.
+INDEX_AFTER_PUBLISHING = "index-after-publishing"  # the search index follows every publication
 
 Change = Literal["created", "updated", "deleted"]  # what the product_changed signal carries
 
@@ -89,6 +100,8 @@ class SyncProductWorkflow:
             await self._burst_settles(data)
             changes, self._changes = self._changes, []
             await self._publish(data.product_id, created="created" in changes)
+            if workflow.patched(INDEX_AFTER_PUBLISHING):
+                await _index([data.product_id])
             publications += 1
             if not self._changes:  # Temporal refuses to complete while a signal is unhandled
                 return SyncProductResult(publications=publications)
@@ -154,5 +167,17 @@ class SyncProductBatchWorkflow:
                 start_to_close_timeout=PUBLISH_TIMEOUT,
                 retry_policy=PUBLISH_RETRY,
             )
+            if workflow.patched(INDEX_AFTER_PUBLISHING):
+                await _index(data.product_ids[start : start + data.chunk_size])
             publications += 1
         return SyncProductResult(publications=publications)
+
+
+async def _index(product_ids: list[str]) -> None:
+    """Write the products' current documents to the search index (deleted ones are removed)."""
+    await workflow.execute_activity_method(
+        SearchActivities.index_products,
+        IndexProductsInput(product_ids=product_ids),
+        start_to_close_timeout=INDEX_TIMEOUT,
+        retry_policy=INDEX_RETRY,
+    )

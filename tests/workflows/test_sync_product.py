@@ -1,5 +1,6 @@
 """Product sync end to end on a real Temporal server: the products service's outbox signals the workflow, the
-catalog worker publishes; a burst of changes makes one `PRODUCT_UPDATED`, carrying the final document.
+catalog worker publishes; a burst of changes makes one `PRODUCT_UPDATED`, carrying the final document, and
+one indexing of the product after it (the search service's side: `tests/activities/test_search.py`).
 """
 
 from __future__ import annotations
@@ -7,17 +8,19 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from temporalio import activity
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.catalog import CatalogActivities
+from activities.search import IndexProductsInput, IndexProductsResult
 from apis.products import demo
 from apis.products.app import create_app
 from apis.products.events import Notifier
@@ -36,10 +39,23 @@ from workflows.sync_product import SyncProductBatchWorkflow, SyncProductWorkflow
 
 
 @dataclass
+class Indexing:
+    """The search service's side, as the workflow sees it: the product ids of each indexing, in order."""
+
+    calls: list[list[str]] = field(default_factory=list)
+
+    @activity.defn(name="index_products")
+    async def index_products(self, data: IndexProductsInput) -> IndexProductsResult:
+        self.calls.append(data.product_ids)
+        return IndexProductsResult(indexed=len(data.product_ids), deleted=0)
+
+
+@dataclass
 class Platform:
     settings: Settings
     shop: Shop
     bus: MemoryBus
+    indexing: Indexing
 
     def events(self, key: str | None = None) -> list[Event]:
         return [e for e in self.bus.broker.topic("product_events").events if key is None or e.key == key]
@@ -66,6 +82,7 @@ async def platform(tmp_path: Path, temporal_address: str) -> AsyncIterator[Platf
         return tokens.for_caller("service")
 
     temporal = await Client.connect(temporal_address, data_converter=pydantic_data_converter)
+    indexing = Indexing()
     async with (
         LifespanManager(app) as manager,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://products") as http,
@@ -80,11 +97,14 @@ async def platform(tmp_path: Path, temporal_address: str) -> AsyncIterator[Platf
             temporal,
             task_queue=queue,
             workflows=[SyncProductWorkflow, SyncProductBatchWorkflow],
-            activities=[CatalogActivities(ProductsClient(products), bus).publish_products],
+            activities=[
+                CatalogActivities(ProductsClient(products), bus).publish_products,
+                indexing.index_products,
+            ],
         ),
     ):
         assert isinstance(bus, MemoryBus)
-        yield Platform(settings, Shop(http, tokens), bus)
+        yield Platform(settings, Shop(http, tokens), bus, indexing)
 
 
 async def test_a_burst_of_changes_is_published_once_with_the_final_document(platform: Platform) -> None:
@@ -92,13 +112,16 @@ async def test_a_burst_of_changes_is_published_once_with_the_final_document(plat
     product = await shop.product(stock=10)
     pid, vid = product["id"], product["variants"][0]["id"]
     await eventually(lambda: platform.types(pid) == ["PRODUCT_CREATED"], within=20)
+    await eventually(lambda: platform.indexing.calls == [[pid]], within=20)  # indexed after publishing
 
     await shop.call("PUT", f"/{pid}", json={"name": {"en": "Reading Lamp"}})
     await shop.call("POST", f"/{pid}/images", json=[{"imageUrl": "https://img.example/2.jpg"}])
     for _ in range(3):
         assert (await shop.adjust(vid, -1)).status_code == 201
     await eventually(lambda: len(platform.events(pid)) == 2, within=20)
+    await eventually(lambda: len(platform.indexing.calls) == 2, within=20)
     await asyncio.sleep(1.5)  # longer than the debounce: nothing else follows
+    assert platform.indexing.calls == [[pid]] * len(platform.events(pid))  # each publication, then indexed
     created, updated = platform.events(pid)
     assert [created.type, updated.type] == ["PRODUCT_CREATED", "PRODUCT_UPDATED"]
     assert updated.payload["name"] == {"en": "Reading Lamp"}
@@ -114,6 +137,7 @@ async def test_a_burst_of_changes_is_published_once_with_the_final_document(plat
     assert (await shop.call("DELETE", f"/{pid}")).status_code == 204
     await eventually(lambda: platform.types(pid)[-1:] == ["PRODUCT_DELETED"], within=20)
     assert platform.events(pid)[-1].payload == {"id": pid}
+    await eventually(lambda: len(platform.indexing.calls) == 3, within=20)  # the index drops it
 
 
 async def test_a_generated_catalog_is_announced_by_batch(platform: Platform, tmp_path: Path) -> None:
@@ -130,6 +154,8 @@ async def test_a_generated_catalog_is_announced_by_batch(platform: Platform, tmp
         return [e for e in platform.events() if e.type == "PRODUCT_CREATED"]
 
     await eventually(lambda: len(created()) == 5, within=20)  # the service's relay runs on its own
+    await eventually(lambda: len(platform.indexing.calls) == 1, within=20)  # one chunk, after publishing
+    assert sorted(platform.indexing.calls[0]) == sorted(str(e.key) for e in created())
     assert all(e.payload["sku"].endswith(f"-3-{i:06d}") for i, e in enumerate(sorted(created(), key=_sku)))
 
 
