@@ -15,6 +15,7 @@ from kit.web import serve
 
 REPO = Path(__file__).resolve().parent.parent
 INFRA_SCRIPT = REPO / "deploy" / "local" / "infra"
+REINDEX_TIMEOUT = 3600.0  # seconds: the whole catalog is read and indexed before the answer
 LOCAL_SERVERS = (
     "postgres",
     "redis",
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     catalog = seed.add_parser("catalog", help="a deterministic demo catalog in the products database")
     catalog.add_argument("--products", type=int, default=1000, help="how many products (default 1000)")
     catalog.add_argument("--seed", type=int, default=1, help="the same seed gives the same catalog")
+    search = commands.add_parser("search", help="the search index").add_subparsers(dest="what", required=True)
+    search.add_parser("reindex", help="rebuild the index from the catalog and swap it in (searches go on)")
     outbox = commands.add_parser("outbox", help="undelivered outbox rows").add_subparsers(
         dest="action", required=True
     )
@@ -95,6 +98,8 @@ def main(argv: list[str] | None = None) -> None:
         _run(dead_letters(Settings(), args))
     elif args.command == "seed":
         _run(seed_catalog(Settings(), products=args.products, seed=args.seed))
+    elif args.command == "search":
+        _run(reindex_search(Settings()))
     elif args.command == "outbox" and args.action == "list":
         _run(list_outbox(Settings(), args.service, parked=args.parked))
     elif args.command == "outbox":
@@ -177,6 +182,22 @@ async def seed_catalog(settings: Settings, *, products: int, seed: int) -> None:
         f"catalog (seed {seed}): {report.products_created} products created, {report.products_present} "
         f"already there, {report.categories_created} categories created, in {report.seconds}s"
     )
+
+
+async def reindex_search(settings: Settings) -> None:
+    """Ask the running search service to rebuild its index (service credentials); it answers once swapped."""
+    from contracts import search
+    from kit.auth.services import service_tokens
+    from kit.clients import ServiceClient
+    from kit.infra import open_infra
+
+    async with open_infra(settings.for_service("cli")) as infra:
+        tokens = service_tokens(infra, "cli")
+        async with ServiceClient(
+            infra.registry, search.SERVICE, timeout=REINDEX_TIMEOUT, token=tokens
+        ) as http:
+            indexed = await search.SearchClient(http).reindex()
+    print(f"search: {indexed} products indexed and swapped in")
 
 
 async def list_outbox(settings: Settings, service: str, *, parked: bool) -> None:

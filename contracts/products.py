@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +40,9 @@ RELEASE_EXCEEDS_RESERVATION = "ReleaseExceedsReservation"
 STOCK_ADJUST_PATH = "/stock/adjust/{variant_id}"
 VARIANT_DETAILS_PATH = "/internal/variant-details"
 PRODUCT_DOCUMENTS_PATH = "/internal/product-documents"
+PRODUCT_STAMPS_PATH = "/internal/product-stamps"
+MAX_PRODUCT_STAMPS = 1000  # per page of PRODUCT_STAMPS_PATH
+MAX_DOCUMENTS = 500  # per call of PRODUCT_DOCUMENTS_PATH
 
 # Ledger movement types an order writes.
 ORDER_MOVEMENT = "ORDER"
@@ -75,6 +79,15 @@ class Variant:
     image_url: str | None
     attributes: dict[str, Any]
     stock_quantity: int
+
+
+@dataclass(frozen=True)
+class ProductStamp:
+    """A product as a reindex or a reconcile pages the catalog: its id, last update, whether it is on sale."""
+
+    id: str
+    updated_at: datetime
+    is_active: bool
 
 
 def reservation_key(order_id: str, variant_id: str) -> str:
@@ -147,6 +160,19 @@ class ProductsClient:
             PRODUCT_DOCUMENTS_PATH, json={"productIds": product_ids}
         )
         return documents
+
+    async def stamps(
+        self, *, after: str | None = None, limit: int = MAX_PRODUCT_STAMPS
+    ) -> list[ProductStamp]:
+        """A page of the catalog (archived products left out), in id order, after the id `after`: the next
+        page starts after the last id of this one, and a page shorter than `limit` is the last.
+        """
+        params: dict[str, Any] = {"limit": limit} | ({"after": after} if after else {})
+        page: list[dict[str, Any]] = await self._http.get(PRODUCT_STAMPS_PATH, params=params)
+        return [
+            ProductStamp(str(p["id"]), datetime.fromisoformat(p["updatedAt"]), bool(p["isActive"]))
+            for p in page
+        ]
 
     async def _adjust(self, variant_id: str, body: dict[str, Any]) -> None:
         try:

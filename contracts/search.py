@@ -1,7 +1,7 @@
 """The search service's seam: the internal writes the catalog worker keeps the index current with (service
 credentials). Both are idempotent, so a retried activity writes the same index again: `index` stores the
 active products among the products service's event documents and deletes the inactive ones; `delete` drops
-products by id (ids not indexed are fine).
+products by id (ids not indexed are fine). `reindex` rebuilds the whole index from the catalog.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from kit.clients import ServiceClient
 
 SERVICE = "search"
 
-# Routes the catalog worker calls.
+# Routes the catalog worker (and the `commerce search reindex` command) call.
 INDEX_PATH = "/internal/index"
 DELETE_PATH = "/internal/delete"
+REINDEX_PATH = "/internal/reindex"
 
 
 class SearchClient:
@@ -37,3 +38,8 @@ class SearchClient:
         """Drop deleted products from the index."""
         if product_ids:
             await self._http.post(DELETE_PATH, json={"productIds": list(product_ids)})
+
+    async def reindex(self) -> int:
+        """Rebuild the index from the whole catalog and swap it in; answers the products indexed."""
+        body: dict[str, int] = await self._http.post(REINDEX_PATH)
+        return body["indexed"]

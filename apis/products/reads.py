@@ -25,7 +25,7 @@ from apis.products.schemas.products import (
     ProductView,
     VariantRead,
 )
-from apis.products.schemas.stock import VariantDetails, money_text
+from apis.products.schemas.stock import ProductStamp, VariantDetails, money_text
 from kit.localisation import localise
 
 BASE_CURRENCY = "USD"
@@ -219,6 +219,20 @@ async def product_documents(session: AsyncSession, ids: Sequence[str]) -> dict[s
         )
         slugs = dict(rows.all())
     return {a.product.id: product_document(a, slugs) for a in aggregates}
+
+
+async def product_stamps(session: AsyncSession, *, after: str | None, limit: int) -> list[ProductStamp]:
+    """A page of the catalog in id order (archived products are as if deleted): a reindex, a reconcile."""
+    query = (
+        sa.select(col(Product.id), col(Product.updated_at), col(Product.is_active))
+        .where(NOT_ARCHIVED)
+        .order_by(col(Product.id))
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(col(Product.id) > after)
+    rows = await session.execute(query)
+    return [ProductStamp(id=i, updated_at=updated, is_active=active) for i, updated, active in rows]
 
 
 async def variant_details(session: AsyncSession, variant_ids: Sequence[str]) -> dict[str, VariantDetails]:

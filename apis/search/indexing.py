@@ -5,12 +5,13 @@ idempotent (a document replaces the product's previous one), so a retried activi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from contracts.products import MAX_DOCUMENTS, ProductsClient
 from kit.errors import BadRequest
 from kit.search import IndexedVariant, SearchDocument, SearchIndex
 
@@ -52,6 +53,27 @@ async def index_documents(index: SearchIndex, documents: Sequence[Mapping[str, A
     if inactive:
         await index.delete(inactive)
     return Written(indexed=len(active), deleted=len(inactive))
+
+
+async def reindex(index: SearchIndex, catalog: ProductsClient, *, batch: int = MAX_DOCUMENTS) -> int:
+    """Rebuild the index from the whole catalog and swap it in at once (searches keep answering from the
+    old one meanwhile); returns the products indexed.
+    """
+    return await index.rebuild(catalog_batches(catalog, batch=batch))
+
+
+async def catalog_batches(catalog: ProductsClient, *, batch: int) -> AsyncIterator[list[SearchDocument]]:
+    """Every active product of the catalog, `batch` ids at a time, in id order."""
+    after: str | None = None
+    while True:
+        page = await catalog.stamps(after=after, limit=batch)
+        active = [p.id for p in page if p.is_active]
+        if active:
+            documents = await catalog.documents(active)
+            yield [search_document(d) for d in documents.values() if d.get("isActive", True)]
+        if len(page) < batch:
+            return
+        after = page[-1].id
 
 
 def _texts(value: Any) -> dict[str, str]:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from apis.products import reads
-from apis.products.schemas.stock import ProductDocumentsRequest, VariantDetails, VariantDetailsRequest
-from contracts.products import PRODUCT_DOCUMENTS_PATH, VARIANT_DETAILS_PATH
+from apis.products.schemas.stock import (
+    ProductDocumentsRequest,
+    ProductStamp,
+    VariantDetails,
+    VariantDetailsRequest,
+)
+from contracts.products import (
+    MAX_PRODUCT_STAMPS,
+    PRODUCT_DOCUMENTS_PATH,
+    PRODUCT_STAMPS_PATH,
+    VARIANT_DETAILS_PATH,
+)
 from kit.auth.callers import ServiceCaller
 from kit.web import SessionDep
 
@@ -27,3 +37,15 @@ async def product_documents(
     session: SessionDep, data: ProductDocumentsRequest, _caller: ServiceCaller
 ) -> dict[str, dict[str, Any]]:
     return await reads.product_documents(session, data.product_ids)
+
+
+@router.get(
+    PRODUCT_STAMPS_PATH, summary="A page of the catalog (id, updatedAt, isActive) in id order, after `after`"
+)
+async def product_stamps(
+    session: SessionDep,
+    _caller: ServiceCaller,
+    after: Annotated[str | None, Query(max_length=36)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PRODUCT_STAMPS)] = MAX_PRODUCT_STAMPS,
+) -> list[ProductStamp]:
+    return await reads.product_stamps(session, after=after, limit=limit)

@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints, ValidationInfo, field_validator, 
 
 from apis.products.models import StockMovementType
 from apis.products.schemas.products import Money, Schema, Timestamp
+from contracts.products import MAX_DOCUMENTS
 
 OUTGOING = frozenset({StockMovementType.ORDER})
 INCOMING = frozenset({StockMovementType.ORDER_CANCELLED, StockMovementType.RETURN_RESTOCK})
@@ -138,8 +139,14 @@ class VariantDetails(Schema):
     stock_quantity: int
 
 
+class ProductStamp(Schema):
+    id: str
+    updated_at: Timestamp
+    is_active: bool
+
+
 class ProductDocumentsRequest(Schema):
-    product_ids: Annotated[list[str], Field(min_length=1, max_length=500)]
+    product_ids: Annotated[list[str], Field(min_length=1, max_length=MAX_DOCUMENTS)]
 
 
 def money_text(value: Decimal) -> str:

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
 from apis.search import indexing
-from contracts.search import DELETE_PATH, INDEX_PATH
+from contracts.products import ProductsClient
+from contracts.search import DELETE_PATH, INDEX_PATH, REINDEX_PATH
 from kit.auth.callers import ServiceCaller
 from kit.schemas import Schema
 from kit.search import SearchIndex
@@ -23,7 +24,13 @@ def get_index(request: Request) -> SearchIndex:
     return index
 
 
+def get_catalog(request: Request) -> ProductsClient:
+    catalog: ProductsClient = request.state.service.catalog
+    return catalog
+
+
 IndexDep = Annotated[SearchIndex, Depends(get_index)]
+CatalogDep = Annotated[ProductsClient, Depends(get_catalog)]
 
 
 class IndexRequest(Schema):
@@ -39,6 +46,10 @@ class Written(Schema):
     deleted: int
 
 
+class Reindexed(Schema):
+    indexed: int
+
+
 @router.post(INDEX_PATH, summary="Index products' event documents (inactive ones are deleted)")
 async def index_products(index: IndexDep, data: IndexRequest, _caller: ServiceCaller) -> Written:
     written = await indexing.index_documents(index, data.documents)
@@ -50,3 +61,10 @@ async def delete_products(index: IndexDep, data: DeleteRequest, _caller: Service
     if data.product_ids:
         await index.delete(data.product_ids)
     return Written(indexed=0, deleted=len(data.product_ids))
+
+
+@router.post(
+    REINDEX_PATH, summary="Rebuild the index from the catalog and swap it in (`commerce search reindex`)"
+)
+async def reindex(index: IndexDep, catalog: CatalogDep, _caller: ServiceCaller) -> Reindexed:
+    return Reindexed(indexed=await indexing.reindex(index, catalog))

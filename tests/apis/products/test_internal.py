@@ -16,3 +16,27 @@ async def test_a_document_names_the_parents_of_its_categories(shop: Shop) -> Non
     [document] = response.json().values()
     assert sorted(document["category_slugs"]) == sorted([leaf["slug"], top["slug"]])
     assert document["category_parent_slugs"] == [root["slug"]]
+
+
+async def test_the_catalog_is_paged_in_id_order_with_stamps_archived_products_left_out(shop: Shop) -> None:
+    made = sorted([(await shop.product())["id"] for _ in range(4)])
+    hidden = await shop.product(isActive=False)
+    made = sorted([*made, hidden["id"]])
+    ordered = await shop.product()
+    assert (await shop.adjust(ordered["variants"][0]["id"], -1, type="ORDER", relatedOrderId="o1")).is_success
+    assert (await shop.call("DELETE", f"/{ordered['id']}")).status_code == 204  # archived: it has orders
+    pages, after = [], None
+    while True:
+        params = {"limit": 2} | ({"after": after} if after else {})
+        response = await shop.call("GET", "/internal/product-stamps", as_="service", params=params)
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+        if len(pages[-1]) < 2:
+            break
+        after = pages[-1][-1]["id"]
+    stamps = [stamp for page in pages for stamp in page]
+    assert [stamp["id"] for stamp in stamps] == made
+    assert [stamp["isActive"] for stamp in stamps] == [i != hidden["id"] for i in made]
+    assert next(s["updatedAt"] for s in stamps if s["id"] == hidden["id"]) == hidden["updatedAt"]
+    refused = await shop.call("GET", "/internal/product-stamps", as_="admin")
+    assert refused.status_code == 403

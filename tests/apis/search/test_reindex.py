@@ -1,0 +1,90 @@
+"""A reindex reads the whole catalog page by page and swaps the new index in at once: searches made while it
+runs answer the old products, never an empty or half-built index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from apis.search import indexing
+from contracts.products import ProductsClient, ProductStamp
+from kit.search import SearchIndex, SearchQuery, open_search
+from tests.support import real_server_url
+
+UPDATED = datetime(2026, 1, 3, 3, 4, 5, tzinfo=UTC)
+
+
+def document(number: int, *, active: bool = True) -> dict[str, Any]:
+    return {
+        "id": f"p{number:03d}",
+        "sku": f"LAMP-{number:03d}",
+        "name": {"en": f"Desk lamp {number}"},
+        "description": {"en": "A lamp."},
+        "isActive": active,
+        "createdAt": "2026-01-02T03:04:05Z",
+        "updatedAt": "2026-01-03T03:04:05Z",
+        "category_names": [{"en": "Lamps"}],
+        "category_slugs": ["lamps"],
+        "category_parent_slugs": ["lighting"],
+        "variants": [
+            {"id": f"v{number}", "attributes": {"Color": "Black"}, "price": "19.99", "stockQuantity": 2}
+        ],
+    }
+
+
+class SlowCatalog(ProductsClient):
+    """The products service's internal reads, held in memory, each page taking a while."""
+
+    def __init__(self, documents: list[dict[str, Any]]) -> None:
+        self.known = {d["id"]: d for d in documents}
+        self.pages: list[list[str]] = []
+
+    async def stamps(self, *, after: str | None = None, limit: int = 1000) -> list[ProductStamp]:
+        page = [i for i in sorted(self.known) if after is None or i > after][:limit]
+        self.pages.append(page)
+        await asyncio.sleep(0.05)
+        return [ProductStamp(i, UPDATED, self.known[i]["isActive"]) for i in page]
+
+    async def documents(self, product_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {i: self.known[i] for i in product_ids if i in self.known}
+
+
+@pytest.fixture(params=[pytest.param("elastic", marks=pytest.mark.integration)])
+async def index(request: pytest.FixtureRequest) -> AsyncIterator[SearchIndex]:
+    alias = f"test-reindex-{uuid.uuid4().hex[:10]}"
+    async with open_search(f"{real_server_url('COMMERCE_TEST_ELASTIC_URL')}/{alias}") as opened:
+        await opened.ensure()
+        yield opened
+
+
+async def lamps(index: SearchIndex) -> list[str]:
+    page = await index.search(SearchQuery(category="lighting", sort_by="createdAt", limit=100))
+    return sorted(str(hit["id"]) for hit in page.hits)
+
+
+async def test_a_reindex_pages_the_catalog_and_swaps_with_no_empty_moment(index: SearchIndex) -> None:
+    await indexing.index_documents(index, [document(n) for n in range(1, 4)] + [document(99)])
+    before = await lamps(index)
+    catalog = SlowCatalog([document(n) for n in range(1, 8)] + [document(8, active=False)])
+    answers: list[list[str]] = []
+
+    async def keep_searching() -> None:
+        while not reindexing.done():
+            answers.append(await lamps(index))
+            await asyncio.sleep(0.01)
+
+    reindexing = asyncio.create_task(indexing.reindex(index, catalog, batch=3))
+    await keep_searching()
+    assert await reindexing == 7  # the inactive product is left out
+    after = [f"p{n:03d}" for n in range(1, 8)]  # p099 is no longer in the catalog
+    assert before == ["p001", "p002", "p003", "p099"]
+    assert await lamps(index) == after
+    assert [len(page) for page in catalog.pages] == [3, 3, 2]
+    assert len(answers) > 3
+    assert all(answer in (before, after) for answer in answers)

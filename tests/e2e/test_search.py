@@ -1,0 +1,105 @@
+"""Through the gateway: what admins change in the catalog reaches search through the catalog worker, and a
+reindex swaps a new index in while searches keep answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import string
+from typing import Any
+
+import pytest
+
+from commerce import cli
+from tests.e2e.conftest import Shop
+from tests.support import eventually
+
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+
+
+def unique_word() -> str:
+    return "lumin" + "".join(random.choices(string.ascii_lowercase, k=6))
+
+
+def misspelled(word: str) -> str:
+    """One letter changed in the middle: a typo search still finds."""
+    middle = len(word) // 2
+    return word[:middle] + ("x" if word[middle] != "x" else "y") + word[middle + 1 :]
+
+
+async def lantern(shop: Shop, word: str, stock: int) -> tuple[str, str]:
+    body = {
+        "sku": f"SKU-{word.upper()}",
+        "name": {"en": f"{word.title()} lantern", "fr": f"Lanterne {word}"},
+        "variants": [{"attributes": {"Color": "Amber"}, "price": "30.00", "initialStockQuantity": stock}],
+    }
+    response = await shop.http.post("/products", json=body, headers=shop.admin)
+    assert response.status_code == 201, response.text
+    product = response.json()
+    product = product.get("data", product)
+    return product["id"], product["variants"][0]["id"]
+
+
+async def found(shop: Shop, q: str, **params: Any) -> list[str]:
+    response = await shop.http.get("/search/products", params={"q": q, **params})
+    assert response.status_code == 200, response.text
+    return [hit["id"] for hit in response.json()["data"]]
+
+
+async def test_a_new_product_is_found_by_a_misspelled_word_and_leaves_in_stock_when_sold_out(
+    shop: Shop,
+) -> None:
+    word = unique_word()
+    product_id, variant_id = await lantern(shop, word, stock=1)
+
+    async def searchable() -> bool:
+        return await found(shop, misspelled(word)) == [product_id]
+
+    await eventually(searchable, within=30, interval=0.2)
+    assert await found(shop, word, inStock="true") == [product_id]
+
+    sold = await shop.order(variant_id, quantity=1)
+    assert sold.status_code == 201, sold.text
+
+    async def sold_out() -> bool:
+        return await found(shop, word, inStock="true") == []
+
+    await eventually(sold_out, within=30, interval=0.2)
+    assert await found(shop, word) == [product_id]  # still found, just not in stock
+
+
+async def test_a_reindex_swaps_in_a_new_index_while_searches_keep_answering(shop: Shop) -> None:
+    word = unique_word()
+    product_id, _ = await lantern(shop, word, stock=5)
+
+    async def searchable() -> bool:
+        return await found(shop, word) == [product_id]
+
+    await eventually(searchable, within=30, interval=0.2)
+    answers: list[list[str]] = []
+    done = asyncio.Event()
+
+    async def keep_searching() -> None:
+        while not done.is_set():
+            answers.append(await found(shop, word))  # asserts each answer is a 200
+
+    searching = asyncio.create_task(keep_searching())
+    try:
+        response = await shop.http.post("/search/admin/reindex", headers=shop.admin)
+        assert response.status_code == 200, response.text
+        assert response.json()["indexed"] >= 1
+        await cli.reindex_search(shop.settings)  # `commerce search reindex`: the same, by the command
+    finally:
+        done.set()
+        await searching
+    assert answers
+    assert all(answer == [product_id] for answer in answers)  # never an empty or half-built index
+    assert await found(shop, word) == [product_id]
+
+
+async def test_only_staff_may_reindex(shop: Shop) -> None:
+    assert (await shop.http.post("/search/admin/reindex")).status_code == 401
+    customer, _ = await shop.customer()
+    response = await shop.http.post("/search/admin/reindex", headers=customer)
+    assert (response.status_code, response.json()["code"]) == (403, "MissingPermission")
