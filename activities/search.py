@@ -18,6 +18,12 @@ class IndexProductsResult(BaseModel):
     deleted: int
 
 
+class ReconcileSearchResult(BaseModel):
+    missing: int
+    stale: int
+    deleted: int
+
+
 class SearchActivities:
     """Built with clients of the products and search services (service credentials)."""
 
@@ -35,3 +41,9 @@ class SearchActivities:
         written = await self._search.index([documents[p] for p in data.product_ids if p in documents])
         await self._search.delete(gone)
         return IndexProductsResult(indexed=written["indexed"], deleted=written["deleted"] + len(gone))
+
+    @activity.defn(name="reconcile_search")
+    async def reconcile_search(self) -> ReconcileSearchResult:
+        """Have the search service compare its index with the catalog and repair the drift."""
+        drift = await self._search.reconcile()
+        return ReconcileSearchResult(missing=drift.missing, stale=drift.stale, deleted=drift.deleted)

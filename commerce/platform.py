@@ -67,7 +67,10 @@ async def run_worker(settings: Settings, queue: str) -> None:
     worker_settings = settings.for_service("gateway").model_copy(update={"service_name": f"worker-{queue}"})
     async with open_infra(worker_settings) as infra:
         client = await connect_temporal(settings)
-        worker: Worker = importlib.import_module(WORKERS[queue]).build_worker(client, infra)
+        module = importlib.import_module(WORKERS[queue])
+        if prepare := getattr(module, "prepare", None):  # what the queue needs in Temporal (schedules)
+            await prepare(client, infra)
+        worker: Worker = module.build_worker(client, infra)
         await worker.run()
 
 

@@ -1,12 +1,14 @@
 """The search service's seam: the internal writes the catalog worker keeps the index current with (service
 credentials). Both are idempotent, so a retried activity writes the same index again: `index` stores the
 active products among the products service's event documents and deletes the inactive ones; `delete` drops
-products by id (ids not indexed are fine). `reindex` rebuilds the whole index from the catalog.
+products by id (ids not indexed are fine). `reindex` rebuilds the whole index from the catalog; `reconcile`
+repairs only what drifted from it (the scheduled reconcile workflow calls it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kit.clients import ServiceClient
@@ -17,6 +19,18 @@ SERVICE = "search"
 INDEX_PATH = "/internal/index"
 DELETE_PATH = "/internal/delete"
 REINDEX_PATH = "/internal/reindex"
+RECONCILE_PATH = "/internal/reconcile"
+
+
+@dataclass(frozen=True)
+class Drift:
+    """What a reconcile repaired: products missing from the index, indexed older than the catalog's, and
+    indexed but deleted or inactive in the catalog.
+    """
+
+    missing: int
+    stale: int
+    deleted: int
 
 
 class SearchClient:
@@ -43,3 +57,8 @@ class SearchClient:
         """Rebuild the index from the whole catalog and swap it in; answers the products indexed."""
         body: dict[str, int] = await self._http.post(REINDEX_PATH)
         return body["indexed"]
+
+    async def reconcile(self) -> Drift:
+        """Compare the index with the catalog (ids and update times) and repair the drift."""
+        body: dict[str, int] = await self._http.post(RECONCILE_PATH)
+        return Drift(missing=body["missing"], stale=body["stale"], deleted=body["deleted"])

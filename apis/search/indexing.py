@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from contracts.products import MAX_DOCUMENTS, ProductsClient
+from contracts.search import Drift
 from kit.errors import BadRequest
 from kit.search import IndexedVariant, SearchDocument, SearchIndex
+
+STAMP_PRECISION = timedelta(milliseconds=1)  # what every engine keeps of a date
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,37 @@ async def catalog_batches(catalog: ProductsClient, *, batch: int) -> AsyncIterat
         if len(page) < batch:
             return
         after = page[-1].id
+
+
+async def reconcile(index: SearchIndex, catalog: ProductsClient, *, batch: int = MAX_DOCUMENTS) -> Drift:
+    """Compare the index's stamps with the catalog's update times and repair the drift (a write lost before
+    the indexing workflow existed, an index restored from a backup). A write racing the reconcile is safe:
+    both index the product's current document.
+    """
+    indexed = await index.stamps()
+    missing = stale = 0
+    after: str | None = None
+    while True:
+        page = await catalog.stamps(after=after, limit=batch)
+        behind = [p for p in page if p.is_active and _behind(indexed.get(p.id), p.updated_at)]
+        missing += sum(1 for p in behind if p.id not in indexed)
+        stale += sum(1 for p in behind if p.id in indexed)
+        if behind:
+            documents = await catalog.documents([p.id for p in behind])
+            await index_documents(index, list(documents.values()))
+        for stamp in page:
+            if stamp.is_active and stamp.id in indexed:
+                del indexed[stamp.id]  # what is left is not in the catalog, or not on sale
+        if len(page) < batch:
+            break
+        after = page[-1].id
+    if indexed:
+        await index.delete(list(indexed))
+    return Drift(missing=missing, stale=stale, deleted=len(indexed))
+
+
+def _behind(indexed: datetime | None, updated: datetime) -> bool:
+    return indexed is None or updated - indexed >= STAMP_PRECISION
 
 
 def _texts(value: Any) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -26,7 +27,7 @@ class Services:
         self.search_down = False
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
+        body: Any = json.loads(request.content) if request.content else None
         if request.url.host == "products" and request.url.path == "/internal/product-documents":
             found = {pid: DOCUMENT | {"id": pid} for pid in body["productIds"] if pid != "gone"}
             return httpx.Response(200, json=found)
@@ -38,6 +39,8 @@ class Services:
         self.writes.append((request.url.path, body))
         if request.url.path == "/internal/index":
             return httpx.Response(200, json={"indexed": len(body["documents"]), "deleted": 0})
+        if request.url.path == "/internal/reconcile":
+            return httpx.Response(200, json={"missing": 1, "stale": 2, "deleted": 3})
         if request.url.path == "/internal/delete":
             return httpx.Response(200, json={"indexed": 0, "deleted": len(body["productIds"])})
         return httpx.Response(404, json={"message": "no such route"})
@@ -92,3 +95,11 @@ async def test_a_search_service_that_is_down_fails_the_attempt_for_temporal_to_r
         activities.index_products, IndexProductsInput(product_ids=["p1"])
     )
     assert result.indexed == 1
+
+
+async def test_a_reconcile_reports_what_the_search_service_repaired(
+    activities: SearchActivities, services: Services
+) -> None:
+    result = await ActivityEnvironment().run(activities.reconcile_search)
+    assert (result.missing, result.stale, result.deleted) == (1, 2, 3)
+    assert [path for path, _ in services.writes] == ["/internal/reconcile"]

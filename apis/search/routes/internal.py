@@ -11,7 +11,7 @@ from pydantic import Field
 
 from apis.search import indexing
 from contracts.products import ProductsClient
-from contracts.search import DELETE_PATH, INDEX_PATH, REINDEX_PATH
+from contracts.search import DELETE_PATH, INDEX_PATH, RECONCILE_PATH, REINDEX_PATH
 from kit.auth.callers import ServiceCaller
 from kit.schemas import Schema
 from kit.search import SearchIndex
@@ -50,6 +50,12 @@ class Reindexed(Schema):
     indexed: int
 
 
+class Reconciled(Schema):
+    missing: int
+    stale: int
+    deleted: int
+
+
 @router.post(INDEX_PATH, summary="Index products' event documents (inactive ones are deleted)")
 async def index_products(index: IndexDep, data: IndexRequest, _caller: ServiceCaller) -> Written:
     written = await indexing.index_documents(index, data.documents)
@@ -68,3 +74,9 @@ async def delete_products(index: IndexDep, data: DeleteRequest, _caller: Service
 )
 async def reindex(index: IndexDep, catalog: CatalogDep, _caller: ServiceCaller) -> Reindexed:
     return Reindexed(indexed=await indexing.reindex(index, catalog))
+
+
+@router.post(RECONCILE_PATH, summary="Repair what drifted between the index and the catalog (the schedule)")
+async def reconcile(index: IndexDep, catalog: CatalogDep, _caller: ServiceCaller) -> Reconciled:
+    drift = await indexing.reconcile(index, catalog)
+    return Reconciled(missing=drift.missing, stale=drift.stale, deleted=drift.deleted)

@@ -1,5 +1,5 @@
 """A reindex reads the whole catalog page by page and swaps the new index in at once: searches made while it
-runs answer the old products, never an empty or half-built index.
+runs answer the old products, never an empty or half-built index. A reconcile repairs what drifted.
 """
 
 from __future__ import annotations
@@ -14,13 +14,16 @@ import pytest
 
 from apis.search import indexing
 from contracts.products import ProductsClient, ProductStamp
+from contracts.search import Drift
 from kit.search import SearchIndex, SearchQuery, open_search
 from tests.support import real_server_url
 
-UPDATED = datetime(2026, 1, 3, 3, 4, 5, tzinfo=UTC)
+UPDATED = datetime(2026, 1, 3, 3, 4, 5, 123456, tzinfo=UTC)  # microseconds: engines keep milliseconds
 
 
-def document(number: int, *, active: bool = True) -> dict[str, Any]:
+def document(
+    number: int, *, active: bool = True, updated: str = "2026-01-03T03:04:05.123456Z"
+) -> dict[str, Any]:
     return {
         "id": f"p{number:03d}",
         "sku": f"LAMP-{number:03d}",
@@ -28,7 +31,7 @@ def document(number: int, *, active: bool = True) -> dict[str, Any]:
         "description": {"en": "A lamp."},
         "isActive": active,
         "createdAt": "2026-01-02T03:04:05Z",
-        "updatedAt": "2026-01-03T03:04:05Z",
+        "updatedAt": updated,
         "category_names": [{"en": "Lamps"}],
         "category_slugs": ["lamps"],
         "category_parent_slugs": ["lighting"],
@@ -88,3 +91,18 @@ async def test_a_reindex_pages_the_catalog_and_swaps_with_no_empty_moment(index:
     assert [len(page) for page in catalog.pages] == [3, 3, 2]
     assert len(answers) > 3
     assert all(answer in (before, after) for answer in answers)
+
+
+async def test_a_reconcile_repairs_missing_stale_and_deleted_products_then_finds_nothing(
+    index: SearchIndex,
+) -> None:
+    current, stale = document(1), document(2, updated="2026-01-01T00:00:00Z")
+    await indexing.index_documents(index, [current, stale, document(5), document(99)])
+    catalog = SlowCatalog([document(n) for n in range(1, 5)] + [document(5, active=False)])
+
+    drift = await indexing.reconcile(index, catalog, batch=2)
+
+    assert drift == Drift(missing=2, stale=1, deleted=2)  # p003 p004; p002; p005 p099
+    assert await lamps(index) == ["p001", "p002", "p003", "p004"]
+    assert abs((await index.stamps())["p002"] - UPDATED) < indexing.STAMP_PRECISION
+    assert await indexing.reconcile(index, catalog, batch=2) == Drift(missing=0, stale=0, deleted=0)
