@@ -1,4 +1,4 @@
-"""What the search routes take from a request: the service's lifespan state (the index) and the
+"""What the search routes take from a request: the service's lifespan state (the index, the catalog) and the
 `attributes[Key]=Value` filters of the query string. (The caller's language: `kit.localisation`.)
 """
 
@@ -17,6 +17,7 @@ from apis.search.schemas import (
     MAX_ATTRIBUTE_VALUE,
     MAX_ATTRIBUTE_VALUES,
 )
+from contracts.products import ProductsClient
 from kit.search import SearchIndex
 from kit.web import service_state
 
@@ -25,13 +26,20 @@ _ATTRIBUTE = re.compile(r"^attributes\[([^\[\]]*)\]$")
 
 @dataclass(frozen=True)
 class SearchState:
-    """Opened once per app by `app.py`: the product index, ensured."""
+    """Opened once per app by `app.py`: the product index, ensured, and the products service (called with
+    this service's credentials) that a reindex or a reconcile reads the catalog from.
+    """
 
     index: SearchIndex
+    catalog: ProductsClient
 
 
 def get_index(request: Request) -> SearchIndex:
     return service_state(request, SearchState).index
+
+
+def get_catalog(request: Request) -> ProductsClient:
+    return service_state(request, SearchState).catalog
 
 
 def _problem(field: str, message: str) -> dict[str, Any]:
@@ -73,4 +81,5 @@ def attribute_filters(request: Request) -> dict[str, list[str]]:
 
 
 IndexDep = Annotated[SearchIndex, Depends(get_index)]
+CatalogDep = Annotated[ProductsClient, Depends(get_catalog)]
 AttributesDep = Annotated[dict[str, list[str]], Depends(attribute_filters)]

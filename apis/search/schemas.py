@@ -114,3 +114,29 @@ class SearchResults(Schema):
 
 class Suggestions(Schema):
     suggestions: list[str]
+
+
+# The internal writes (`routes/internal.py`) and the reindex and reconcile reports.
+
+
+class IndexRequest(Schema):
+    documents: Annotated[list[dict[str, Any]], Field(max_length=1000)]
+
+
+class DeleteRequest(Schema):
+    product_ids: Annotated[list[str], Field(max_length=1000)]
+
+
+class Written(Schema):
+    indexed: int
+    deleted: int
+
+
+class Reindexed(Schema):
+    indexed: int
+
+
+class Reconciled(Schema):
+    missing: int
+    stale: int
+    deleted: int

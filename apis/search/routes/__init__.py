@@ -1,5 +1,5 @@
 """The search API, one module per route group; `ROUTERS` in the order `app.py` includes them."""
 
-from apis.search.routes import internal, public
+from apis.search.routes import admin, internal, public
 
-ROUTERS = [public.router, internal.router]
+ROUTERS = [public.router, admin.router, internal.router]

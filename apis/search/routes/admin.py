@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter
 
 from apis.search import indexing
-from apis.search.routes.internal import CatalogDep, IndexDep, Reindexed
+from apis.search.dependencies import CatalogDep, IndexDep
+from apis.search.schemas import Reindexed
 from kit.auth.callers import require_permission
 from kit.auth.principal import Principal
 

@@ -1,59 +1,19 @@
-"""`/internal`: the catalog worker's writes to the index (service credentials only); the gateway never
-forwards these paths. Both are idempotent: a retried call leaves the index as the first one did.
+"""`/internal`: the catalog worker's writes to the index, and the reindex and reconcile (service credentials
+only); the gateway never forwards these paths. Each is idempotent: a retried call leaves the index as the
+first one did.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from fastapi import APIRouter, Depends, Request
-from pydantic import Field
+from fastapi import APIRouter
 
 from apis.search import indexing
-from contracts.products import ProductsClient
+from apis.search.dependencies import CatalogDep, IndexDep
+from apis.search.schemas import DeleteRequest, IndexRequest, Reconciled, Reindexed, Written
 from contracts.search import DELETE_PATH, INDEX_PATH, RECONCILE_PATH, REINDEX_PATH
 from kit.auth.callers import ServiceCaller
-from kit.schemas import Schema
-from kit.search import SearchIndex
 
 router = APIRouter(tags=["internal"])
-
-
-def get_index(request: Request) -> SearchIndex:
-    index: SearchIndex = request.state.service.index
-    return index
-
-
-def get_catalog(request: Request) -> ProductsClient:
-    catalog: ProductsClient = request.state.service.catalog
-    return catalog
-
-
-IndexDep = Annotated[SearchIndex, Depends(get_index)]
-CatalogDep = Annotated[ProductsClient, Depends(get_catalog)]
-
-
-class IndexRequest(Schema):
-    documents: Annotated[list[dict[str, Any]], Field(max_length=1000)]
-
-
-class DeleteRequest(Schema):
-    product_ids: Annotated[list[str], Field(max_length=1000)]
-
-
-class Written(Schema):
-    indexed: int
-    deleted: int
-
-
-class Reindexed(Schema):
-    indexed: int
-
-
-class Reconciled(Schema):
-    missing: int
-    stale: int
-    deleted: int
 
 
 @router.post(INDEX_PATH, summary="Index products' event documents (inactive ones are deleted)")
