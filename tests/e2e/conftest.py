@@ -85,9 +85,15 @@ class Shop:
 
 @contextlib.asynccontextmanager
 async def open_shop(
-    temporal: str, data_dir: Path, queues: Iterable[str] | None = None, *, answer_seconds: float = 15
+    temporal: str,
+    data_dir: Path,
+    queues: Iterable[str] | None = None,
+    *,
+    answer_seconds: float = 15,
+    **overrides: Any,
 ) -> AsyncIterator[Shop]:
-    """The platform on free ports with the workers of `queues` (all by default), and its admin logged in.
+    """The platform on free ports with the workers of `queues` (all by default), and its admin logged in;
+    `overrides` are settings (`search_url=...`).
 
     `POST /orders` waits up to `answer_seconds` for the saga: long enough that a loaded machine does not
     turn a 201 into a 202.
@@ -99,6 +105,7 @@ async def open_shop(
         ports=ports,
         product_sync_debounce=0.2,
         order_answer_seconds=answer_seconds,
+        **overrides,
     )
     gateway = f"http://127.0.0.1:{ports['gateway']}"
     async with serving(settings, queues), httpx.AsyncClient(base_url=gateway, timeout=60) as http:
