@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Smoke tests of a deployed platform, through the gateway only: health, register + login, list products,
-# a guest order. Used by the Jenkinsfile and `setup.sh smoke`; works against docker compose too.
+# search finds one, a guest order. Used by the Jenkinsfile and `setup.sh smoke`; works against docker
+# compose too.
 # Variables: GATEWAY_URL (http://127.0.0.1:3000), SMOKE_TIMEOUT (seconds to wait for the platform, 300).
 # Needs curl and python3.
 set -euo pipefail
@@ -68,6 +69,15 @@ done
 variant="$(field 'next((v["id"] for p in d["data"] for v in p["variants"] if v["stockQuantity"] > 0), "")')"
 [ -n "$variant" ] || fail "GET /products: no variant in stock"
 echo "ok   GET /products (variant $variant)"
+
+# The catalog worker indexes every product it syncs (the product sync workflow): search finds it by SKU.
+product="$(field 'd["data"][0]["id"]')"
+sku="$(field 'd["data"][0]["sku"]')"
+while request GET "/search/products?q=$sku"; [ "$status" != 200 ] || [ "$(field "'$product' in [p['id'] for p in d['data']]")" != True ]; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "GET /search/products?q=$sku does not find product $product"
+    sleep 3
+done
+echo "ok   GET /search/products (product $product by its SKU)"
 
 order="{\"items\": [{\"variantId\": \"$variant\", \"quantity\": 1}],
   \"shippingAddress\": {\"street\": \"1 Main St\", \"city\": \"Lyon\", \"postalCode\": \"69001\", \"country\": \"FR\"},
