@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import random
 import string
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,16 +15,18 @@ import pytest_asyncio
 
 from commerce import cli
 from tests.e2e.conftest import Shop, open_shop
-from tests.support import eventually, real_server_url
+from tests.support import eventually, scratch_elastic_index
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def shop(own_temporal: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
-    alias = f"e2e-{uuid.uuid4().hex[:10]}"
-    search_url = f"{real_server_url('COMMERCE_TEST_ELASTIC_URL')}/{alias}"
-    async with open_shop(own_temporal, tmp_path_factory.mktemp("platform"), search_url=search_url) as opened:
+    """The platform on Elasticsearch until the embedded engine lands."""
+    async with (
+        scratch_elastic_index() as search_url,
+        open_shop(own_temporal, tmp_path_factory.mktemp("platform"), search_url=search_url) as opened,
+    ):
         yield opened
 
 

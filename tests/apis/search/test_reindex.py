@@ -5,7 +5,6 @@ runs answer the old products, never an empty or half-built index. A reconcile re
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +15,7 @@ from apis.search import indexing
 from contracts.products import ProductsClient, ProductStamp
 from contracts.search import Drift
 from kit.search import SearchIndex, SearchQuery, open_search
-from tests.support import real_server_url
+from kit.settings import Settings
 
 UPDATED = datetime(2026, 1, 3, 3, 4, 5, 123456, tzinfo=UTC)  # microseconds: engines keep milliseconds
 
@@ -58,10 +57,10 @@ class SlowCatalog(ProductsClient):
         return {i: self.known[i] for i in product_ids if i in self.known}
 
 
-@pytest.fixture(params=[pytest.param("elastic", marks=pytest.mark.integration)])
-async def index(request: pytest.FixtureRequest) -> AsyncIterator[SearchIndex]:
-    alias = f"test-reindex-{uuid.uuid4().hex[:10]}"
-    async with open_search(f"{real_server_url('COMMERCE_TEST_ELASTIC_URL')}/{alias}") as opened:
+@pytest.fixture
+async def index(search_settings: Settings) -> AsyncIterator[SearchIndex]:
+    """The service's index on each engine (the conftest's `search_settings`), empty."""
+    async with open_search(search_settings.search_url) as opened:
         await opened.ensure()
         yield opened
 
