@@ -86,7 +86,7 @@ class ProductStamp:
     """A product as a reindex or a reconcile pages the catalog: its id, last update, whether it is on sale."""
 
     id: str
-    updated_at: datetime
+    revised_at: datetime  # its last change, its variants' stock included (the document's `revisedAt`)
     is_active: bool
 
 
@@ -170,7 +170,7 @@ class ProductsClient:
         params: dict[str, Any] = {"limit": limit} | ({"after": after} if after else {})
         page: list[dict[str, Any]] = await self._http.get(PRODUCT_STAMPS_PATH, params=params)
         return [
-            ProductStamp(str(p["id"]), datetime.fromisoformat(p["updatedAt"]), bool(p["isActive"]))
+            ProductStamp(str(p["id"]), datetime.fromisoformat(p["revisedAt"]), bool(p["isActive"]))
             for p in page
         ]
 

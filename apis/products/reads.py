@@ -166,7 +166,8 @@ def primary_image_url(images: Sequence[ProductImage]) -> str | None:
 
 def product_document(aggregate: ProductAggregate, slugs: Mapping[str, str]) -> dict[str, Any]:
     """The payload of `PRODUCT_CREATED` / `PRODUCT_UPDATED`, field for field the seed's (section 3.2), plus
-    `category_parent_slugs` (`slugs`: category id -> slug), so that search finds a parent's products.
+    `category_parent_slugs` (`slugs`: category id -> slug), so that search finds a parent's products, and
+    `revisedAt`, its last change including its variants' stock (`updatedAt` misses stock movements).
     """
     product = aggregate.product
     parents = {c.parent_id for c in aggregate.categories if c.parent_id}
@@ -179,6 +180,7 @@ def product_document(aggregate: ProductAggregate, slugs: Mapping[str, str]) -> d
         "isActive": product.is_active,
         "createdAt": _iso(product.created_at),
         "updatedAt": _iso(product.updated_at),
+        "revisedAt": _iso(max([product.updated_at, *(v.updated_at for v in aggregate.variants)])),
         "averageRating": product.average_rating,
         "reviewCount": product.review_count,
         "primaryImageUrl": primary_image_url(aggregate.images),
@@ -222,17 +224,29 @@ async def product_documents(session: AsyncSession, ids: Sequence[str]) -> dict[s
 
 
 async def product_stamps(session: AsyncSession, *, after: str | None, limit: int) -> list[ProductStamp]:
-    """A page of the catalog in id order (archived products are as if deleted): a reindex, a reconcile."""
+    """A page of the catalog in id order (archived products are as if deleted), each with its documents'
+    `revisedAt`: a reindex, a reconcile.
+    """
     query = (
-        sa.select(col(Product.id), col(Product.updated_at), col(Product.is_active))
+        sa.select(
+            col(Product.id),
+            col(Product.updated_at),
+            col(Product.is_active),
+            sa.func.max(col(Variant.updated_at)),
+        )
+        .outerjoin(Variant, col(Variant.product_id) == col(Product.id))
         .where(NOT_ARCHIVED)
+        .group_by(col(Product.id), col(Product.updated_at), col(Product.is_active))
         .order_by(col(Product.id))
         .limit(limit)
     )
     if after is not None:
         query = query.where(col(Product.id) > after)
     rows = await session.execute(query)
-    return [ProductStamp(id=i, updated_at=updated, is_active=active) for i, updated, active in rows]
+    return [
+        ProductStamp(id=i, revised_at=max(updated, variant or updated), is_active=active)
+        for i, updated, active, variant in rows
+    ]
 
 
 async def variant_details(session: AsyncSession, variant_ids: Sequence[str]) -> dict[str, VariantDetails]:

@@ -39,7 +39,7 @@ def search_document(document: Mapping[str, Any]) -> SearchDocument:
         category_slugs=list(dict.fromkeys(slugs)),
         variants=[_variant(v) for v in document.get("variants", [])],
         created_at=datetime.fromisoformat(document["createdAt"]),
-        updated_at=datetime.fromisoformat(document["updatedAt"]),
+        updated_at=datetime.fromisoformat(document.get("revisedAt") or document["updatedAt"]),
         document=document,
     )
 
@@ -89,7 +89,7 @@ async def reconcile(index: SearchIndex, catalog: ProductsClient, *, batch: int =
     after: str | None = None
     while True:
         page = await catalog.stamps(after=after, limit=batch)
-        behind = [p for p in page if p.is_active and _behind(indexed.get(p.id), p.updated_at)]
+        behind = [p for p in page if p.is_active and _behind(indexed.get(p.id), p.revised_at)]
         missing += sum(1 for p in behind if p.id not in indexed)
         stale += sum(1 for p in behind if p.id in indexed)
         if behind:

@@ -141,7 +141,7 @@ class VariantDetails(Schema):
 
 class ProductStamp(Schema):
     id: str
-    updated_at: Timestamp
+    revised_at: Timestamp
     is_active: bool
 
 
