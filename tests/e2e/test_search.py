@@ -1,5 +1,5 @@
-"""Through the gateway: what admins change in the catalog reaches search through the catalog worker, and a
-reindex swaps a new index in while searches keep answering.
+"""Through the gateway: what admins change in the catalog reaches search through the catalog worker, a
+reindex swaps a new index in while searches keep answering, and the scheduled reconcile repairs drift.
 """
 
 from __future__ import annotations
@@ -12,10 +12,14 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from commerce import cli
+from kit.search import open_search
 from tests.e2e.conftest import Shop, open_shop
 from tests.support import eventually, scratch_elastic_index
+from workflows import reconcile_search, sync_product
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
@@ -108,6 +112,26 @@ async def test_a_reindex_swaps_in_a_new_index_while_searches_keep_answering(shop
     assert answers
     assert all(answer == [product_id] for answer in answers)  # never an empty or half-built index
     assert await found(shop, word) == [product_id]
+
+
+async def test_the_scheduled_reconcile_puts_back_a_product_lost_from_the_index(
+    shop: Shop, own_temporal: str
+) -> None:
+    word = unique_word()
+    product_id, _ = await lantern(shop, word, stock=2)
+
+    async def searchable() -> bool:
+        return await found(shop, word) == [product_id]
+
+    await eventually(searchable, within=30, interval=0.2)
+    async with open_search(shop.settings.search_url) as index:
+        await index.delete([product_id])  # a write lost behind the platform's back (a restored backup)
+    assert await found(shop, word) == []
+
+    temporal = await Client.connect(own_temporal, data_converter=pydantic_data_converter)
+    schedule = temporal.get_schedule_handle(reconcile_search.schedule_id(sync_product.TASK_QUEUE))
+    await schedule.trigger()
+    await eventually(searchable, within=30, interval=0.2)
 
 
 async def test_only_staff_may_reindex(shop: Shop) -> None:
