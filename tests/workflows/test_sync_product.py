@@ -43,9 +43,14 @@ class Indexing:
     """The search service's side, as the workflow sees it: the product ids of each indexing, in order."""
 
     calls: list[list[str]] = field(default_factory=list)
+    down_for: int = 0  # attempts that fail first, as while the search service is down
+    attempts: int = 0
 
     @activity.defn(name="index_products")
     async def index_products(self, data: IndexProductsInput) -> IndexProductsResult:
+        self.attempts += 1
+        if self.attempts <= self.down_for:
+            raise ConnectionError("the search service is down")
         self.calls.append(data.product_ids)
         return IndexProductsResult(indexed=len(data.product_ids), deleted=0)
 
@@ -138,6 +143,13 @@ async def test_a_burst_of_changes_is_published_once_with_the_final_document(plat
     await eventually(lambda: platform.types(pid)[-1:] == ["PRODUCT_DELETED"], within=20)
     assert platform.events(pid)[-1].payload == {"id": pid}
     await eventually(lambda: len(platform.indexing.calls) == 3, within=20)  # the index drops it
+
+
+async def test_a_product_is_indexed_once_the_search_service_is_back(platform: Platform) -> None:
+    platform.indexing.down_for = 2
+    product = await platform.shop.product(stock=1)
+    await eventually(lambda: platform.indexing.calls == [[product["id"]]], within=30)
+    assert platform.indexing.attempts == 3  # retried until it answered, nothing lost
 
 
 async def test_a_generated_catalog_is_announced_by_batch(platform: Platform, tmp_path: Path) -> None:
