@@ -16,7 +16,9 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from commerce import cli
-from kit.search import open_search
+from contracts import search
+from kit.auth.services import service_tokens
+from kit.infra import open_infra
 from tests.e2e.conftest import Shop, open_shop
 from tests.support import eventually, scratch_elastic_index
 from workflows import reconcile_search, sync_product
@@ -124,8 +126,9 @@ async def test_the_scheduled_reconcile_puts_back_a_product_lost_from_the_index(
         return await found(shop, word) == [product_id]
 
     await eventually(searchable, within=30, interval=0.2)
-    async with open_search(shop.settings.search_url) as index:
-        await index.delete([product_id])  # a write lost behind the platform's back (a restored backup)
+    async with open_infra(shop.settings.for_service("e2e")) as infra:  # as if the write never happened
+        http = infra.client(search.SERVICE, token=service_tokens(infra, "e2e"))
+        await search.SearchClient(http).delete([product_id])
     assert await found(shop, word) == []
 
     temporal = await Client.connect(own_temporal, data_converter=pydantic_data_converter)
