@@ -12,7 +12,8 @@ Rules every adapter keeps:
 - `rebuild` fills a new generation and then swaps it in at once: searches answer from the old one until
   the swap, never from an empty or half-built one, and writes made during a rebuild reach the new one too.
 - Text matches are typo-tolerant (one edit in a word of 4+ letters) over the fields of `query.language`
-  and of English, boosted: name > category names > SKU > description > attribute values.
+  and of English, boosted: name > category names > SKU > description > attribute values. Every word of
+  the text must match (the seed's `operator: "and"`); case and diacritics do not matter.
 - A product matches `min_price`/`max_price` when one of its variants' prices lies within (inclusive),
   `in_stock` when one of its variants has stock; `attributes` is OR within a key, AND across keys;
   `category` matches a product whose `category_slugs` holds it (the search service puts the parents'
@@ -145,8 +146,14 @@ class SearchIndex(Protocol):
 
 
 def open_search(url: str) -> SearchIndex:
-    """The adapter `COMMERCE_SEARCH_URL` names: `async with open_search(settings.search_url) as index`."""
+    """The adapter `COMMERCE_SEARCH_URL` names: `async with open_search(settings.search_url) as index`;
+    `sqlite:///path/search.db` (embedded: SQLite FTS5, one file) or `http(s)://host:9200/alias`.
+    """
     scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        from kit.search.sqlite import SqliteSearch  # each adapter loads only with its URL
+
+        return SqliteSearch(url)
     if scheme in ("http", "https"):
         from kit.search.elastic import ElasticSearch  # the client stays unimported by the embedded run
 

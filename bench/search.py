@@ -1,0 +1,164 @@
+"""Query latency of the embedded search index (SQLite FTS5) at several catalog sizes.
+
+    python3 -m uv run python bench/search.py [--sizes 1000 10000 100000] [--requests 200]
+
+For each size, the demo catalog's products (`apis.products.demo`, seed 1; the inactive ones left out, as
+the search service does) are indexed once by `rebuild` into `bench/.data/search-<size>/search.db` and
+reused. The index is then called in process, one query at a time, after a warm-up. Reported: the build
+time, p50 and p95 per scenario and size, and the ratio of the largest size to the smallest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from apis.products.demo import demo_product
+from apis.products.demo_data import CATEGORIES
+from apis.products.schemas.products import texts
+from kit.search import IndexedVariant, SearchDocument, SearchIndex, SearchQuery, open_search
+
+ROOT = Path(__file__).resolve().parent
+CATEGORY_IDS = {slug: str(uuid.UUID(int=n + 1)) for n, slug in enumerate(CATEGORIES)}
+SLUGS = {category_id: slug for slug, category_id in CATEGORY_IDS.items()}
+START = datetime(2024, 1, 1, tzinfo=UTC)
+BATCH = 1000
+
+
+def _search(**query: object) -> Callable[[SearchIndex], Awaitable[object]]:
+    return lambda index: index.search(SearchQuery(**query))  # type: ignore[arg-type]
+
+
+SCENARIOS: dict[str, Callable[[SearchIndex], Awaitable[object]]] = {
+    "first page, no filter (all facets)": _search(limit=24),
+    "text: backpack": _search(text="backpack", limit=24),
+    "text, French: sac": _search(text="sac", language="fr", limit=24),
+    "text, misspelled: hedphones": _search(text="hedphones", limit=24),
+    "text, two words: samsung smartphone": _search(text="samsung smartphone", limit=24),
+    "category + price + in stock, by price": _search(
+        category="smartphones",
+        min_price=Decimal(200),
+        max_price=Decimal(800),
+        in_stock=True,
+        sort_by="price",
+        sort_order="asc",
+        limit=12,
+    ),
+    "parent category + attributes, newest": _search(
+        category="mode", attributes={"Size": ["M", "L"]}, sort_by="createdAt", limit=24
+    ),
+    "suggest: sam": lambda index: index.suggest("sam", language="en"),
+}
+
+
+def document(index: int) -> SearchDocument | None:
+    """Product `index` of the demo catalog as the search service indexes it; None when inactive."""
+    draft = demo_product(1, index, CATEGORY_IDS)
+    if not draft.is_active:
+        return None
+    leaf = SLUGS[str(draft.category_ids[0])]
+    parent = CATEGORIES[leaf][1]
+    slugs = [leaf, *([parent] if parent else [])]
+    created = START + timedelta(minutes=index)
+    product_id = str(uuid.UUID(int=index + 1))
+    return SearchDocument(
+        id=product_id,
+        sku=draft.sku,
+        name=texts(draft.name) or {},
+        description=texts(draft.description) or {},
+        category_names=[dict(zip(("en", "fr", "ar"), CATEGORIES[slug][0], strict=True)) for slug in slugs],
+        category_slugs=slugs,
+        variants=[
+            IndexedVariant(f"{product_id}-{n}", v.price, v.initial_stock_quantity, v.attributes)
+            for n, v in enumerate(draft.variants)
+        ],
+        created_at=created,
+        updated_at=created,
+        document={"id": product_id, **draft.model_dump(mode="json", by_alias=True)},
+    )
+
+
+async def ensure_index(size: int, path: Path) -> None:
+    built = path.with_name("built")  # written once a rebuild completed
+    if built.exists():
+        return
+    async with open_search(f"sqlite:///{path}") as index:
+        await index.ensure()
+        generating = 0.0
+
+        async def batches() -> AsyncIterator[list[SearchDocument]]:
+            nonlocal generating
+            for first in range(0, size, BATCH):
+                started = time.perf_counter()
+                batch = [document(n) for n in range(first, min(first + BATCH, size))]
+                generating += time.perf_counter() - started
+                yield [d for d in batch if d is not None]
+
+        started = time.perf_counter()
+        indexed = await index.rebuild(batches())
+        seconds = time.perf_counter() - started - generating
+        sys.stdout.write(f"  indexed {indexed} products in {seconds:.1f}s ({indexed / seconds:.0f}/s)\n")
+    built.touch()
+
+
+async def measure(url: str, requests: int) -> dict[str, list[float]]:
+    timings: dict[str, list[float]] = {}
+    async with open_search(url) as index:
+        for name, call in SCENARIOS.items():
+            for _ in range(20):  # warm-up: page cache, statements
+                await call(index)
+            samples = []
+            for _ in range(requests):
+                started = time.perf_counter()
+                await call(index)
+                samples.append((time.perf_counter() - started) * 1000)
+            timings[name] = samples
+    return timings
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[18]
+
+
+def report(results: dict[int, dict[str, list[float]]]) -> None:
+    sizes = sorted(results)
+    small, large = sizes[0], sizes[-1]
+    header = f"{'scenario':<42}" + "".join(f"{f'{s} p50':>13}{f'{s} p95':>13}" for s in sizes)
+    lines = [header + f"{'ratio p50':>11}{'ratio p95':>11}", "-" * (len(header) + 22)]
+    for name in results[small]:
+        row = f"{name:<42}"
+        for size in sizes:
+            row += f"{statistics.median(results[size][name]):>11.2f}ms{p95(results[size][name]):>11.2f}ms"
+        median_ratio = statistics.median(results[large][name]) / statistics.median(results[small][name])
+        p95_ratio = p95(results[large][name]) / p95(results[small][name])
+        lines.append(row + f"{median_ratio:>10.1f}x{p95_ratio:>10.1f}x")
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    parser.add_argument("--requests", type=int, default=200, help="timed queries per scenario and size")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / ".data")
+    args = parser.parse_args()
+    results: dict[int, dict[str, list[float]]] = {}
+    for size in args.sizes:
+        path = (args.data_dir / f"search-{size}" / "search.db").resolve()
+        sys.stdout.write(f"index of {size} products\n")
+        asyncio.run(ensure_index(size, path))
+        results[size] = asyncio.run(measure(f"sqlite:///{path}", args.requests))
+    report(results)
+
+
+if __name__ == "__main__":
+    main()
