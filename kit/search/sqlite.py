@@ -102,6 +102,7 @@ class SqliteSearch:
 
     async def ensure(self) -> None:
         await self._write(schema.ensure)
+        await self._read(self._bitmaps.get)  # loaded before the first query needs them
 
     async def ping(self) -> None:
         await self._read(lambda connection, generation: None)
@@ -135,6 +136,7 @@ class SqliteSearch:
             except BaseException:
                 await self._write(partial(self._abandon, generation))
                 raise
+            await self._read(self._bitmaps.get)
             return indexed
 
     # The writer thread's work: each call runs in one transaction.

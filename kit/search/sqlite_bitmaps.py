@@ -67,21 +67,22 @@ class Ladder:
     rungs: tuple[int, ...]
 
     @classmethod
-    def cut(cls, values: list[tuple[int, float]], rungs: int, size: int) -> Ladder:
+    def cut(cls, values: list[tuple[int, float]], rungs: int) -> Ladder:
         """A ladder of `rungs` about equal rungs for these (pid, value)."""
         ordered = sorted(value for _, value in values)
         cuts = {ordered[n * len(ordered) // rungs] for n in range(1, rungs)} if ordered else set()
-        empty = cls((-math.inf, *sorted(cuts)), ())
-        return empty.placed(values, size)
+        bounds = (-math.inf, *sorted(cuts))
+        return cls(bounds, (0,) * len(bounds)).placed(values)
 
-    def placed(self, values: list[tuple[int, float]], size: int) -> Ladder:
+    def placed(self, values: list[tuple[int, float]]) -> Ladder:
         """This ladder with these (pid, value) added."""
-        arrays = [bytearray(size) for _ in self.bounds]
+        added: dict[int, list[int]] = {}
         for pid, value in values:
-            arrays[bisect.bisect_right(self.bounds, value) - 1][pid >> 3] |= 1 << (pid & 7)
-        added = [int.from_bytes(array, "little") for array in arrays]
-        old = self.rungs or (0,) * len(self.bounds)
-        return Ladder(self.bounds, tuple(a | b for a, b in zip(old, added, strict=True)))
+            added.setdefault(bisect.bisect_right(self.bounds, value) - 1, []).append(pid)
+        rungs = list(self.rungs)
+        for rung, pids in added.items():
+            rungs[rung] |= bits_of(pids)
+        return Ladder(self.bounds, tuple(rungs))
 
     def without(self, pids: int) -> Ladder:
         kept = ~pids
@@ -173,8 +174,8 @@ def _load(connection: sqlite3.Connection, generation: int, version: int) -> Bitm
         generation,
         version,
         found.maps,
-        {key: Ladder.cut(values, SORT_RUNGS, found.size) for key, values in found.sorts.items()},
-        Ladder.cut(found.prices, PRICE_RUNGS, found.size),
+        {key: Ladder.cut(values, SORT_RUNGS) for key, values in found.sorts.items()},
+        Ladder.cut(found.prices, PRICE_RUNGS),
     )
 
 
@@ -191,11 +192,8 @@ def _advance(bitmaps: Bitmaps, connection: sqlite3.Connection, version: int) -> 
     maps = {key: bits & ~gone for key, bits in bitmaps.maps.items()}
     for key, bits in found.maps.items():
         maps[key] = maps.get(key, 0) | bits
-    sorts = {
-        key: ladder.without(gone).placed(found.sorts[key], found.size)
-        for key, ladder in bitmaps.sorts.items()
-    }
-    prices = bitmaps.prices.without(gone).placed(found.prices, found.size)
+    sorts = {key: ladder.without(gone).placed(found.sorts[key]) for key, ladder in bitmaps.sorts.items()}
+    prices = bitmaps.prices.without(gone).placed(found.prices)
     kept = {key: bits for key, bits in maps.items() if bits}
     return Bitmaps(bitmaps.generation, version, kept, sorts, prices, total)
 
