@@ -2,10 +2,10 @@
 
 Each runs in one read snapshot, on the tables of `kit/search/sqlite_schema.py`. A search with text first
 collects the products whose texts in its language or in English match, with their best bm25 score, in
-the connection's `temp.hits`. The filtered set is a bitmap (`kit/search/sqlite_bitmaps.py`): the
-filters' bitmaps and the hits intersected, whose counts are the total and the facets. The page is one
-query: the hits sorted by score, or the slice of the sort's index that the sort's ladder says holds it,
-each keeping the selected products only (`selected(pid)`, a function over the bitmap).
+the connection's `temp.hits` (those the filters keep). The filtered set is a bitmap
+(`kit/search/sqlite_bitmaps.py`): the filters' bitmaps, or the hits; its counts are the total and the
+facets. The page is the best hits, or the slice of the sort's index that the sort's ladder says holds
+it, keeping the selected products (`selected(pid)`, a function of the bitmap for SQL).
 """
 
 from __future__ import annotations
@@ -50,26 +50,41 @@ def search(
     g = prefix(generation)
     bitmaps = cache.get(connection, generation)
     selected = _narrowed(connection, g, bitmaps, query)
+    connection.create_function("selected", 1, _membership(selected), deterministic=True)
     expression = _expression(connection, g, query.text)
     scored = expression is not None and query.sort_by == "_score"
     if expression is not None:
         weighted = _weighted(languages(connection, generation), query.language)
-        _collect_hits(connection, g, weighted, expression, scored=scored)
-        selected &= bits_of(pid for (pid,) in connection.execute("SELECT pid FROM temp.hits"))
+        filtered = selected != bitmaps[INDEXED]  # then only the hits the filters keep are scored
+        _collect_hits(connection, g, weighted, expression, scored=scored, filtered=filtered)
+        selected = bits_of(pid for (pid,) in connection.execute("SELECT pid FROM temp.hits"))
+        connection.create_function("selected", 1, _membership(selected), deterministic=True)
     limit = max(query.limit, 0)
     offset = (max(query.page, 1) - 1) * limit
-    connection.create_function("selected", 1, _membership(selected), deterministic=True)
-    if scored:  # the hits' order: sorted whole
-        descending = query.sort_order == "desc"
-        page = connection.execute(
-            f"SELECT h.pid FROM temp.hits h CROSS JOIN {g}products p ON p.pid = h.pid WHERE selected(h.pid) "
-            f"ORDER BY h.score {'ASC' if descending else 'DESC'}, p.created DESC, p.id DESC LIMIT ? OFFSET ?",
-            (limit, offset),
-        )
-        pids = [pid for (pid,) in page]
+    if scored:
+        pids = _best(connection, g, descending=query.sort_order == "desc", offset=offset, limit=limit)
     else:
         pids = _in_order(connection, g, bitmaps, query, selected, offset, limit)
     return _page(_documents(connection, g, pids), bitmaps, selected)
+
+
+def _best(connection: sqlite3.Connection, g: str, *, descending: bool, offset: int, limit: int) -> list[int]:
+    """The page of `temp.hits` by score, then the newest: only the hits scoring at least as well as the
+    page's last one (found on the hits alone) are joined to their products and sorted.
+    """
+    if not limit:
+        return []
+    best = "ASC" if descending else "DESC"  # bm25: lower is better
+    last = connection.execute(
+        f"SELECT score FROM temp.hits ORDER BY score {best} LIMIT 1 OFFSET ?", (offset + limit - 1,)
+    ).fetchone()
+    within = "" if last is None else f"WHERE h.score {'<=' if descending else '>='} ?"
+    page = connection.execute(
+        f"SELECT h.pid FROM temp.hits h CROSS JOIN {g}products p ON p.pid = h.pid {within} "
+        f"ORDER BY h.score {best}, p.created DESC, p.id DESC LIMIT ? OFFSET ?",
+        [*([] if last is None else [last[0]]), limit, offset],
+    )
+    return [pid for (pid,) in page]
 
 
 def _narrowed(connection: sqlite3.Connection, g: str, bitmaps: Bitmaps, query: SearchQuery) -> int:
@@ -206,16 +221,18 @@ def _collect_hits(
     expression: str,
     *,
     scored: bool,
+    filtered: bool,
 ) -> None:
-    """`temp.hits`: the products whose texts in one of the languages match, with their best score
-    (when `scored`: bm25 is most of the cost of a text query).
+    """`temp.hits`: the products whose texts in one of the languages match (and, when `filtered`, that
+    `selected(pid)` holds), with their best score when `scored` (bm25 is most of a text query's cost).
     """
     connection.execute("DELETE FROM temp.hits")
+    kept = f"AND selected(rowid & {PIDS})" if filtered else ""
     for number, boosts in weighted:
         score = f"bm25({g}text, {', '.join(str(boost) for boost in boosts)})" if scored else "0"
         connection.execute(
             f"INSERT INTO temp.hits SELECT rowid & {PIDS}, {score} FROM {g}text "
-            f"WHERE {g}text MATCH ? AND rowid BETWEEN ? AND ? "
+            f"WHERE {g}text MATCH ? AND rowid BETWEEN ? AND ? {kept} "
             "ON CONFLICT (pid) DO UPDATE SET score = min(score, excluded.score)",
             (expression, *_rows_of(number)),
         )

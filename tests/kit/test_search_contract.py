@@ -36,6 +36,7 @@ from kit.search import (
     open_search,
     price_range_key,
 )
+from tests.support import scratch_elastic_index
 
 
 @contextlib.asynccontextmanager
@@ -43,8 +44,15 @@ async def sqlite_index(tmp_path: Path) -> AsyncIterator[str]:
     yield f"sqlite:///{tmp_path}/search/index.db"
 
 
+@contextlib.asynccontextmanager
+async def elastic_index(tmp_path: Path) -> AsyncIterator[str]:
+    async with scratch_elastic_index() as url:
+        yield url
+
+
 ENGINES: list[Any] = [
     pytest.param(sqlite_index, id="sqlite"),
+    pytest.param(elastic_index, id="elasticsearch", marks=pytest.mark.integration),
 ]
 VISIBLE_WITHIN = 10.0  # seconds an engine may take to show a write
 
