@@ -1,6 +1,6 @@
 """Query latency of the embedded search index (SQLite FTS5) at several catalog sizes.
 
-    python3 -m uv run python bench/search.py [--sizes 1000 10000 100000] [--requests 200]
+    python3 -m uv run python -m bench.search [--sizes 1000 10000 100000] [--requests 200]
 
 For each size, the demo catalog's products (`apis.products.demo`, seed 1; the inactive ones left out, as
 the search service does) are indexed once by `rebuild` into `bench/.data/search-<size>/search.db` and

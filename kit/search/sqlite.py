@@ -208,7 +208,8 @@ class SqliteSearch:
         try:
             return work(connection, schema.current(connection))
         finally:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:  # an error may have ended it
+                connection.execute("ROLLBACK")
 
     async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work(connection)` on the writer thread, in one transaction, committed before returning."""
@@ -220,7 +221,8 @@ class SqliteSearch:
         try:
             result = work(connection)
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
         return result

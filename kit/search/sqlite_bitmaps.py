@@ -137,7 +137,9 @@ class Bitmaps:
 
 
 class BitmapCache:
-    """The latest bitmaps a reader made: a newer or equal version serves any snapshot of its generation."""
+    """The latest bitmaps a reader made. A newer or equal version serves any snapshot of its generation:
+    a query racing a write may count the write (total, facets) a moment before its page shows it.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
