@@ -30,7 +30,8 @@ from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar
-from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
 
 from kit.search import SearchDocument, SearchPage, SearchQuery
 from kit.search import sqlite_reads as reads
@@ -43,10 +44,10 @@ READERS = 4  # concurrent queries; more wait for a free reader
 
 def path_of(url: str) -> Path:
     """`sqlite:///a/b.db` is the relative `a/b.db`, `sqlite:////a/b.db` the absolute `/a/b.db`."""
-    path = urlsplit(url).path.removeprefix("/")
-    if not path:
+    database = make_url(url).database  # SQLAlchemy's reading, as for the services' databases
+    if not database:
         raise ValueError(f"no file in search URL {url!r}")
-    return Path(path)
+    return Path(database)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
