@@ -5,6 +5,7 @@ reindex swaps a new index in while searches keep answering, and the scheduled re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import string
 from collections.abc import AsyncIterator
@@ -26,14 +27,18 @@ from workflows import reconcile_search, sync_product
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def shop(own_temporal: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
-    """The platform on Elasticsearch until the embedded engine lands."""
-    async with (
-        scratch_elastic_index() as search_url,
-        open_shop(own_temporal, tmp_path_factory.mktemp("platform"), search_url=search_url) as opened,
-    ):
-        yield opened
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["embedded", "elasticsearch"])
+async def shop(
+    request: pytest.FixtureRequest, own_temporal: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Shop]:
+    """The platform on its embedded search engine, and on the run's Elasticsearch (a scratch alias)."""
+    async with contextlib.AsyncExitStack() as stack:
+        overrides: dict[str, Any] = {}
+        if request.param == "elasticsearch":
+            overrides["search_url"] = await stack.enter_async_context(scratch_elastic_index())
+        yield await stack.enter_async_context(
+            open_shop(own_temporal, tmp_path_factory.mktemp("platform"), **overrides)
+        )
 
 
 def unique_word() -> str:

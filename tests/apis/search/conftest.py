@@ -113,7 +113,7 @@ CATALOG = [
 ]
 
 
-@pytest.fixture(params=[pytest.param("elastic", marks=pytest.mark.integration)])
+@pytest.fixture(params=["sqlite", pytest.param("elastic", marks=pytest.mark.integration)])
 async def search_settings(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[Settings]:
     """The embedded engine (a file in `tmp_path`), and a scratch index (alias) on the run's Elasticsearch."""
     if request.param == "sqlite":
