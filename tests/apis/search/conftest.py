@@ -4,7 +4,6 @@ the index through the port directly, as the indexing workflow would leave it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,7 +15,7 @@ import pytest
 from apis.search.app import create_app
 from kit.search import IndexedVariant, SearchDocument, SearchIndex, open_search
 from kit.settings import Settings
-from tests.support import asgi_client, real_server_url
+from tests.support import asgi_client, scratch_elastic_index
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 Texts = Mapping[str, str]
@@ -119,13 +118,8 @@ async def search_settings(request: pytest.FixtureRequest, settings: Settings) ->
     if request.param == "sqlite":
         yield settings
         return
-    server = real_server_url("COMMERCE_TEST_ELASTIC_URL").rstrip("/")
-    alias = f"search-api-test-{uuid.uuid4().hex}"
-    yield settings.model_copy(update={"search_url": f"{server}/{alias}"})
-    async with httpx.AsyncClient(base_url=server) as elastic:
-        behind = await elastic.get(f"/_alias/{alias}*")
-        for name in behind.json() if behind.status_code == 200 else {}:
-            await elastic.delete(f"/{name}")
+    async with scratch_elastic_index() as url:
+        yield settings.model_copy(update={"search_url": url})
 
 
 @pytest.fixture
