@@ -21,6 +21,7 @@ Rules every adapter keeps:
 - Facets count over the whole filtered set (not just the page): categories (slug), attributes (key ->
   value), and price ranges (`PRICE_RANGES`, a product counted in each range one of its variants falls in;
   only ranges with a count).
+- An engine that cannot be reached raises `SearchUnavailable` (503), from every method.
 - Sorting: `_score` (best first; ties by newest), `price` (the product's lowest variant price),
   `createdAt`; ties broken by id so that pages never overlap.
 """
@@ -34,6 +35,8 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 from urllib.parse import urlsplit
+
+from kit.errors import Unavailable
 
 SortField = Literal["_score", "price", "createdAt"]
 SortOrder = Literal["asc", "desc"]
@@ -113,6 +116,12 @@ class SearchPage:
     categories: Sequence[FacetCount]  # by count, then slug
     attributes: Mapping[str, Sequence[FacetCount]]  # key -> values by count, then value
     price_ranges: Sequence[PriceRangeCount]  # in PRICE_RANGES order, count > 0 only
+
+
+class SearchUnavailable(Unavailable):
+    """The engine cannot be reached: a 503 its callers may retry, not a 500."""
+
+    default_code = "SearchUnavailable"
 
 
 class SearchIndex(Protocol):

@@ -9,15 +9,23 @@ never overwrites one of those writes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Sequence
+import functools
+from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Concatenate, Literal, ParamSpec, Self, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from elasticsearch import AsyncElasticsearch, BadRequestError
+from elasticsearch import AsyncElasticsearch, BadRequestError, ConnectionError, ConnectionTimeout
 
-from kit.search import FacetCount, PriceRangeCount, SearchDocument, SearchPage, SearchQuery
+from kit.search import (
+    FacetCount,
+    PriceRangeCount,
+    SearchDocument,
+    SearchPage,
+    SearchQuery,
+    SearchUnavailable,
+)
 from kit.search.elastic_body import (
     MAPPING_VERSION,
     SETTINGS,
@@ -37,12 +45,32 @@ class BulkFailed(RuntimeError):
     """Elasticsearch refused some of a bulk request's actions."""
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reachable(
+    method: Callable[Concatenate[ElasticSearch, P], Awaitable[R]],
+) -> Callable[Concatenate[ElasticSearch, P], Awaitable[R]]:
+    """`method`, with a cluster that cannot be reached (after the client's retries) as `SearchUnavailable`."""
+
+    @functools.wraps(method)
+    async def call(self: ElasticSearch, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(self, *args, **kwargs)
+        except (ConnectionError, ConnectionTimeout) as error:
+            raise SearchUnavailable(f"The search engine at {self.address} cannot be reached.") from error
+
+    return call
+
+
 class ElasticSearch:
     def __init__(self, url: str, *, alias: str | None = None, refresh: bool = True) -> None:
         parts = urlsplit(url)
         self.alias = alias or parts.path.strip("/") or "products"
         self._building = f"{self.alias}-building"
         self._refresh: Literal["wait_for", False] = "wait_for" if refresh else False
+        self.address = parts.netloc
         self._client = AsyncElasticsearch(
             urlunsplit((parts.scheme, parts.netloc, "", "", "")),
             request_timeout=10,
@@ -70,6 +98,7 @@ class ElasticSearch:
             index=index, settings=SETTINGS, mappings=mappings(stemmers=stemmers), aliases={alias: {}}
         )
 
+    @_reachable
     async def ensure(self) -> None:
         """The first generation behind the alias, unless the alias exists (a restart keeps the index)."""
         if await self._client.indices.exists_alias(name=self.alias):
@@ -81,6 +110,7 @@ class ElasticSearch:
             if error.error != "resource_already_exists_exception":
                 raise
 
+    @_reachable
     async def ping(self) -> None:
         await self._client.cluster.health(timeout="5s")
 
@@ -113,6 +143,7 @@ class ElasticSearch:
         if failures:
             raise BulkFailed(f"{len(failures)} search index writes failed, first: {failures[0]}")
 
+    @_reachable
     async def upsert(self, documents: Sequence[SearchDocument]) -> None:
         operations: list[dict[str, Any]] = []
         for index in await self._targets() if documents else []:
@@ -120,11 +151,13 @@ class ElasticSearch:
                 operations += [{"index": {"_index": index, "_id": document.id}}, product_body(document)]
         await self._bulk(operations, refresh=self._refresh)
 
+    @_reachable
     async def delete(self, product_ids: Sequence[str]) -> None:
         indices = await self._targets() if product_ids else []
         operations = [{"delete": {"_index": index, "_id": id_}} for index in indices for id_ in product_ids]
         await self._bulk(operations, refresh=self._refresh)
 
+    @_reachable
     async def search(self, query: SearchQuery) -> SearchPage:
         answer = await self._client.search(index=self.alias, **search_body(query))
         aggregations = answer["aggregations"]
@@ -145,6 +178,7 @@ class ElasticSearch:
             ],
         )
 
+    @_reachable
     async def suggest(self, prefix: str, *, language: str, limit: int = 10) -> list[str]:
         """The best-matching names, shortest first."""
         query = suggest_query(prefix, language)
@@ -157,6 +191,7 @@ class ElasticSearch:
         shown = {name for found in names if (name := found.get(language) or found.get("en"))}
         return sorted(shown, key=lambda name: (len(name), name))[:limit]
 
+    @_reachable
     async def stamps(self) -> dict[str, datetime]:
         stamps: dict[str, datetime] = {}
         after: list[Any] | None = None
@@ -181,6 +216,7 @@ class ElasticSearch:
         numbers = [int(name.rsplit("-", 1)[1]) for name in existing.body if name.rsplit("-", 1)[1].isdigit()]
         return self._generation(max(numbers, default=0) + 1)
 
+    @_reachable
     async def rebuild(self, batches: AsyncIterable[Sequence[SearchDocument]]) -> int:
         await self.ensure()
         new = await self._next_generation()
