@@ -10,7 +10,7 @@ never overwrites one of those writes.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Coroutine, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Concatenate, Literal, ParamSpec, Self, TypeVar
@@ -50,12 +50,12 @@ R = TypeVar("R")
 
 
 def _reachable(
-    method: Callable[Concatenate[ElasticSearch, P], Awaitable[R]],
-) -> Callable[Concatenate[ElasticSearch, P], Awaitable[R]]:
+    method: Callable[Concatenate[ElasticSearch, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[ElasticSearch, P], Coroutine[Any, Any, R]]:
     """`method`, with a cluster that cannot be reached (after the client's retries) as `SearchUnavailable`."""
 
     @functools.wraps(method)
-    async def call(self: ElasticSearch, *args: P.args, **kwargs: P.kwargs) -> R:
+    async def call(self: ElasticSearch, /, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return await method(self, *args, **kwargs)
         except (ConnectionError, ConnectionTimeout) as error:
