@@ -1,6 +1,7 @@
 """Product sync: every change to a product (its variants, images, categories, stock) signals this workflow
-(signal-with-start, id `product-sync-{productId}`), which waits for the burst to settle, then publishes
-the product once and writes it to the search index. A batch variant announces and indexes many new products
+(signal-with-start, id `product-sync-{productId}`), which writes the product to the search index at once
+(a new product is searchable within a second), waits for the burst to settle, then publishes it once and
+indexes it again if it changed meanwhile. A batch variant announces and indexes many new products
 at once (the demo catalog generator). Each step retries until its service answers, so a crash of the search
 service, the worker or the engine loses nothing.
 
@@ -37,6 +38,7 @@ MAX_PUBLICATIONS_PER_RUN = 100
 
 # Changes to the commands issued, each behind its patch so that open workflows replay as they ran.
 INDEX_AFTER_PUBLISHING = "index-after-publishing"  # the search index follows every publication
+INDEX_AT_ONCE = "index-first-change-at-once"  # and the first change of a burst, before it settles
 
 Change = Literal["created", "updated", "deleted"]  # what the product_changed signal carries
 
@@ -97,11 +99,15 @@ class SyncProductWorkflow:
         publications = 0
         while True:
             await workflow.wait_condition(lambda: bool(self._changes))
+            indexed_after = -1  # the signals taken in when the index was last written
+            if workflow.patched(INDEX_AT_ONCE):
+                indexed_after = self._received
+                await _index([data.product_id])
             await self._burst_settles(data)
             changes, self._changes = self._changes, []
             await self._publish(data.product_id, created="created" in changes)
-            if workflow.patched(INDEX_AFTER_PUBLISHING):
-                await _index([data.product_id])
+            if workflow.patched(INDEX_AFTER_PUBLISHING) and self._received_since(indexed_after):
+                await _index([data.product_id])  # the settled product, unless indexed as it is
             publications += 1
             if not self._changes:  # Temporal refuses to complete while a signal is unhandled
                 return SyncProductResult(publications=publications)
