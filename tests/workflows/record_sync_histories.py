@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -42,7 +43,7 @@ async def index_products(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _start(client: Client, queue: str) -> Callable[..., Awaitable[str]]:
-    async def start(*changes: str, pause: float = 0.0) -> str:
+    async def start(*changes: sync_product.Change, pause: float = 0.0) -> str:
         product_id = f"p-{uuid.uuid4().hex[:8]}"
         first = sync_product.start(product_id, changes[0], debounce_seconds=0.5, task_queue=queue)
         handle = await client.start_workflow(
@@ -62,7 +63,9 @@ def _start(client: Client, queue: str) -> Callable[..., Awaitable[str]]:
     return start
 
 
-async def record(client: Client, out: Path, version: str) -> None:
+async def record(address: str) -> dict[str, WorkflowHistory]:
+    """Each scenario's history, by name."""
+    client = await Client.connect(address, data_converter=pydantic_data_converter)
     queue = f"record-{uuid.uuid4().hex}"
     async with Worker(
         client,
@@ -80,14 +83,10 @@ async def record(client: Client, out: Path, version: str) -> None:
         batch_handle = await client.start_workflow(batch.workflow, *batch.args, id=batch.id, task_queue=queue)
         await batch_handle.result()
         ids["batch"] = batch.id
-    out.mkdir(parents=True, exist_ok=True)
-    for name, workflow_id in ids.items():
-        history: WorkflowHistory = await client.get_workflow_handle(workflow_id).fetch_history()
-        (out / f"{version}-{name}.json").write_text(history.to_json())
-        print(f"recorded {version}-{name}")
+    return {name: await client.get_workflow_handle(id_).fetch_history() for name, id_ in ids.items()}
 
 
-async def main() -> None:
+def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -95,9 +94,11 @@ async def main() -> None:
     parser.add_argument("--out", type=Path, default=HISTORIES)
     args = parser.parse_args()
     address = os.environ.get("COMMERCE_TEST_TEMPORAL_ADDRESS", "127.0.0.1:7233")
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
-    await record(client, args.out, args.version)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, history in asyncio.run(record(address)).items():
+        (args.out / f"{args.version}-{name}.json").write_text(history.to_json())
+        sys.stdout.write(f"recorded {args.version}-{name}\n")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
