@@ -18,6 +18,7 @@ from kit.discovery import ServiceNotFound, open_registry
 from kit.infra import open_infra
 from kit.settings import SERVICES, Settings
 from kit.temporal import connect_temporal, dev_server
+from kit.web import UVICORN_OPTIONS
 from workers import WORKERS
 
 log = logging.getLogger("commerce")
@@ -43,10 +44,9 @@ def server_for(app: FastAPI, settings: Settings, port: int) -> uvicorn.Server:
         app,
         host=settings.host,
         port=port,
-        log_config=None,
-        access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        **UVICORN_OPTIONS,
     )
     return _SharedSignalsServer(config)
 

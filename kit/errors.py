@@ -56,6 +56,11 @@ class NotFound(AppError):
     default_code = "NotFound"
 
 
+class RequestTimeout(AppError):
+    status_code = 408
+    default_code = "RequestTimeout"
+
+
 class Conflict(AppError):
     status_code = 409
     default_code = "Conflict"
@@ -64,6 +69,11 @@ class Conflict(AppError):
 class Gone(AppError):
     status_code = 410
     default_code = "Gone"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    default_code = "PayloadTooLarge"
 
 
 class TooManyRequests(AppError):
@@ -93,8 +103,10 @@ ERRORS_BY_STATUS: dict[int, type[AppError]] = {
         Unauthorized,
         Forbidden,
         NotFound,
+        RequestTimeout,
         Conflict,
         Gone,
+        PayloadTooLarge,
         TooManyRequests,
         BadGateway,
         Unavailable,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The seed's ports, kept so that its clients and scripts keep working.
@@ -24,6 +24,15 @@ DEFAULT_PORTS: dict[str, int] = {
 }
 SERVICES: tuple[str, ...] = ("auth", "products", "images", "search", "carts", "orders")
 DATABASE_SERVICES: tuple[str, ...] = ("auth", "products", "orders")
+
+
+class RateLimit(BaseModel):
+    """A token bucket: `burst` requests at once, refilled at `per_second`; `per_second` 0 turns it off."""
+
+    model_config = ConfigDict(frozen=True)
+
+    per_second: float = Field(ge=0)
+    burst: int = Field(default=1, ge=1)
 
 
 class Settings(BaseSettings):
@@ -70,7 +79,46 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
 
     upstream_timeout: float = Field(default=30.0, description="Seconds the gateway waits for an upstream.")
-    upstream_timeouts: dict[str, float] = Field(default_factory=dict, description="Per-service overrides.")
+    upstream_timeouts: dict[str, float] = Field(
+        default_factory=dict,
+        description="Overrides by gateway path prefix, the longest one matching: `orders`, `images/upload`.",
+    )
+    upstream_retries: int = Field(
+        default=2,
+        ge=0,
+        description="Extra tries of an idempotent request whose upstream refused the connection.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Services: the peers (the gateway's addresses or networks) believed in X-Forwarded-*.",
+    )
+    edge_trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Gateway: the proxies in front of it (a load balancer) whose X-Forwarded-* it believes; "
+        "none by default, so a client's own are replaced by what the gateway saw.",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins browsers may call the gateway from; `*` allows any, without credentials.",
+    )
+    max_body_bytes: int = Field(
+        default=1 << 20, gt=0, description="Largest request body, where no route says more."
+    )
+    max_upload_bytes: int = Field(
+        default=5 << 20, gt=0, description="Largest image upload (`/images/upload`)."
+    )
+    body_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a request body may pause between two chunks before a 408."
+    )
+    rate_limit: RateLimit = Field(
+        default_factory=lambda: RateLimit(per_second=20, burst=100),
+        description="Gateway: every client address, and every user, may send `burst` requests at once, "
+        "then `per_second` (a token bucket on the cache).",
+    )
+    strict_rate_limit: RateLimit = Field(
+        default_factory=lambda: RateLimit(per_second=0.2, burst=10),
+        description="Gateway: the same, for each of POST /auth/login, /auth/register and /orders.",
+    )
     service_call_timeout: float = Field(default=10.0, description="Seconds a ServiceClient call may take.")
     outbox_poll_interval: float = 1.0
     outbox_max_attempts: int = Field(

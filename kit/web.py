@@ -28,6 +28,7 @@ from kit.bus import EventBus
 from kit.cache import Cache
 from kit.discovery import Instance
 from kit.errors import AppError
+from kit.guards import BodyGuard, TrailingSlash, TrustedForwarded
 from kit.infra import Infra, open_infra
 from kit.logs import configure_logging, request_id_var, service_var
 from kit.settings import Settings
@@ -62,6 +63,9 @@ def create_service(
     state: Callable[[Infra], contextlib.AbstractAsyncContextManager[S]] | None = None,
     checks: Callable[[S], Mapping[str, Check]] | None = None,
     description: str = "",
+    health_details: Callable[[Request], Awaitable[Mapping[str, Any]]] | None = None,
+    body_limits: Mapping[str, int] | None = None,
+    trusted_proxies: Sequence[str] | None = None,
     **fastapi_options: Any,
 ) -> FastAPI:
     """A FastAPI app wired to its ports; `migrations` gives the service a database and an outbox.
@@ -69,6 +73,9 @@ def create_service(
     `on_startup` runs once the ports are open (seeding); `state` opens what the service's routes share for
     the app's lifetime (clients of other services, keys) as one object, which they read with `service_state`;
     `checks` names what of that state `/ready` must also find answering (the search service's index).
+    `health_details` adds to `/health` (the gateway's upstreams); `body_limits` raises the body limit of
+    some paths (an upload); `trusted_proxies` replaces the peers whose X-Forwarded-* are believed (the
+    gateway's are the proxies in front of it).
     """
 
     @contextlib.asynccontextmanager
@@ -85,10 +92,26 @@ def create_service(
             log.info("service started", extra={"url": instance.url})
             yield State(infra=infra, service=service)
 
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan, **fastapi_options)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        redirect_slashes=False,  # TrailingSlash routes `/me/` as `/me` instead
+        **fastapi_options,
+    )
+    app.add_middleware(
+        BodyGuard,
+        default=settings.max_body_bytes,
+        limits=body_limits or {},
+        timeout=settings.body_timeout,
+    )
+    app.add_middleware(TrailingSlash)
+    trusted = settings.trusted_proxies if trusted_proxies is None else trusted_proxies
+    app.add_middleware(TrustedForwarded, trusted=trusted)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     install_error_handlers(app)
-    app.include_router(_probes(settings.service_name, checks))
+    app.include_router(_probes(settings.service_name, checks, health_details))
     for router in routers:
         app.include_router(router)
     return app
@@ -104,12 +127,16 @@ def _instance(settings: Settings) -> Instance:
     )
 
 
-def _probes(service: str, service_checks: Callable[[Any], Mapping[str, Check]] | None) -> APIRouter:
+def _probes(
+    service: str,
+    service_checks: Callable[[Any], Mapping[str, Check]] | None,
+    details: Callable[[Request], Awaitable[Mapping[str, Any]]] | None,
+) -> APIRouter:
     router = APIRouter(tags=["probes"])
 
     @router.get("/health", summary="Liveness: the process answers")
-    async def health() -> dict[str, str]:
-        return {"status": "UP", "service": service}
+    async def health(request: Request) -> dict[str, Any]:
+        return {"status": "UP", "service": service, **(await details(request) if details else {})}
 
     @router.get("/ready", summary="Readiness: every dependency answers", responses={503: {}})
     async def ready(request: Request) -> JSONResponse:
@@ -276,4 +303,14 @@ def serve(name: str, create_app: Callable[[Settings], FastAPI]) -> None:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings.for_service(name))
-    uvicorn.run(app, host=settings.host, port=settings.port_of(name), log_config=None, access_log=False)
+    uvicorn.run(app, host=settings.host, port=settings.port_of(name), **UVICORN_OPTIONS)
+
+
+# X-Forwarded-* are read by TrustedForwarded, from the configured peers only; uvicorn would believe any
+# from 127.0.0.1. The `server` header would name our server to anyone asking.
+UVICORN_OPTIONS: dict[str, Any] = {
+    "log_config": None,
+    "access_log": False,
+    "proxy_headers": False,
+    "server_header": False,
+}

@@ -29,6 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 from kit import db
 from kit.cache import Cache, open_cache
 from kit.settings import Settings
+from kit.web import UVICORN_OPTIONS
 
 BOTH_DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
 BOTH_CACHES = ["memory", pytest.param("redis", marks=pytest.mark.integration)]
@@ -78,7 +79,8 @@ async def asgi_client(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
 async def served(app: ASGIApp, port: int | None = None) -> AsyncIterator[str]:
     """Serve `app` over real HTTP on 127.0.0.1 for the duration; yields its base URL."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", **UVICORN_OPTIONS)
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -22,10 +22,10 @@ def get_auth(request: Request) -> AuthContext:
 
 
 def client_address(request: Request) -> str:
-    """The address the gateway saw (the last `X-Forwarded-For` hop, the one it appended), else the peer's."""
-    forwarded = request.headers.get("x-forwarded-for", "")
-    last_hop = forwarded.rsplit(",", 1)[-1].strip()
-    return last_hop or (request.client.host if request.client else "unknown")
+    """The client's address as kit.guards.TrustedForwarded resolved it: the one the gateway saw when the
+    gateway called, the peer's otherwise (a client's own X-Forwarded-For is never read).
+    """
+    return request.client.host if request.client else "unknown"
 
 
 async def get_caller(session: SessionDep, principal: CurrentUser) -> Account:

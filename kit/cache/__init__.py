@@ -1,7 +1,8 @@
-"""The key-value port with expiry: carts and rate-limit counters (Redis in production).
+"""The key-value port with expiry: carts, rate-limit counters and token buckets (Redis in production).
 
-Values are bytes. `compare_and_set` is the one atomic primitive; `update` builds optimistic
-read-modify-write on it, so concurrent writers of one key never lose each other's changes.
+Values are bytes. `compare_and_set` is the general atomic primitive; `update` builds optimistic
+read-modify-write on it, so concurrent writers of one key never lose each other's changes. `incr` and
+`take` are atomic on their own, being on the hot path.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ class Cache(Protocol):
 
     async def incr(self, key: str, *, ttl: float) -> int:
         """Add one; the first increment starts the expiry window (fixed-window counters)."""
+
+    async def take(self, key: str, *, per_second: float, burst: int) -> float:
+        """Take one token from the bucket `key` (full at `burst`, refilled at `per_second`), atomically:
+        0.0 when one was there, else the seconds until one will be (nothing taken).
+        """
 
     async def compare_and_set(
         self, key: str, expected: bytes | None, value: bytes | None, *, ttl: float | None = None

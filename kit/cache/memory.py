@@ -71,6 +71,18 @@ class MemoryCache:
         self._store.values[key] = (str(count).encode(), self._store.values[key][1])
         return count
 
+    async def take(self, key: str, *, per_second: float, burst: int) -> float:
+        now = self._now()
+        tokens, at = float(burst), now
+        if (current := self._store.read(key, now)) is not None:
+            stored_tokens, stored_at = current.split(b":")
+            tokens, at = float(stored_tokens), float(stored_at)
+        tokens = min(float(burst), tokens + max(0.0, now - at) * per_second)
+        wait = 0.0 if tokens >= 1 else (1 - tokens) / per_second
+        tokens -= 1 if wait == 0 else 0
+        self._store.values[key] = (f"{tokens!r}:{now!r}".encode(), now + burst / per_second + 1)
+        return wait
+
     async def compare_and_set(
         self, key: str, expected: bytes | None, value: bytes | None, *, ttl: float | None = None
     ) -> bool:

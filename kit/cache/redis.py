@@ -14,6 +14,23 @@ if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
 
+# A token bucket in a hash {tokens, at}, refilled by the time passed on the server's clock; answers the
+# seconds to wait, 0 when a token was taken (as a string: Lua numbers would reach us truncated).
+_TAKE = """
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst / rate + 1) * 1000))
+return tostring(wait)
+"""
+
 # Write ARGV[3] (or delete when ARGV[2] == '0') only if the key holds ARGV[1] (absent when ARGV[4] == '0').
 _COMPARE_AND_SET = """
 local current = redis.call('GET', KEYS[1])
@@ -44,6 +61,7 @@ class RedisCache:
         )
         self._incr = self._redis.register_script(_INCR)
         self._compare_and_set = self._redis.register_script(_COMPARE_AND_SET)
+        self._take = self._redis.register_script(_TAKE)
 
     async def get(self, key: str, *, ttl: float | None = None) -> bytes | None:
         if ttl is None:
@@ -60,6 +78,10 @@ class RedisCache:
 
     async def incr(self, key: str, *, ttl: float) -> int:
         return int(await self._incr(keys=[key], args=[_ms(ttl)]))
+
+    async def take(self, key: str, *, per_second: float, burst: int) -> float:
+        wait = await self._take(keys=[key], args=[repr(float(per_second)), burst])
+        return float(wait.decode() if isinstance(wait, bytes) else wait)
 
     async def compare_and_set(
         self, key: str, expected: bytes | None, value: bytes | None, *, ttl: float | None = None

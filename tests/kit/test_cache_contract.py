@@ -73,3 +73,22 @@ async def test_concurrent_updates_of_one_key_lose_nothing(cache: Cache, key: str
 
     await asyncio.gather(*(update(cache, key, add(f"item-{n}"), ttl=60) for n in range(20)))
     assert sorted(json.loads(await cache.get(key) or b"[]")) == sorted(f"item-{n}" for n in range(20))
+
+
+async def test_a_token_bucket_grants_its_burst_then_says_how_long_to_wait(cache: Cache, key: str) -> None:
+    granted = [await cache.take(key, per_second=1, burst=3) for _ in range(3)]
+    assert granted == [0.0, 0.0, 0.0]
+    wait = await cache.take(key, per_second=1, burst=3)
+    assert 0 < wait <= 1
+
+
+async def test_a_token_bucket_refills_at_its_rate(cache: Cache, key: str) -> None:
+    assert await cache.take(key, per_second=5, burst=1) == 0.0
+    assert await cache.take(key, per_second=5, burst=1) > 0
+    await asyncio.sleep(0.3)
+    assert await cache.take(key, per_second=5, burst=1) == 0.0
+
+
+async def test_parallel_takes_never_grant_more_than_the_burst(cache: Cache, key: str) -> None:
+    waits = await asyncio.gather(*(cache.take(key, per_second=0.01, burst=5) for _ in range(40)))
+    assert sum(1 for wait in waits if wait == 0) == 5

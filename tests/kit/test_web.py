@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, Field
 
 from kit.errors import Conflict
@@ -34,11 +35,26 @@ def _app(settings: Settings) -> FastAPI:
     async def conflict() -> None:
         raise Conflict("Variant v1 has 2 left", code="InsufficientStock", details=[{"variantId": "v1"}])
 
+    @router.get("/me")
+    async def me() -> dict[str, str]:
+        return {"me": "yes"}
+
+    @router.get("/peer")
+    async def peer(request: Request) -> dict[str, Any]:
+        forwarded = {k: v for k, v in request.headers.items() if k.startswith("x-forwarded-")}
+        return {"client": request.client.host if request.client else None, "forwarded": forwarded}
+
+    @router.post("/upload")
+    async def upload(request: Request) -> dict[str, int]:
+        return {"received": len(await request.body())}
+
     @router.get("/boom")
     async def boom() -> None:
         raise RuntimeError("a bug")
 
-    return create_service(settings.for_service("products"), title="test", routers=[router])
+    return create_service(
+        settings.for_service("products"), title="test", routers=[router], body_limits={"/upload": 4096}
+    )
 
 
 @pytest.fixture
@@ -166,3 +182,51 @@ async def test_a_service_with_a_database_is_migrated_and_reports_it_ready(settin
         response = await client.get("/ready")
     assert response.json()["dependencies"]["database"] == "UP"
     assert (settings.data_dir / "orders.db").exists()
+
+
+@contextlib.asynccontextmanager
+async def client_from(app: FastAPI, peer: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client calling `app` in process from the address `peer`."""
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, client=(peer, 4000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
+
+
+async def test_a_trailing_slash_is_routed_as_without_it_never_redirected(client: httpx.AsyncClient) -> None:
+    response = await client.get("/me/")
+    assert response.status_code == 200
+    assert response.json() == {"me": "yes"}
+
+
+async def test_a_json_body_declared_above_the_limit_answers_413_unread(client: httpx.AsyncClient) -> None:
+    big = b'{"name": "' + b"x" * (1 << 20) + b'"}'
+    response = await client.post("/items", content=big, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["code"] == "PayloadTooLarge"
+
+
+async def test_a_streamed_body_past_the_limit_answers_413(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield b"x" * 2048
+
+    response = await client.post("/upload", content=chunks())
+    assert response.status_code == 413
+    assert "4096 bytes" in response.json()["message"]
+    assert (await client.post("/upload", content=b"x" * 4000)).json() == {"received": 4000}
+
+
+async def test_forwarded_headers_from_an_untrusted_peer_are_dropped(settings: Settings) -> None:
+    async with client_from(_app(settings), "203.0.113.5") as client:
+        response = await client.get(
+            "/peer", headers={"X-Forwarded-For": "10.1.1.1", "X-Forwarded-Proto": "https"}
+        )
+    assert response.json() == {"client": "203.0.113.5", "forwarded": {}}
+
+
+async def test_forwarded_headers_from_the_gateway_name_the_client(settings: Settings) -> None:
+    trusted = settings.model_copy(update={"trusted_proxies": ["10.0.0.0/8"]})
+    async with client_from(_app(trusted), "10.0.0.2") as client:
+        response = await client.get("/peer", headers={"X-Forwarded-For": "198.51.100.7"})
+    assert response.json()["client"] == "198.51.100.7"

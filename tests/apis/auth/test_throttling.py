@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 
 from kit.settings import Settings
 from tests.apis.auth.conftest import PASSWORD, World
@@ -60,3 +63,16 @@ async def test_a_successful_login_clears_the_emails_failures(world: World) -> No
         await attempt(world, email, "wrong")
     assert (await attempt(world, email, PASSWORD))[0] == 200
     assert [(await attempt(world, email, "wrong"))[0] for _ in range(2)] == [401, 401]
+
+
+async def test_a_caller_not_behind_the_gateway_cannot_pick_its_address(app: FastAPI) -> None:
+    """Forged X-Forwarded-For from a peer that is not a trusted proxy: the peer's own address is counted."""
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, client=("203.0.113.77", 4000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            statuses = []
+            for n in range(6):
+                body = {"email": f"forger{n}@example.com", "password": "wrong"}
+                answer = await client.post("/login", json=body, headers={"X-Forwarded-For": f"10.0.0.{n}"})
+                statuses.append(answer.status_code)
+    assert statuses == [401] * 5 + [429]

@@ -1,0 +1,48 @@
+"""Rate limits at the edge: a token bucket per client address and per verified user, on the cache port
+(Redis when real, so every gateway instance shares them), and a stricter one on the routes guesses and
+floods aim at.
+"""
+
+from __future__ import annotations
+
+import math
+
+from kit.auth.principal import Principal
+from kit.cache import Cache
+from kit.errors import TooManyRequests
+from kit.settings import RateLimit, Settings
+
+# (method, prefix, path after it): logins and registrations are guessed at, orders reserve stock.
+STRICT_ROUTES = frozenset(
+    {("POST", "auth", "/login"), ("POST", "auth", "/register"), ("POST", "orders", "/")}
+)
+
+
+async def check(
+    cache: Cache,
+    settings: Settings,
+    *,
+    method: str,
+    prefix: str,
+    path: str,
+    address: str,
+    principal: Principal | None,
+) -> None:
+    """Take a token from each bucket the request counts against; 429 with Retry-After when one is empty."""
+    callers = [f"address:{address}"] + ([f"user:{principal.id}"] if principal else [])
+    buckets: list[tuple[str, RateLimit]] = [(f"rate:all:{caller}", settings.rate_limit) for caller in callers]
+    route = (method, prefix, path.rstrip("/") or "/")
+    if route in STRICT_ROUTES:
+        name = f"{method}:{prefix}{route[2]}"
+        buckets += [(f"rate:{name}:{caller}", settings.strict_rate_limit) for caller in callers]
+    for key, limit in buckets:
+        if limit.per_second <= 0:
+            continue
+        wait = await cache.take(key, per_second=limit.per_second, burst=limit.burst)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise TooManyRequests(
+                f"Too many requests: try again in {seconds} s.",
+                code="RateLimited",
+                headers={"Retry-After": str(seconds)},
+            )
