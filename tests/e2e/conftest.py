@@ -99,13 +99,14 @@ async def open_shop(
     turn a 201 into a 202.
     """
     ports = {name: free_port() for name in (*SERVICES, "gateway")}
+    unlimited = {"per_second": 0}  # every shopper here comes from 127.0.0.1: tests/gateway test the limits
     settings = embedded_settings(
         data_dir,
         temporal_address=temporal,
         ports=ports,
         product_sync_debounce=0.2,
         order_answer_seconds=answer_seconds,
-        **overrides,
+        **({"rate_limit": unlimited, "strict_rate_limit": unlimited} | overrides),
     )
     gateway = f"http://127.0.0.1:{ports['gateway']}"
     async with serving(settings, queues), httpx.AsyncClient(base_url=gateway, timeout=60) as http:
