@@ -31,7 +31,7 @@ SIGNING_KEY = Ed25519PrivateKey.generate()
 def token(subject: str = "user-1", **claims: Any) -> str:
     """An access token the gateway's verifier accepts."""
     now = int(time.time())
-    values = {"sub": subject, "email": "ada@example.com", "name": "Ada", "role": "Customer"}
+    values: dict[str, Any] = {"sub": subject, "email": "ada@example.com", "name": "Ada", "role": "Customer"}
     values |= {"permissions": [], "iss": "commerce-auth", "iat": now, "exp": now + 900} | claims
     return jwt.encode(values, SIGNING_KEY, algorithm="EdDSA", headers={"kid": "gw"})
 
