@@ -43,6 +43,8 @@ PRODUCT_DOCUMENTS_PATH = "/internal/product-documents"
 PRODUCT_STAMPS_PATH = "/internal/product-stamps"
 MAX_PRODUCT_STAMPS = 1000  # per page of PRODUCT_STAMPS_PATH
 MAX_DOCUMENTS = 500  # per call of PRODUCT_DOCUMENTS_PATH
+IMAGE_USES_PATH = "/internal/image-uses"
+MAX_IMAGE_USES = 100  # image names per call of IMAGE_USES_PATH
 
 # Ledger movement types an order writes.
 ORDER_MOVEMENT = "ORDER"
@@ -173,6 +175,16 @@ class ProductsClient:
             ProductStamp(str(p["id"]), datetime.fromisoformat(p["revisedAt"]), bool(p["isActive"]))
             for p in page
         ]
+
+    async def image_uses(self, names: Iterable[str]) -> dict[str, list[str]]:
+        """The live products showing each of our images (by name), after every attachment of them in
+        flight has committed: the images service asks this once it has hidden an image it deletes.
+        """
+        wanted = sorted(set(names))
+        if not wanted:
+            return {}
+        uses: dict[str, list[str]] = await self._http.post(IMAGE_USES_PATH, json={"names": wanted})
+        return uses
 
     async def _adjust(self, variant_id: str, body: dict[str, Any]) -> None:
         try:

@@ -74,6 +74,17 @@ class Settings(BaseSettings):
         "(Elasticsearch; the alias, `products` by default, names the index generations behind it).",
     )
     discovery_url: str = "static://"
+    images_store: str = Field(
+        default="{data_dir}/images",
+        validate_default=True,
+        description="Where the images service keeps its files: a folder ({data_dir} is filled in; a volume "
+        "in Compose and Kind).",
+    )
+    images_public_url: str = Field(
+        default="",
+        description="Origin clients reach the gateway at, prefixed to image URLs (http://localhost:3000); "
+        "empty: URLs are relative (/images/<name>).",
+    )
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
@@ -163,7 +174,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 
-    @field_validator("bus_url", "search_url")
+    @field_validator("bus_url", "search_url", "images_store")
     @classmethod
     def _in_data_dir(cls, url: str, info: ValidationInfo) -> str:
         return url.replace("{data_dir}", str(info.data.get("data_dir", ".commerce")))

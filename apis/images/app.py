@@ -1,11 +1,32 @@
 """Images service: upload, validation, resizing and serving."""
 
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 
+from apis.images.dependencies import ImagesState
+from apis.images.routes import router
+from contracts import images, products
+from kit.auth.services import service_tokens
+from kit.infra import Infra
 from kit.settings import Settings
+from kit.storage import open_store
 from kit.web import create_service
 
 
+@contextlib.asynccontextmanager
+async def _state(infra: Infra) -> AsyncIterator[ImagesState]:
+    http = infra.client(products.SERVICE, token=service_tokens(infra, images.SERVICE))
+    yield ImagesState(
+        store=open_store(infra.settings.images_store),
+        catalog=products.ProductsClient(http),
+        public_url=infra.settings.images_public_url,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = (settings or Settings()).for_service("images")
-    return create_service(settings, title="Images service")
+    settings = (settings or Settings()).for_service(images.SERVICE)
+    return create_service(settings, title="Images service", routers=[router], state=_state)
