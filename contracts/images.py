@@ -43,6 +43,11 @@ def image_name(url: str, public_url: str) -> str | None:
     return name if head == ours.path.rstrip("/") + PUBLIC_PREFIX and NAME_PATTERN.match(name) else None
 
 
+def sized(url: str, size: str) -> str:
+    """The URL of one size of the image of ours at `url`."""
+    return f"{url.split('?', 1)[0]}?size={size}"
+
+
 class ImagesClient:
     """The images service as the products service calls it."""
 

@@ -1,12 +1,20 @@
 """Products service: catalog, categories, variants and the stock ledger."""
 
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from apis.products import demo
+from apis.products.dependencies import ProductsState
 from apis.products.events import Notifier
 from apis.products.routes import ROUTERS
+from apis.products.service.images import ImageCheck
+from contracts import images, products
+from kit.auth.services import service_tokens
 from kit.infra import Infra
 from kit.settings import Settings
 from kit.web import create_service
@@ -14,8 +22,14 @@ from kit.web import create_service
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+@contextlib.asynccontextmanager
+async def _state(infra: Infra) -> AsyncIterator[ProductsState]:
+    http = infra.client(images.SERVICE, token=service_tokens(infra, products.SERVICE))
+    yield ProductsState(images=ImageCheck(images.ImagesClient(http), infra.settings.images_public_url))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = (settings or Settings()).for_service("products")
+    settings = (settings or Settings()).for_service(products.SERVICE)
 
     async def first_start(infra: Infra) -> None:
         if settings.demo_catalog and infra.sessions is not None:
@@ -29,4 +43,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=ROUTERS,
         migrations=MIGRATIONS,
         on_startup=first_start,
+        state=_state,
     )

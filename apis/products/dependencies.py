@@ -4,14 +4,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from apis.products.events import Notifier
+from apis.products.service.images import ImageCheck
 from kit.auth.callers import CurrentUser, MissingPermission, OptionalUser
 from kit.auth.principal import Principal
-from kit.web import InfraDep
+from kit.web import InfraDep, service_state
+
+
+@dataclass(frozen=True)
+class ProductsState:
+    """Opened once per app by `app.py`: the images service, called with this service's credentials."""
+
+    images: ImageCheck
+
+
+def get_image_check(request: Request) -> ImageCheck:
+    return service_state(request, ProductsState).images
 
 
 def get_notifier(infra: InfraDep) -> Notifier:
@@ -31,5 +44,6 @@ async def stock_adjuster(user: CurrentUser) -> Principal:
 
 
 NotifierDep = Annotated[Notifier, Depends(get_notifier)]
+ImageCheckDep = Annotated[ImageCheck, Depends(get_image_check)]
 StaffDep = Annotated[bool, Depends(is_staff)]
 StockAdjuster = Annotated[Principal, Depends(stock_adjuster)]

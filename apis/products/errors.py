@@ -106,3 +106,13 @@ class ReleaseExceedsReservation(Conflict):
 
 class InvalidStockChange(BadRequest):
     default_code = "InvalidStockChange"
+
+
+class UnknownImage(BadRequest):
+    default_code = "ImageNotFound"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            f"Image {url} is not stored by the images service; upload it first (POST /images/upload).",
+            details=[{"field": "images.imageUrl", "imageUrl": url}],
+        )

@@ -90,10 +90,21 @@ class ProductImage(Base, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     product_id: str = Field(sa_column=Column(sa.String(36), _fk("product.id", "CASCADE"), index=True))
     image_url: str = Field(max_length=2000)
+    image_name: str | None = Field(default=None, max_length=64, index=True)  # ours: images service
     alt_text: str | None = Field(default=None, max_length=500)
     is_primary: bool = False
     position: int | None = None  # the seed's `order`
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+
+class ImageLock(Base, table=True):
+    """One row per image of the images service ever attached or asked about: attaching the image and
+    counting its uses both write this row first, so they take turns (service/images.py).
+    """
+
+    __tablename__ = "image_lock"
+
+    name: str = Field(primary_key=True, max_length=64)
 
 
 class Variant(Base, table=True):

@@ -26,6 +26,7 @@ from apis.products.schemas.products import (
     VariantRead,
 )
 from apis.products.schemas.stock import ProductStamp, VariantDetails, money_text
+from contracts.images import sized
 from kit.localisation import localise
 
 BASE_CURRENCY = "USD"
@@ -158,10 +159,20 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def primary_image_url(images: Sequence[ProductImage]) -> str | None:
+def _primary(images: Sequence[ProductImage]) -> ProductImage | None:
     """The primary image, else the first, else none (the seed's rule)."""
-    primary = next((i for i in images if i.is_primary), images[0] if images else None)
+    return next((i for i in images if i.is_primary), images[0] if images else None)
+
+
+def primary_image_url(images: Sequence[ProductImage]) -> str | None:
+    primary = _primary(images)
     return primary.image_url if primary else None
+
+
+def thumbnail_url(images: Sequence[ProductImage]) -> str | None:
+    """The thumbnail of the primary image when it is one of ours (the images service makes it)."""
+    primary = _primary(images)
+    return sized(primary.image_url, "thumb") if primary and primary.image_name else None
 
 
 def product_document(aggregate: ProductAggregate, slugs: Mapping[str, str]) -> dict[str, Any]:
@@ -184,6 +195,7 @@ def product_document(aggregate: ProductAggregate, slugs: Mapping[str, str]) -> d
         "averageRating": product.average_rating,
         "reviewCount": product.review_count,
         "primaryImageUrl": primary_image_url(aggregate.images),
+        "thumbnailUrl": thumbnail_url(aggregate.images),
         "category_names": [c.name for c in aggregate.categories],
         "category_slugs": [c.slug for c in aggregate.categories],
         "category_parent_slugs": sorted(slugs[p] for p in parents if p in slugs),

@@ -7,13 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from apis.products import reads
+from apis.products.schemas.products import ImageUsesRequest
 from apis.products.schemas.stock import (
     ProductDocumentsRequest,
     ProductStamp,
     VariantDetails,
     VariantDetailsRequest,
 )
+from apis.products.service import images
 from contracts.products import (
+    IMAGE_USES_PATH,
     MAX_PRODUCT_STAMPS,
     PRODUCT_DOCUMENTS_PATH,
     PRODUCT_STAMPS_PATH,
@@ -49,3 +52,10 @@ async def product_stamps(
     limit: Annotated[int, Query(ge=1, le=MAX_PRODUCT_STAMPS)] = MAX_PRODUCT_STAMPS,
 ) -> list[ProductStamp]:
     return await reads.product_stamps(session, after=after, limit=limit)
+
+
+@router.post(IMAGE_USES_PATH, summary="The live products showing each of our images, by name (unused absent)")
+async def image_uses(
+    session: SessionDep, data: ImageUsesRequest, _caller: ServiceCaller
+) -> dict[str, list[str]]:
+    return await images.uses(session, data.names)

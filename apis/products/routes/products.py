@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from apis.products import listing, reads
-from apis.products.dependencies import NotifierDep, StaffDep
+from apis.products.dependencies import ImageCheckDep, NotifierDep, StaffDep
 from apis.products.errors import ProductNotFound
 from apis.products.schemas.products import (
     BulkCreated,
@@ -62,8 +62,10 @@ async def get_product_by_sku(session: SessionDep, sku: str, staff: StaffDep) -> 
     summary="Create a product with its variants, images and categories",
     dependencies=[require_permission("create:product")],
 )
-async def create_product(session: SessionDep, notify: NotifierDep, data: ProductCreate) -> ProductRead:
-    return reads.product_read(await catalog.create_product(session, notify, data), staff=True)
+async def create_product(
+    session: SessionDep, notify: NotifierDep, check: ImageCheckDep, data: ProductCreate
+) -> ProductRead:
+    return reads.product_read(await catalog.create_product(session, notify, check, data), staff=True)
 
 
 @router.post(
@@ -75,9 +77,10 @@ async def create_product(session: SessionDep, notify: NotifierDep, data: Product
 async def create_products(
     session: SessionDep,
     notify: NotifierDep,
+    check: ImageCheckDep,
     drafts: Annotated[list[ProductCreate], Body(min_length=1, max_length=500)],
 ) -> BulkCreated:
-    ids = await catalog.create_products(session, notify, drafts)
+    ids = await catalog.create_products(session, notify, check, drafts)
     return BulkCreated(
         message=f"Successfully created {len(ids)} products.",
         created_products=[CreatedProduct(id=i, sku=d.sku) for i, d in zip(ids, drafts, strict=True)],
@@ -141,10 +144,11 @@ async def remove_categories(
 async def add_images(
     session: SessionDep,
     notify: NotifierDep,
+    check: ImageCheckDep,
     product_id: ProductId,
     images: Annotated[ImageList, Body(min_length=1)],
 ) -> Message:
-    await attachments.add_images(session, notify, str(product_id), images)
+    await attachments.add_images(session, notify, check, str(product_id), images)
     return Message(message=f"Added images to product {product_id}.")
 
 

@@ -18,11 +18,14 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    computed_field,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
+from contracts.images import sized
+from contracts.products import MAX_IMAGE_USES
 from kit.schemas import Money, Pagination, Schema, Timestamp
 
 __all__ = ["Money", "Pagination", "Schema", "Timestamp"]  # re-exported for the other schema modules
@@ -156,14 +159,25 @@ class ImageIdsBody(Schema):
     image_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=50)]
 
 
+class ImageUsesRequest(Schema):
+    names: Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=MAX_IMAGE_USES)]
+
+
 class ImageRead(Schema):
     id: str
     product_id: str
     image_url: str
+    image_name: str | None = Field(default=None, exclude=True)
     alt_text: str | None
     is_primary: bool
     order: int | None = Field(validation_alias="position", serialization_alias="order")
     created_at: Timestamp
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def thumbnail_url(self) -> str | None:
+        """The images service's thumbnail of an image of ours; None for another site's image."""
+        return sized(self.image_url, "thumb") if self.image_name else None
 
 
 class VariantRead(Schema):

@@ -15,6 +15,7 @@ from apis.products.events import Notifier
 from apis.products.models import ProductCategory, ProductImage
 from apis.products.schemas.products import ImageCreate
 from apis.products.service.catalog import check_leaf_categories, image_rows, touch
+from apis.products.service.images import ImageCheck, claim
 from kit.db import commit
 
 
@@ -59,10 +60,11 @@ async def remove_categories(
 
 
 async def add_images(
-    session: AsyncSession, notify: Notifier, product_id: str, images: Sequence[ImageCreate]
+    session: AsyncSession, notify: Notifier, check: ImageCheck, product_id: str, images: Sequence[ImageCreate]
 ) -> int:
-    """Append images; a new primary image replaces the old one."""
+    """Append images (ours must be stored: `claim`); a new primary image replaces the old one."""
     await touch(session, notify, product_id)
+    names = await claim(session, check, [image.image_url for image in images])
     if any(image.is_primary for image in images):
         await session.execute(
             sa.update(ProductImage).where(col(ProductImage.product_id) == product_id).values(is_primary=False)
@@ -71,7 +73,8 @@ async def add_images(
         sa.select(sa.func.max(col(ProductImage.position))).where(col(ProductImage.product_id) == product_id)
     )
     first = 0 if last is None else last + 1
-    await session.execute(sa.insert(ProductImage), image_rows(product_id, images, first_position=first))
+    rows = image_rows(product_id, images, names=names, first_position=first)
+    await session.execute(sa.insert(ProductImage), rows)
     await commit(session)
     return len(images)
 

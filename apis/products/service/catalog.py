@@ -6,7 +6,7 @@ its notification (events.Notifier), so a change is never announced without havin
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +29,8 @@ from apis.products.models import (
     Variant,
 )
 from apis.products.schemas.products import ImageCreate, ProductCreate, ProductUpdate, VariantCreate, texts
+from apis.products.service import images
+from apis.products.service.images import ImageCheck
 from kit.db import commit, new_id, now
 from kit.localisation import localise
 
@@ -92,13 +94,21 @@ def variant_rows(
     return rows, movements
 
 
-def image_rows(product_id: str, images: Sequence[ImageCreate], *, first_position: int = 0) -> list[Any]:
+def image_rows(
+    product_id: str,
+    images: Sequence[ImageCreate],
+    *,
+    names: Mapping[str, str] | None = None,
+    first_position: int = 0,
+) -> list[Any]:
+    """Rows of a product's images; `names` (url -> name, from `images.claim`) marks those of ours."""
     moment = now()
     return [
         {
             "id": new_id(),
             "product_id": product_id,
             "image_url": image.image_url,
+            "image_name": (names or {}).get(image.image_url),
             "alt_text": image.alt_text,
             "is_primary": image.is_primary,
             "position": image.order if image.order is not None else first_position + index,
@@ -120,7 +130,11 @@ async def _refuse_taken_skus(session: AsyncSession, skus: Sequence[str]) -> None
 
 
 async def insert_products(
-    session: AsyncSession, notify: Notifier, drafts: Sequence[ProductCreate]
+    session: AsyncSession,
+    notify: Notifier,
+    drafts: Sequence[ProductCreate],
+    *,
+    image_names: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Add products in the session's transaction, in bulk statements (the generator's path to 100k); the
     caller commits. Every draft is checked first: unknown or non-leaf categories, SKUs already taken.
@@ -149,7 +163,7 @@ async def insert_products(
         rows, initial = variant_rows(product_id, draft.variants, "Product Creation Initial Stock")
         variants += rows
         movements += initial
-        images += image_rows(product_id, draft.images)
+        images += image_rows(product_id, draft.images, names=image_names)
         links += [
             {"product_id": product_id, "category_id": str(c)} for c in draft.category_ids if str(c) in known
         ]
@@ -178,11 +192,12 @@ async def commit_or_sku_taken(session: AsyncSession, skus: Sequence[str]) -> Non
 
 
 async def create_products(
-    session: AsyncSession, notify: Notifier, drafts: Sequence[ProductCreate]
+    session: AsyncSession, notify: Notifier, check: ImageCheck, drafts: Sequence[ProductCreate]
 ) -> list[str]:
     """Create products with everything they come with, all in one transaction (or none); their ids."""
+    names = await images.claim(session, check, [i.image_url for d in drafts for i in d.images])
     try:
-        ids = await insert_products(session, notify, drafts)
+        ids = await insert_products(session, notify, drafts, image_names=names)
         await commit(session)
     except IntegrityError:  # a concurrent writer took a SKU between the check and the insert
         await session.rollback()
@@ -192,9 +207,9 @@ async def create_products(
 
 
 async def create_product(
-    session: AsyncSession, notify: Notifier, data: ProductCreate
+    session: AsyncSession, notify: Notifier, check: ImageCheck, data: ProductCreate
 ) -> reads.ProductAggregate:
-    [product_id] = await create_products(session, notify, [data])
+    [product_id] = await create_products(session, notify, check, [data])
     return await reads.load_aggregate(session, product_id)
 
 
