@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Smoke tests of a deployed platform, through the gateway only: health, register + login, list products,
-# search finds one, a guest order. Used by the Jenkinsfile and `setup.sh smoke`; works against docker
+# Smoke tests of a deployed platform, through the gateway only: health, register + login, an image uploaded
+# and fetched (304 on a repeat), list products, search finds one, a guest order. Used by the Jenkinsfile and `setup.sh smoke`; works against docker
 # compose too.
 # Variables: GATEWAY_URL (http://127.0.0.1:3000), SMOKE_TIMEOUT (seconds to wait for the platform, 300).
 # Needs curl and python3.
@@ -9,7 +9,8 @@ set -euo pipefail
 gateway="${GATEWAY_URL:-http://127.0.0.1:3000}"
 deadline=$((SECONDS + ${SMOKE_TIMEOUT:-300}))
 body_file="$(mktemp)"
-trap 'rm -f "$body_file"' EXIT
+image_file="$(mktemp)"
+trap 'rm -f "$body_file" "$image_file"' EXIT
 status=""
 
 fail() {
@@ -60,6 +61,25 @@ token="$(field 'd["token"]')"
 request GET /auth/me "" "authorization: Bearer $token"
 [ "$status" = 200 ] || fail "GET /auth/me answered $status"
 echo "ok   POST /auth/login, GET /auth/me"
+
+# A 16x16 PNG written with the standard library, uploaded by the new user, then fetched and revalidated.
+python3 - "$image_file" <<'PNG'
+import struct, sys, zlib
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+rows = b"".join(b"\x00" + b"".join(bytes([x * 16, y * 16, 200]) for x in range(16)) for y in range(16))
+png = chunk(b"IHDR", struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(rows))
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + png + chunk(b"IEND", b""))
+PNG
+status="$(curl -s --max-time 30 -o "$body_file" -w '%{http_code}' -H "authorization: Bearer $token" \
+    -F "imageFile=@$image_file;type=image/png" "$gateway/images/upload")" || status=000
+[ "$status" = 201 ] || [ "$status" = 200 ] || fail "POST /images/upload answered $status"
+image="/images/$(field 'd["filename"]')"
+etag="$(curl -s --max-time 30 -o /dev/null -D - "$gateway$image" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')"
+[ -n "$etag" ] || fail "GET $image answered no ETag"
+request GET "$image" "" "if-none-match: $etag"
+[ "$status" = 304 ] || fail "GET $image with If-None-Match answered $status"
+echo "ok   POST /images/upload, GET $image (304 on a repeat)"
 
 # The demo catalog is generated on the products service's first start: wait for it.
 while request GET '/products?limit=50'; [ "$status" != 200 ] || [ "$(field 'len(d["data"])')" = 0 ]; do

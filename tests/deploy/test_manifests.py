@@ -561,6 +561,20 @@ def test_kubernetes_runs_the_platform_from_one_image(objects: list[Doc]) -> None
     assert sorted(queues) == sorted(WORKERS), "one worker per task queue"
 
 
+def test_the_images_service_keeps_its_files_on_a_volume(services: dict[str, Doc], objects: list[Doc]) -> None:
+    """Its store is `{data_dir}/images`: the data folder must be a volume in Compose and in Kind."""
+    compose_images = services["images"]
+    data_dir = environment_of(compose_images)["COMMERCE_DATA_DIR"]
+    assert Settings(data_dir=Path(data_dir)).images_store == f"{data_dir}/images"
+    named_volumes = [m.split(":") for m in compose_images["volumes"] if isinstance(m, str)]
+    assert [target for _, target in named_volumes] == [data_dir], "compose: images' data folder on a volume"
+    pod = named(objects, "Deployment")["images"]["spec"]["template"]["spec"]
+    claims = {v["name"] for v in pod["volumes"] if "persistentVolumeClaim" in v}
+    mounts = {m["mountPath"] for m in pod["containers"][0]["volumeMounts"] if m["name"] in claims}
+    assert mounts == {named(objects, "ConfigMap")["commerce-config"]["data"]["COMMERCE_DATA_DIR"]}
+    assert "/images/upload" in (KIND / "smoke.sh").read_text(), "the smoke test uploads an image"
+
+
 def test_kubernetes_scripts_are_those_of_compose(objects: list[Doc]) -> None:
     config_maps = named(objects, "ConfigMap")
     scripts = {**config_maps["postgres-init"]["data"], **config_maps["temporal-scripts"]["data"]}
