@@ -16,14 +16,22 @@ from kit.errors import NotFound
 
 SERVICE = "images"
 PUBLIC_PREFIX = "/images"  # the gateway's prefix for the service (gateway/routes.py)
+UPLOAD_PATH = "/upload"  # POST, multipart (PUBLIC_PREFIX + UPLOAD_PATH at the gateway)
 UPLOAD_FIELD = "imageFile"  # the seed's multipart field
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # the seed's limit, on the file itself
+MULTIPART_ALLOWANCE = 64 * 1024  # what an upload's body may carry besides the file (parts, headers)
 SIZES: dict[str, int] = {"thumb": 200, "medium": 800}  # longest edge in pixels
 
 NAME_PATTERN = re.compile(r"^[0-9a-f]{32}\.(?:jpg|png|gif|webp)$")
 
 # Routes other services call (templates as the routes declare them).
 IMAGE_STATUS_PATH = "/internal/images/{name}"
+
+
+def upload_body_limit(max_upload_bytes: int) -> int:
+    """The body limit of an upload (gateway and service alike) for a file of `max_upload_bytes`
+    (`COMMERCE_MAX_UPLOAD_BYTES`, the seed's 5 MB): the file is what is limited, not its envelope.
+    """
+    return max_upload_bytes + MULTIPART_ALLOWANCE
 
 
 def image_url(public_url: str, name: str, size: str | None = None) -> str:

@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from contracts import images
 from gateway import docs, limits, proxy
 from gateway.routes import INTERNAL_SEGMENT, ROUTES
 from kit.auth.edge import ROLE_HEADER, USER_ID_HEADER
@@ -28,7 +29,7 @@ from kit.web import create_service, get_infra, service_state
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 TITLE = "Commerce API"
-UPLOAD_PATH = "/images/upload"
+UPLOAD_PATH = images.PUBLIC_PREFIX + images.UPLOAD_PATH
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[_edge(settings)],
         state=_state,
         health_details=_upstream_health,
-        body_limits={UPLOAD_PATH: settings.max_upload_bytes},
+        body_limits={UPLOAD_PATH: images.upload_body_limit(settings.max_upload_bytes)},
         trusted_proxies=settings.edge_trusted_proxies,
         openapi_url=None,
         docs_url=None,

@@ -24,9 +24,16 @@ async def _state(infra: Infra) -> AsyncIterator[ImagesState]:
         store=open_store(infra.settings.images_store),
         catalog=products.ProductsClient(http),
         public_url=infra.settings.images_public_url,
+        max_upload_bytes=infra.settings.max_upload_bytes,
     )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = (settings or Settings()).for_service(images.SERVICE)
-    return create_service(settings, title="Images service", routers=[router], state=_state)
+    return create_service(
+        settings,
+        title="Images service",
+        routers=[router],
+        state=_state,
+        body_limits={images.UPLOAD_PATH: images.upload_body_limit(settings.max_upload_bytes)},
+    )

@@ -21,6 +21,7 @@ class ImagesState:
     store: BlobStore
     catalog: ProductsClient  # who uses an image (service credentials)
     public_url: str
+    max_upload_bytes: int  # of the file (`COMMERCE_MAX_UPLOAD_BYTES`)
 
 
 def get_images(request: Request) -> ImagesState:

@@ -1,14 +1,11 @@
 """What the images service refuses, as the kit's error family."""
 
-from typing import ClassVar
-
-from kit.errors import AppError, BadRequest, Conflict, NotFound
+from kit.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 
 
-class ImageTooLarge(AppError):
+class ImageTooLarge(PayloadTooLarge):
     """Over a limit on bytes, pixels or frames: 413, and nothing is stored."""
 
-    status_code: ClassVar[int] = 413
     default_code = "ImageTooLarge"
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from apis.images.errors import ImageTooLarge, NotAnImage
-from contracts.images import MAX_UPLOAD_BYTES, SIZES
+from contracts.images import SIZES
 
 MAX_PIXELS = 40_000_000  # one frame, e.g. 8000 x 5000
 MAX_FRAMES = 200
@@ -46,10 +46,10 @@ def content_name(data: bytes, extension: str) -> str:
     return f"{hashlib.sha256(data).hexdigest()[:32]}.{extension}"
 
 
-def process(data: bytes) -> Processed:
+def process(data: bytes, *, max_bytes: int) -> Processed:
     """Decode `data` whole and produce what is stored; NotAnImage or ImageTooLarge when it cannot be."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ImageTooLarge(f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+    if len(data) > max_bytes:
+        raise ImageTooLarge(f"The file is larger than {max_bytes:,} bytes.")
     image = _open(data)
     target, extension, mimetype = FORMATS[str(image.format)]
     upright = _decode_frames(image)

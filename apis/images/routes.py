@@ -6,25 +6,22 @@ public; listing and deleting are for staff holding `update:product`; the existen
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from apis.images import reads, service
 from apis.images.dependencies import ImagesDep
-from apis.images.errors import ImageNotFound, ImageTooLarge, NoImageFile
+from apis.images.errors import ImageNotFound, NoImageFile
 from apis.images.schemas import ImagePage, Uploaded
 from apis.images.serving import CACHE_CONTROL, byte_range, not_modified
-from contracts.images import IMAGE_STATUS_PATH, MAX_UPLOAD_BYTES, UPLOAD_FIELD, image_url
+from contracts.images import IMAGE_STATUS_PATH, UPLOAD_FIELD, UPLOAD_PATH, image_url
 from kit.auth.callers import CurrentUser, ServiceCaller, require_permission
 from kit.errors import BadRequest
 
 router = APIRouter(tags=["images"])
 
-MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # the file plus the multipart framing
 _UPLOAD_BODY = {
     "requestBody": {
         "required": True,
@@ -42,37 +39,21 @@ _UPLOAD_BODY = {
 Size = Annotated[Literal["thumb", "medium"] | None, Query(description="A WebP size instead of the image")]
 
 
-async def _capped(request: Request) -> AsyncGenerator[bytes, None]:
-    """The request body, cut off with a 413 once it passes what an upload may weigh."""
-    seen = 0
-    async for chunk in request.stream():
-        seen += len(chunk)
-        if seen > MAX_BODY_BYTES:
-            raise ImageTooLarge(f"The upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
-        yield chunk
-
-
-async def _upload_bytes(request: Request) -> bytes:
-    if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
-        raise ImageTooLarge(f"The upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+async def _upload_bytes(request: Request, max_bytes: int) -> bytes:
+    """The file of the `imageFile` part (at most one more byte than allowed, to tell it is too large);
+    the body's size is bounded before this by the service's BodyGuard (`upload_body_limit`).
+    """
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise BadRequest("Send the image as multipart/form-data.", code="NotMultipart")
-    parser = MultiPartParser(request.headers, _capped(request), max_files=1, max_fields=10)
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        raise BadRequest(f"Malformed multipart body: {exc.message}", code="MalformedMultipart") from exc
-    try:
+    async with request.form(max_files=1, max_fields=10) as form:
         file = form.get(UPLOAD_FIELD)
         if not isinstance(file, UploadFile):
             raise NoImageFile()
-        return await file.read(MAX_UPLOAD_BYTES + 1)
-    finally:
-        await form.close()
+        return await file.read(max_bytes + 1)
 
 
 @router.post(
-    "/upload",
+    UPLOAD_PATH,
     status_code=201,
     response_model=Uploaded,
     summary="Upload an image (201 new, 200 already stored); any signed-in user",
@@ -80,7 +61,8 @@ async def _upload_bytes(request: Request) -> bytes:
     responses={400: {}, 413: {}},
 )
 async def upload(request: Request, response: Response, images: ImagesDep, _user: CurrentUser) -> Uploaded:
-    processed, created = await service.upload(images.store, await _upload_bytes(request))
+    data = await _upload_bytes(request, images.max_upload_bytes)
+    processed, created = await service.upload(images.store, data, max_bytes=images.max_upload_bytes)
     response.status_code = 201 if created else 200
     base = images.public_url
     return Uploaded(

@@ -28,11 +28,11 @@ def _hidden(name: str) -> str:
     return f"{name}.deleting"
 
 
-async def upload(store: BlobStore, data: bytes) -> tuple[Processed, bool]:
+async def upload(store: BlobStore, data: bytes, *, max_bytes: int) -> tuple[Processed, bool]:
     """Store an upload and its sizes; True when it is new. The sizes are written before the image, so an
     image that can be seen always has its sizes; a re-upload writes only the sizes that went missing.
     """
-    processed = await asyncio.to_thread(processing.process, data)
+    processed = await asyncio.to_thread(processing.process, data, max_bytes=max_bytes)
     known = await store.stat(processed.name) is not None
     for size, blob in processed.sizes.items():
         key = size_key(processed.name, size)

@@ -10,7 +10,7 @@ from typing import Any
 
 from PIL import Image
 
-from contracts.images import MAX_UPLOAD_BYTES
+from kit.settings import Settings
 
 
 def picture(fmt: str, size: tuple[int, int] = (640, 480), **options: Any) -> bytes:
@@ -58,8 +58,15 @@ def truncated_jpeg() -> bytes:
 def oversized() -> bytes:
     """A genuine PNG past the 5 MB limit (incompressible pixels)."""
     data = picture("PNG", (1400, 1400))
-    assert len(data) > MAX_UPLOAD_BYTES
+    assert len(data) > Settings.model_fields["max_upload_bytes"].default
     return data
+
+
+def just_over_the_limit() -> bytes:
+    """A file one kilobyte past the limit: its body still passes the gateway's (the file's limit plus the
+    multipart envelope), so the images service's own check answers.
+    """
+    return oversized()[: Settings.model_fields["max_upload_bytes"].default + 1024]
 
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(1)</script></svg>'

@@ -38,7 +38,7 @@ def store(tmp_path: Path) -> BlobStore:
 
 
 async def _stored(store: BlobStore) -> str:
-    processed, _ = await service.upload(store, files.picture("PNG", (300, 300)))
+    processed, _ = await service.upload(store, files.picture("PNG", (300, 300)), max_bytes=5 << 20)
     return processed.name
 
 
@@ -81,5 +81,5 @@ async def test_an_unknown_or_malformed_name_is_not_found(store: BlobStore) -> No
 async def test_a_reupload_puts_back_sizes_that_went_missing(store: BlobStore) -> None:
     name = await _stored(store)
     await store.delete(service.size_key(name, "thumb"))
-    await service.upload(store, files.picture("PNG", (300, 300)))
+    await service.upload(store, files.picture("PNG", (300, 300)), max_bytes=5 << 20)
     assert await store.stat(service.size_key(name, "thumb")) is not None

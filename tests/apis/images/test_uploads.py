@@ -81,6 +81,7 @@ HOSTILE = [
     pytest.param(files.TEXT, "notes.png", "image/png", 400, id="text-named-png"),
     pytest.param(files.png_bomb(), "bomb.png", "image/png", 413, id="decompression-bomb"),
     pytest.param(files.oversized(), "big.png", "image/png", 413, id="oversized"),
+    pytest.param(files.just_over_the_limit(), "big.png", "image/png", 413, id="just-over-the-limit"),
     pytest.param(files.animated_gif(3000), "frames.gif", "image/gif", 413, id="3000-frames"),
     pytest.param(files.HTML, "page.jpg", "image/jpeg", 400, id="html-as-jpeg"),
     pytest.param(files.SVG, "logo.svg", "image/svg+xml", 400, id="svg"),
