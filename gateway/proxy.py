@@ -13,12 +13,12 @@ from urllib.parse import unquote
 
 import httpx
 from fastapi import Request
-from starlette.background import BackgroundTask
-from starlette.responses import StreamingResponse
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from kit.auth.edge import IDENTITY_HEADER_PREFIX
 from kit.discovery import Registry
-from kit.errors import BadGateway, GatewayTimeout, Unavailable
+from kit.errors import AppError, BadGateway, GatewayTimeout, Unavailable
 from kit.logs import request_id_var
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,9 @@ HOP_BY_HOP = frozenset(
 OWN_RESPONSE_HEADERS = frozenset({b"date", b"server"})
 REWRITTEN_PREFIXES = (b"x-forwarded-", IDENTITY_HEADER_PREFIX.encode())
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# No answer came: refused, or a connection dropped before the answer (a pooled one to an instance just
+# killed). Sending an idempotent request again elsewhere is then safe (RFC 9110 section 9.2.2).
+CONNECTION_FAILURES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError)
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})$")
 
 Headers = list[tuple[bytes, bytes]]
@@ -114,14 +117,15 @@ async def forward(
     seconds: float,
     retries: int,
     identity: Sequence[tuple[bytes, bytes]] = (),
-) -> StreamingResponse:
+) -> Response:
     """Send `request` to `target` on `service`; stream its answer back unchanged (statuses pass through)."""
     headers = forwarded_headers(request, prefix, identity)
     has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
     body = _Body(request.stream()) if has_body else None
     tries = 1 + (retries if request.method in IDEMPOTENT else 0)
+    failed: set[str] = set()
     for attempt in range(1, tries + 1):
-        base = await registry.resolve(service)  # ServiceNotFound is a 503
+        base = await _instance(registry, service, failed)
         outgoing = client.build_request(
             request.method,
             base + target,
@@ -132,45 +136,81 @@ async def forward(
         try:
             upstream = await client.send(outgoing, stream=True)
             break
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        except CONNECTION_FAILURES as exc:
             if attempt == tries or (body is not None and body.started):
-                raise Unavailable(f"Service '{service}' is unreachable.", code="UpstreamUnavailable") from exc
-            log.info(
-                "upstream refused, retrying", extra={"upstream": service, "url": base, "error": repr(exc)}
-            )
-        except httpx.TimeoutException as exc:
-            raise GatewayTimeout(f"Service '{service}' did not answer within {seconds:g} s.") from exc
+                raise _failure(exc, service, seconds) from exc
+            failed.add(base)
+            log.info("upstream connection failed, retrying", extra={"upstream": service, "url": base})
         except httpx.TransportError as exc:
-            log.warning("bad upstream answer", extra={"upstream": service, "error": repr(exc)})
-            raise BadGateway(f"Service '{service}' sent an invalid answer.") from exc
+            raise _failure(exc, service, seconds) from exc
     chunks = upstream.aiter_raw()
     try:
         first = await anext(chunks, b"")
-    except httpx.HTTPError as exc:
+    except httpx.TransportError as exc:
         await upstream.aclose()
-        if isinstance(exc, httpx.TimeoutException):
-            raise GatewayTimeout(f"Service '{service}' did not answer within {seconds:g} s.") from exc
-        raise BadGateway(f"Service '{service}' broke off its answer.") from exc
-    response = StreamingResponse(
-        _relay(first, chunks, service),
-        status_code=upstream.status_code,
-        background=BackgroundTask(upstream.aclose),
-    )
+        raise _failure(exc, service, seconds) from exc
     lowered = ((k.lower(), v) for k, v in upstream.headers.raw)
-    response.raw_headers = [
-        (k, v) for k, v in lowered if k not in HOP_BY_HOP and k not in OWN_RESPONSE_HEADERS
-    ]
-    return response
+    headers = [(k, v) for k, v in lowered if k not in HOP_BY_HOP and k not in OWN_RESPONSE_HEADERS]
+    return Relayed(upstream, headers, first, chunks, service)
 
 
-async def _relay(first: bytes, rest: AsyncIterator[bytes], service: str) -> AsyncIterator[bytes]:
-    """The upstream body as it arrives; an upstream failing midway fails the response, so the client's
-    connection is aborted instead of ending as if the body were whole.
+class Relayed(Response):
+    """The upstream's answer sent on as it arrives, its first chunk already read (so that an upstream dying
+    before any body is a 502). No task listens for the client leaving: a send to a client gone fails.
+    An upstream failing midway fails the response, so the client's connection is aborted instead of
+    ending as if the body were whole.
     """
-    yield first
-    try:
-        async for chunk in rest:
-            yield chunk
-    except httpx.HTTPError:
-        log.warning("upstream body interrupted", extra={"upstream": service})
-        raise
+
+    def __init__(
+        self,
+        upstream: httpx.Response,
+        headers: Headers,
+        first: bytes,
+        rest: AsyncIterator[bytes],
+        service: str,
+    ) -> None:
+        self.status_code = upstream.status_code
+        self.raw_headers = headers
+        self.background = None
+        self._upstream, self._first, self._rest, self._service = upstream, first, rest, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        declared = self._upstream.headers.get("content-length", "")
+        whole = declared.isdigit() and int(declared) == len(self._first)  # the usual JSON answer, in one read
+        try:
+            start = {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+            await send(start)
+            await send({"type": "http.response.body", "body": self._first, "more_body": not whole})
+            async for chunk in self._rest:  # when whole, this only reads the message's end: pooled again
+                if not whole:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if not whole:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except httpx.HTTPError:
+            log.warning("upstream body interrupted", extra={"upstream": self._service})
+            if not whole:
+                raise
+        finally:
+            await self._upstream.aclose()
+
+
+async def _instance(registry: Registry, service: str, failed: set[str]) -> str:
+    """An instance of `service` (ServiceNotFound, a 503, when none), one that has not just failed if there is
+    one: discovery spreads calls in turns, which concurrent requests share.
+    """
+    base = await registry.resolve(service)
+    for _ in range(3):
+        if base not in failed:
+            break
+        base = await registry.resolve(service)
+    return base
+
+
+def _failure(exc: httpx.TransportError, service: str, seconds: float) -> AppError:
+    """What the client is told: 503 unreachable, 504 too slow, 502 anything else the upstream did."""
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return Unavailable(f"Service '{service}' is unreachable.", code="UpstreamUnavailable")
+    if isinstance(exc, httpx.TimeoutException):
+        return GatewayTimeout(f"Service '{service}' did not answer within {seconds:g} s.")
+    log.warning("bad upstream answer", extra={"upstream": service, "error": repr(exc)})
+    return BadGateway(f"Service '{service}' sent an invalid or broken answer.")

@@ -47,7 +47,8 @@ class BodyGuard:
             if finished:
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), self.timeout)
+                async with asyncio.timeout(self.timeout):  # no task per chunk, unlike wait_for
+                    message = await receive()
             except TimeoutError:
                 refused = RequestTimeout(f"The request body paused for more than {self.timeout:g} s.")
                 raise refused from None

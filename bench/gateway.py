@@ -1,0 +1,138 @@
+"""What the gateway adds to a product read: the same `GET /id/{id}` direct and through the gateway, at
+concurrency 1 and 32, in one run.
+
+    python3 -m uv run python -m bench.gateway [--requests 2000] [--size 1000]
+
+The products service runs as users run it (`commerce serve products`, its own process, uvicorn, embedded
+SQLite, a demo catalog generated once under `bench/.data/<size>/`), and so does the gateway (`commerce serve
+gateway`, discovery pinned to that service, rate limits on but too high to refuse: their cost is measured).
+Each concurrency level alternates direct and gateway rounds after a warm-up. Reported: median and p99 of
+each, their ratios (goal: 1.2x or better) and the median added in milliseconds (goal: under 1 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.products_read import COMMERCE, ROOT, ensure_catalog, environment, free_port, p99, sample_ids
+
+LEVELS = (1, 32)
+ROUNDS = 4  # direct and gateway alternate, so a noisy moment of the machine falls on both
+
+
+def start(name: str, env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        process = subprocess.Popen([COMMERCE, "serve", name], env=env, stdout=out, stderr=out)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.terminate()
+    raise SystemExit(f"{name} did not start (log: {log})")
+
+
+async def timed(base: str, paths: list[str], concurrency: int) -> list[float]:
+    """Latencies (ms) of `paths`, `concurrency` requests in flight at a time, one client connection each."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    samples: list[float] = []
+    queue = list(reversed(paths))
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            while queue:
+                path = queue.pop()
+                started = time.perf_counter()
+                response = await client.get(path)
+                samples.append((time.perf_counter() - started) * 1000)
+                response.raise_for_status()
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return samples
+
+
+async def measure(
+    direct: str, gateway: str, ids: list[str], requests: int
+) -> dict[int, dict[str, list[float]]]:
+    rng = random.Random(7)
+    results: dict[int, dict[str, list[float]]] = {}
+    for concurrency in LEVELS:
+        runs: dict[str, list[float]] = {"direct": [], "gateway": []}
+        await timed(direct, [f"/id/{rng.choice(ids)}" for _ in range(200)], concurrency)  # warm-up
+        await timed(gateway, [f"/products/id/{rng.choice(ids)}" for _ in range(200)], concurrency)
+        for _ in range(ROUNDS):
+            chosen = [rng.choice(ids) for _ in range(requests // ROUNDS)]
+            runs["direct"] += await timed(direct, [f"/id/{i}" for i in chosen], concurrency)
+            runs["gateway"] += await timed(gateway, [f"/products/id/{i}" for i in chosen], concurrency)
+        results[concurrency] = runs
+    return results
+
+
+def report(results: dict[int, dict[str, list[float]]]) -> None:
+    header = (
+        f"{'concurrency':<12}{'direct median':>15}{'gateway median':>16}{'ratio':>8}{'added':>10}"
+        f"{'direct p99':>12}{'gateway p99':>13}{'ratio':>8}"
+    )
+    lines = [header, "-" * len(header)]
+    for concurrency, runs in results.items():
+        direct, gateway = runs["direct"], runs["gateway"]
+        dm, gm, dp, gp = statistics.median(direct), statistics.median(gateway), p99(direct), p99(gateway)
+        lines.append(
+            f"{concurrency:<12}{dm:>13.2f}ms{gm:>14.2f}ms{gm / dm:>7.2f}x{gm - dm:>8.2f}ms"
+            f"{dp:>10.2f}ms{gp:>11.2f}ms{gp / dp:>7.2f}x"
+        )
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=2000, help="timed requests per level and path")
+    parser.add_argument("--size", type=int, default=1000, help="products in the catalog")
+    parser.add_argument("--data-dir", type=Path, default=ROOT / ".data")
+    args = parser.parse_args()
+    data_dir = args.data_dir / str(args.size)
+    ensure_catalog(args.size, data_dir)
+    ids = sample_ids(data_dir, 1000, random.Random(args.size))
+    products_port, gateway_port = free_port(), free_port()
+    env = environment(data_dir, products_port) | {
+        "COMMERCE_PORTS": json.dumps({"products": products_port, "gateway": gateway_port}),
+        "COMMERCE_DISCOVERY_URL": f"static://?products=http://127.0.0.1:{products_port}",
+        "COMMERCE_RATE_LIMIT": json.dumps({"per_second": 1e9, "burst": 1_000_000_000}),
+    }
+    products = start("products", env, products_port, data_dir / "service.log")
+    try:
+        gateway = start("gateway", env, gateway_port, data_dir / "gateway.log")
+        try:
+            results = asyncio.run(
+                measure(
+                    f"http://127.0.0.1:{products_port}",
+                    f"http://127.0.0.1:{gateway_port}",
+                    ids,
+                    args.requests,
+                )
+            )
+        finally:
+            gateway.terminate()
+            gateway.wait(30)
+    finally:
+        products.terminate()
+        products.wait(30)
+    report(results)
+
+
+if __name__ == "__main__":
+    main()
