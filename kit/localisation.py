@@ -44,7 +44,7 @@ def localise(text: Mapping[str, str] | None, language: str) -> str | None:
     return text.get(language) or text.get(DEFAULT_LANGUAGE) or next(iter(text.values()), None)
 
 
-def get_language(
+async def get_language(
     accept_language: Annotated[
         str | None, Header(description="`fr-FR,fr;q=0.9`: texts in French where they exist")
     ] = None,

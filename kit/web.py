@@ -280,15 +280,20 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-InfraDep = Annotated[Infra, Depends(get_infra)]
+async def _infra(request: Request) -> Infra:
+    """`get_infra` as a dependency: async, so FastAPI calls it in place rather than on a worker thread."""
+    return get_infra(request)
+
+
+InfraDep = Annotated[Infra, Depends(_infra)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def get_bus(request: Request) -> EventBus:
+async def get_bus(request: Request) -> EventBus:
     return get_infra(request).bus
 
 
-def get_cache(request: Request) -> Cache:
+async def get_cache(request: Request) -> Cache:
     return get_infra(request).cache
 
 

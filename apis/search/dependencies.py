@@ -1,5 +1,6 @@
 """What the search routes take from a request: the service's lifespan state (the index, the catalog) and the
-`attributes[Key]=Value` filters of the query string. (The caller's language: `kit.localisation`.)
+`attributes[Key]=Value` filters of the query string. (The caller's language: `kit.localisation`.) All are
+async: FastAPI would run a plain function on a worker thread, a hop that costs more than the work.
 """
 
 from __future__ import annotations
@@ -34,11 +35,11 @@ class SearchState:
     catalog: ProductsClient
 
 
-def get_index(request: Request) -> SearchIndex:
+async def get_index(request: Request) -> SearchIndex:
     return service_state(request, SearchState).index
 
 
-def get_catalog(request: Request) -> ProductsClient:
+async def get_catalog(request: Request) -> ProductsClient:
     return service_state(request, SearchState).catalog
 
 
@@ -46,7 +47,7 @@ def _problem(field: str, message: str) -> dict[str, Any]:
     return {"loc": ("query", field), "msg": message, "type": "value_error"}
 
 
-def attribute_filters(request: Request) -> dict[str, list[str]]:
+async def attribute_filters(request: Request) -> dict[str, list[str]]:
     """`attributes[Color]=Red&attributes[Color]=Blue&attributes[Size]=M` -> `{Color: [Red, Blue], Size: [M]}`
     (the seed's `qs` form); any other `attributes...` parameter, or one out of bounds, is a 400 naming it.
     """

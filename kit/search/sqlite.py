@@ -60,7 +60,6 @@ def _connect(path: Path) -> sqlite3.Connection:
         "cache_size = -8192",
     ):
         connection.execute(f"PRAGMA {pragma}")
-    connection.execute("CREATE TEMP TABLE hits (pid INTEGER PRIMARY KEY, score REAL NOT NULL)")
     return connection
 
 

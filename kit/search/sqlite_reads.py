@@ -1,15 +1,16 @@
 """The queries of the embedded search index (`kit/search/sqlite.py`): search, suggest and stamps.
 
 Each runs in one read snapshot, on the tables of `kit/search/sqlite_schema.py`. A search with text first
-collects the products whose texts in its language or in English match, with their best bm25 score, in
-the connection's `temp.hits` (those the filters keep). The filtered set is a bitmap
-(`kit/search/sqlite_bitmaps.py`): the filters' bitmaps, or the hits; its counts are the total and the
+collects the products whose texts in its language or in English match (those the filters keep), with
+their best bm25 score, into a dict: rows read straight off FTS5, no table written. The filtered set is a
+bitmap (`kit/search/sqlite_bitmaps.py`): the filters' bitmaps, or the hits; its counts are the total and the
 facets. The page is the best hits, or the slice of the sort's index that the sort's ladder says holds
 it, keeping the selected products (`selected(pid)`, a function of the bitmap for SQL).
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -35,7 +36,7 @@ from kit.search.sqlite_bitmaps import (
     any_of,
     bits_of,
 )
-from kit.search.sqlite_schema import ENGLISH, LANGUAGE_SHIFT, PIDS, languages, prefix
+from kit.search.sqlite_schema import CHUNK, ENGLISH, LANGUAGE_SHIFT, PIDS, languages, prefix
 from kit.search.text import deletions, fuzzy, one_edit_apart, words
 
 # bm25 weights of the columns name, category names, SKU, description, attribute values (the seed's boosts):
@@ -53,38 +54,52 @@ def search(
     connection.create_function("selected", 1, _membership(selected), deterministic=True)
     expression = _expression(connection, g, query.text)
     scored = expression is not None and query.sort_by == "_score"
+    hits: dict[int, float] = {}
     if expression is not None:
         weighted = _weighted(languages(connection, generation), query.language)
         filtered = selected != bitmaps[INDEXED]  # then only the hits the filters keep are scored
-        _collect_hits(connection, g, weighted, expression, scored=scored, filtered=filtered)
-        selected = bits_of(pid for (pid,) in connection.execute("SELECT pid FROM temp.hits"))
+        hits = _hits(connection, g, weighted, expression, scored=scored, filtered=filtered)
+        selected = bits_of(hits)
         connection.create_function("selected", 1, _membership(selected), deterministic=True)
     limit = max(query.limit, 0)
     offset = (max(query.page, 1) - 1) * limit
     if scored:
-        pids = _best(connection, g, descending=query.sort_order == "desc", offset=offset, limit=limit)
+        pids = _best(connection, g, hits, descending=query.sort_order == "desc", offset=offset, limit=limit)
     else:
         pids = _in_order(connection, g, bitmaps, query, selected, offset, limit)
     return _page(_documents(connection, g, pids), bitmaps, selected)
 
 
-def _best(connection: sqlite3.Connection, g: str, *, descending: bool, offset: int, limit: int) -> list[int]:
-    """The page of `temp.hits` by score, then the newest: only the hits scoring at least as well as the
-    page's last one (found on the hits alone) are joined to their products and sorted.
+def _best(
+    connection: sqlite3.Connection,
+    g: str,
+    hits: dict[int, float],
+    *,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> list[int]:
+    """The page of `hits` by score, then the newest: only the hits scoring at least as well as the page's
+    last one (found on the scores alone) are looked up and sorted.
     """
-    if not limit:
+    wanted = offset + limit
+    if not limit or not hits:
         return []
-    best = "ASC" if descending else "DESC"  # bm25: lower is better
-    last = connection.execute(
-        f"SELECT score FROM temp.hits ORDER BY score {best} LIMIT 1 OFFSET ?", (offset + limit - 1,)
-    ).fetchone()
-    within = "" if last is None else f"WHERE h.score {'<=' if descending else '>='} ?"
-    page = connection.execute(
-        f"SELECT h.pid FROM temp.hits h CROSS JOIN {g}products p ON p.pid = h.pid {within} "
-        f"ORDER BY h.score {best}, p.created DESC, p.id DESC LIMIT ? OFFSET ?",
-        [*([] if last is None else [last[0]]), limit, offset],
-    )
-    return [pid for (pid,) in page]
+    pick = heapq.nsmallest if descending else heapq.nlargest  # bm25: lower is better
+    last = pick(wanted, hits.values())[-1]
+    if descending:
+        candidates = [pid for pid, score in hits.items() if score <= last]
+    else:
+        candidates = [pid for pid, score in hits.items() if score >= last]
+    rows = []
+    for start in range(0, len(candidates), CHUNK):
+        chunk = candidates[start : start + CHUNK]
+        rows += connection.execute(
+            f"SELECT pid, created, id FROM {g}products WHERE pid IN ({', '.join('?' * len(chunk))})", chunk
+        ).fetchall()
+    rows.sort(key=lambda row: (row[1], row[2]), reverse=True)  # the newest first, then by id
+    rows.sort(key=lambda row: hits[row[0]], reverse=not descending)  # stable: ties stay newest first
+    return [pid for pid, _, _ in rows[offset:wanted]]
 
 
 def _narrowed(connection: sqlite3.Connection, g: str, bitmaps: Bitmaps, query: SearchQuery) -> int:
@@ -214,7 +229,7 @@ def _neighbours(connection: sqlite3.Connection, g: str, term: str) -> list[str]:
     return sorted(word for (word,) in candidates if word != term and one_edit_apart(word, term))
 
 
-def _collect_hits(
+def _hits(
     connection: sqlite3.Connection,
     g: str,
     weighted: list[tuple[int, tuple[float, ...]]],
@@ -222,20 +237,26 @@ def _collect_hits(
     *,
     scored: bool,
     filtered: bool,
-) -> None:
-    """`temp.hits`: the products whose texts in one of the languages match (and, when `filtered`, that
-    `selected(pid)` holds), with their best score when `scored` (bm25 is most of a text query's cost).
+) -> dict[int, float]:
+    """The products whose texts in one of the languages match (and, when `filtered`, that `selected(pid)`
+    holds), with their best score when `scored` (bm25 is most of a text query's cost), else 0.
     """
-    connection.execute("DELETE FROM temp.hits")
     kept = f"AND selected(rowid & {PIDS})" if filtered else ""
+    hits: dict[int, float] = {}
     for number, boosts in weighted:
-        score = f"bm25({g}text, {', '.join(str(boost) for boost in boosts)})" if scored else "0"
-        connection.execute(
-            f"INSERT INTO temp.hits SELECT rowid & {PIDS}, {score} FROM {g}text "
-            f"WHERE {g}text MATCH ? AND rowid BETWEEN ? AND ? {kept} "
-            "ON CONFLICT (pid) DO UPDATE SET score = min(score, excluded.score)",
+        score = f"bm25({g}text, {', '.join(str(boost) for boost in boosts)})" if scored else "0.0"
+        rows = connection.execute(
+            f"SELECT rowid & {PIDS}, {score} FROM {g}text "
+            f"WHERE {g}text MATCH ? AND rowid BETWEEN ? AND ? {kept}",
             (expression, *_rows_of(number)),
         )
+        if not hits:
+            hits = dict(rows)
+            continue
+        for pid, value in rows:
+            if value < hits.get(pid, math.inf):
+                hits[pid] = value
+    return hits
 
 
 def _page(hits: list[dict[str, object]], bitmaps: Bitmaps, selected: int) -> SearchPage:
