@@ -94,7 +94,7 @@ async def platform(data_dir: Path, search_url: str) -> AsyncIterator[tuple[Setti
                     if (await http.get("/search/products?limit=1")).status_code == 200:
                         break
                 await asyncio.sleep(0.1)
-        yield Settings(data_dir=data_dir, search_url=search_url), ports
+        yield Settings(data_dir=data_dir, search_url=search_url, temporal_address=temporal), ports
     finally:
         process.terminate()
         await process.wait()
@@ -102,8 +102,13 @@ async def platform(data_dir: Path, search_url: str) -> AsyncIterator[tuple[Setti
 
 
 async def admin_headers(http: httpx.AsyncClient, settings: Settings) -> dict[str, str]:
+    """The admin's token, once the auth service has its keys (a fresh start may answer 503 a moment)."""
     body = {"email": settings.admin_email, "password": settings.admin_password.get_secret_value()}
-    response = await http.post("/auth/login", json=body)
+    for _ in range(300):
+        response = await http.post("/auth/login", json=body)
+        if response.status_code != 503:
+            break
+        await asyncio.sleep(0.1)
     response.raise_for_status()
     return {"Authorization": f"Bearer {response.json()['token']}"}
 

@@ -28,6 +28,7 @@ from kit.search import (
 )
 from kit.search.elastic_body import (
     MAPPING_VERSION,
+    REFRESH_INTERVAL,
     SETTINGS,
     STEMMERS,
     mappings,
@@ -100,8 +101,13 @@ class ElasticSearch:
 
     @_reachable
     async def ensure(self) -> None:
-        """The first generation behind the alias, unless the alias exists (a restart keeps the index)."""
+        """The first generation behind the alias, unless the alias exists (a restart keeps the index, and
+        brings its dynamic settings up to date).
+        """
         if await self._client.indices.exists_alias(name=self.alias):
+            await self._client.indices.put_settings(
+                index=self.alias, settings={"refresh_interval": REFRESH_INTERVAL}
+            )
             return
         try:
             await self._create(self._generation(1), self.alias)

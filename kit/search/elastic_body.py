@@ -30,8 +30,12 @@ ENGLISH_BOOSTS = (("name", 2.5), ("category_names", 2.0), ("description", 1.0))
 _KEYWORD = {"type": "keyword"}
 _TEXT = {"type": "text", "analyzer": "folded"}
 
+# Set explicitly: a change is searchable within this (ES's default of 1 s, unset, also lets an idle shard
+# skip refreshes until a search waits for one); a catalog's few writes make frequent refreshes cheap.
+REFRESH_INTERVAL = "250ms"
 SETTINGS: dict[str, Any] = {
     "number_of_shards": 1,  # one shard: exact facet counts and the same scores on every page
+    "refresh_interval": REFRESH_INTERVAL,
     "auto_expand_replicas": "0-1",
     "analysis": {
         "analyzer": {"folded": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase"]}},
