@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -63,19 +64,36 @@ async def timed(base: str, paths: list[str], concurrency: int) -> list[float]:
     return samples
 
 
+def cpu_ms(pid: int) -> float:
+    """CPU time (user and system) process `pid` has used, in ms (Linux): steadier than latency on a busy
+    machine, where waiting for a core inflates every latency.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(
-    direct: str, gateway: str, ids: list[str], requests: int
+    direct: str, gateway: str, ids: list[str], requests: int, pids: dict[str, int]
 ) -> dict[int, dict[str, list[float]]]:
+    """Latencies per level of `direct` and `gateway`, and (as "cpu <name>") the CPU ms per gateway request
+    each process of `pids` spent.
+    """
     rng = random.Random(7)
     results: dict[int, dict[str, list[float]]] = {}
     for concurrency in LEVELS:
         runs: dict[str, list[float]] = {"direct": [], "gateway": []}
         await timed(direct, [f"/id/{rng.choice(ids)}" for _ in range(200)], concurrency)  # warm-up
         await timed(gateway, [f"/products/id/{rng.choice(ids)}" for _ in range(200)], concurrency)
+        cpu = dict.fromkeys(pids, 0.0)
         for _ in range(ROUNDS):
             chosen = [rng.choice(ids) for _ in range(requests // ROUNDS)]
             runs["direct"] += await timed(direct, [f"/id/{i}" for i in chosen], concurrency)
+            before = {name: cpu_ms(pid) for name, pid in pids.items()}
             runs["gateway"] += await timed(gateway, [f"/products/id/{i}" for i in chosen], concurrency)
+            for name, pid in pids.items():
+                cpu[name] += cpu_ms(pid) - before[name]
+        for name, spent in cpu.items():
+            runs[f"cpu {name}"] = [spent / len(runs["gateway"])]
         results[concurrency] = runs
     return results
 
@@ -92,6 +110,12 @@ def report(results: dict[int, dict[str, list[float]]]) -> None:
         lines.append(
             f"{concurrency:<12}{dm:>13.2f}ms{gm:>14.2f}ms{gm / dm:>7.2f}x{gm - dm:>8.2f}ms"
             f"{dp:>10.2f}ms{gp:>11.2f}ms{gp / dp:>7.2f}x"
+        )
+    for concurrency, runs in results.items():
+        gateway_cpu, products_cpu = runs["cpu gateway"][0], runs["cpu products"][0]
+        lines.append(
+            f"CPU per request through the gateway, concurrency {concurrency}: gateway {gateway_cpu:.2f} ms, "
+            f"products {products_cpu:.2f} ms ({(gateway_cpu + products_cpu) / products_cpu:.2f}x the work)"
         )
     sys.stdout.write("\n".join(lines) + "\n")
 
@@ -123,6 +147,7 @@ def main() -> None:
                     f"http://127.0.0.1:{gateway_port}",
                     ids,
                     args.requests,
+                    {"gateway": gateway.pid, "products": products.pid},
                 )
             )
         finally:
