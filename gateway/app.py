@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -61,14 +62,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 @dataclass(frozen=True)
 class GatewayState:
-    upstreams: httpx.AsyncClient  # one connection pool to every upstream, for the gateway's lifetime
+    """The gateway's connection pools to every upstream, for its lifetime."""
+
+    proxied: aiohttp.ClientSession  # what clients send: the hot path (proxy.upstream_session)
+    upstreams: httpx.AsyncClient  # the gateway's own calls: API docs, health
 
 
 @contextlib.asynccontextmanager
 async def _state(_infra: Infra) -> AsyncIterator[GatewayState]:
-    limits = httpx.Limits(max_connections=500, max_keepalive_connections=100)
-    async with httpx.AsyncClient(follow_redirects=False, limits=limits) as client:
-        yield GatewayState(upstreams=client)
+    async with proxy.upstream_session() as session, httpx.AsyncClient(follow_redirects=False) as client:
+        yield GatewayState(proxied=session, upstreams=client)
 
 
 def _upstreams(request: Request) -> httpx.AsyncClient:
@@ -163,7 +166,7 @@ def _forwarder(prefix: str, service: str, settings: Settings) -> Callable[..., A
         )
         return await proxy.forward(
             request,
-            _upstreams(request),
+            service_state(request, GatewayState).proxied,
             infra.registry,
             service,
             target,

@@ -11,14 +11,14 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from urllib.parse import unquote
 
-import httpx
+import aiohttp
 from fastapi import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from kit.auth.edge import IDENTITY_HEADER_PREFIX
 from kit.discovery import Registry
-from kit.errors import AppError, BadGateway, GatewayTimeout, Unavailable
+from kit.errors import AppError, BadGateway, BadRequest, GatewayTimeout, Unavailable
 from kit.logs import request_id_var
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ REWRITTEN_PREFIXES = (b"x-forwarded-", IDENTITY_HEADER_PREFIX.encode())
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # No answer came: refused, or a connection dropped before the answer (a pooled one to an instance just
 # killed). Sending an idempotent request again elsewhere is then safe (RFC 9110 section 9.2.2).
-CONNECTION_FAILURES = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError)
+CONNECTION_FAILURES = (aiohttp.ClientOSError, aiohttp.ConnectionTimeoutError, aiohttp.ServerDisconnectedError)
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})$")
 
 Headers = list[tuple[bytes, bytes]]
@@ -106,9 +106,38 @@ class _Body:
             yield chunk
 
 
+def upstream_session() -> aiohttp.ClientSession:
+    """The gateway's pool of connections to every upstream: no cookie jar (an upstream's cookie is one
+    client's), bodies passed on as they are (no decompression), no header the client did not send.
+    """
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=500, limit_per_host=0, keepalive_timeout=30),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,
+        skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+    )
+
+
+def _as_text(headers: Headers) -> list[tuple[str, str]]:
+    """Headers for the client library, which writes them as UTF-8: a value that is not UTF-8 is a 400."""
+    try:
+        return [(k.decode("latin-1"), v.decode()) for k, v in headers]
+    except UnicodeDecodeError as exc:
+        names = [k.decode("latin-1") for k, v in headers if not _is_utf8(v)]
+        raise BadRequest(f"Header '{names[0]}' is not valid UTF-8.", code="InvalidHeader") from exc
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 async def forward(
     request: Request,
-    client: httpx.AsyncClient,
+    session: aiohttp.ClientSession,
     registry: Registry,
     service: str,
     target: str,
@@ -119,39 +148,39 @@ async def forward(
     identity: Sequence[tuple[bytes, bytes]] = (),
 ) -> Response:
     """Send `request` to `target` on `service`; stream its answer back unchanged (statuses pass through)."""
-    headers = forwarded_headers(request, prefix, identity)
+    headers = _as_text(forwarded_headers(request, prefix, identity))
     has_body = "content-length" in request.headers or "transfer-encoding" in request.headers
     body = _Body(request.stream()) if has_body else None
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=min(seconds, 5.0), sock_read=seconds)
     tries = 1 + (retries if request.method in IDEMPOTENT else 0)
     failed: set[str] = set()
     for attempt in range(1, tries + 1):
         base = await _instance(registry, service, failed)
-        outgoing = client.build_request(
-            request.method,
-            base + target,
-            headers=headers,
-            content=body,
-            timeout=httpx.Timeout(seconds, connect=min(seconds, 5.0)),
-        )
         try:
-            upstream = await client.send(outgoing, stream=True)
+            upstream = await session.request(
+                request.method,
+                base + target,
+                headers=headers,
+                data=body,
+                timeout=timeout,
+                allow_redirects=False,
+            )
             break
         except CONNECTION_FAILURES as exc:
             if attempt == tries or (body is not None and body.started):
                 raise _failure(exc, service, seconds) from exc
             failed.add(base)
             log.info("upstream connection failed, retrying", extra={"upstream": service, "url": base})
-        except httpx.TransportError as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise _failure(exc, service, seconds) from exc
-    chunks = upstream.aiter_raw()
     try:
-        first = await anext(chunks, b"")
-    except httpx.TransportError as exc:
-        await upstream.aclose()
+        first = await upstream.content.readany()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        upstream.release()
         raise _failure(exc, service, seconds) from exc
-    lowered = ((k.lower(), v) for k, v in upstream.headers.raw)
-    headers = [(k, v) for k, v in lowered if k not in HOP_BY_HOP and k not in OWN_RESPONSE_HEADERS]
-    return Relayed(upstream, headers, first, chunks, service)
+    lowered = ((k.lower(), v) for k, v in upstream.raw_headers)
+    answer = [(k, v) for k, v in lowered if k not in HOP_BY_HOP and k not in OWN_RESPONSE_HEADERS]
+    return Relayed(upstream, answer, first, service)
 
 
 class Relayed(Response):
@@ -162,36 +191,29 @@ class Relayed(Response):
     """
 
     def __init__(
-        self,
-        upstream: httpx.Response,
-        headers: Headers,
-        first: bytes,
-        rest: AsyncIterator[bytes],
-        service: str,
+        self, upstream: aiohttp.ClientResponse, headers: Headers, first: bytes, service: str
     ) -> None:
-        self.status_code = upstream.status_code
+        self.status_code = upstream.status
         self.raw_headers = headers
         self.background = None
-        self._upstream, self._first, self._rest, self._service = upstream, first, rest, service
+        self._upstream, self._first, self._service = upstream, first, service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        declared = self._upstream.headers.get("content-length", "")
-        whole = declared.isdigit() and int(declared) == len(self._first)  # the usual JSON answer, in one read
+        whole = self._upstream.content.at_eof()  # the usual JSON answer came in one read
         try:
             start = {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
             await send(start)
             await send({"type": "http.response.body", "body": self._first, "more_body": not whole})
-            async for chunk in self._rest:  # when whole, this only reads the message's end: pooled again
-                if not whole:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            if not whole:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except httpx.HTTPError:
+            if whole:
+                return
+            async for chunk in self._upstream.content.iter_any():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except (aiohttp.ClientError, TimeoutError):
             log.warning("upstream body interrupted", extra={"upstream": self._service})
-            if not whole:
-                raise
+            raise
         finally:
-            await self._upstream.aclose()
+            self._upstream.release()
 
 
 async def _instance(registry: Registry, service: str, failed: set[str]) -> str:
@@ -206,11 +228,11 @@ async def _instance(registry: Registry, service: str, failed: set[str]) -> str:
     return base
 
 
-def _failure(exc: httpx.TransportError, service: str, seconds: float) -> AppError:
+def _failure(exc: Exception, service: str, seconds: float) -> AppError:
     """What the client is told: 503 unreachable, 504 too slow, 502 anything else the upstream did."""
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
         return Unavailable(f"Service '{service}' is unreachable.", code="UpstreamUnavailable")
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, TimeoutError):
         return GatewayTimeout(f"Service '{service}' did not answer within {seconds:g} s.")
     log.warning("bad upstream answer", extra={"upstream": service, "error": repr(exc)})
     return BadGateway(f"Service '{service}' sent an invalid or broken answer.")
