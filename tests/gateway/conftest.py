@@ -75,6 +75,12 @@ async def stream(_request: Request) -> StreamingResponse:
     return StreamingResponse(body(), media_type="text/plain")
 
 
+async def cookie(_request: Request) -> JSONResponse:
+    response = JSONResponse({})
+    response.set_cookie("session", "first-clients")
+    return response
+
+
 async def slow(_request: Request) -> JSONResponse:
     await asyncio.sleep(5)
     return JSONResponse({})
@@ -85,6 +91,7 @@ upstream = Starlette(
         Route("/upload", upload, methods=["POST"]),
         Route("/stream", stream),
         Route("/slow", slow),
+        Route("/cookie", cookie),
         Route("/{path:path}", echo, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
     ]
 )

@@ -196,6 +196,18 @@ async def test_any_byte_in_a_header_passes_through(gateway: httpx.AsyncClient) -
     assert header(response, "x-note") == ["café".encode().decode("latin-1")]
 
 
+async def test_a_header_that_is_not_utf8_answers_400_naming_it(gateway: httpx.AsyncClient) -> None:
+    response = await gateway.get("/products/1", headers=[(b"X-Note", b"caf\xe9")])
+    assert response.status_code == 400
+    assert response.json() == {"message": "Header 'x-note' is not valid UTF-8.", "code": "InvalidHeader"}
+
+
+async def test_an_upstreams_cookie_is_never_replayed_to_other_clients(gateway: httpx.AsyncClient) -> None:
+    assert "set-cookie" in (await gateway.get("/products/cookie")).headers
+    gateway.cookies.clear()
+    assert header(await gateway.get("/products/1"), "cookie") == []
+
+
 async def test_a_trailing_slash_is_routed_not_redirected(gateway: httpx.AsyncClient) -> None:
     response = await gateway.get("/products/abc/")
     assert response.status_code == 200

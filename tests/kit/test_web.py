@@ -16,7 +16,7 @@ from kit.errors import Conflict
 from kit.infra import Infra
 from kit.settings import Settings
 from kit.web import create_service
-from tests.support import asgi_client
+from tests.support import asgi_client, served
 
 
 class ItemIn(BaseModel):
@@ -230,3 +230,11 @@ async def test_forwarded_headers_from_the_gateway_name_the_client(settings: Sett
     async with client_from(_app(trusted), "10.0.0.2") as client:
         response = await client.get("/peer", headers={"X-Forwarded-For": "198.51.100.7"})
     assert response.json()["client"] == "198.51.100.7"
+
+
+async def test_uvicorn_as_the_platform_runs_it_believes_no_forwarded_header_itself(settings: Settings) -> None:
+    """uvicorn's own proxy_headers would believe any X-Forwarded-For from 127.0.0.1; only kit.guards decides."""
+    untrusting = settings.model_copy(update={"trusted_proxies": []})
+    async with served(_app(untrusting)) as url, httpx.AsyncClient(base_url=url) as client:
+        response = await client.get("/peer", headers={"X-Forwarded-For": "10.9.9.9"})
+    assert response.json() == {"client": "127.0.0.1", "forwarded": {}}
