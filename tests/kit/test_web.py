@@ -232,8 +232,8 @@ async def test_forwarded_headers_from_the_gateway_name_the_client(settings: Sett
     assert response.json()["client"] == "198.51.100.7"
 
 
-async def test_uvicorn_as_the_platform_runs_it_believes_no_forwarded_header_itself(settings: Settings) -> None:
-    """uvicorn's own proxy_headers would believe any X-Forwarded-For from 127.0.0.1; only kit.guards decides."""
+async def test_uvicorn_as_the_platform_runs_it_believes_no_forwarded_header(settings: Settings) -> None:
+    """uvicorn's own proxy_headers would believe X-Forwarded-For from 127.0.0.1; only kit.guards decides."""
     untrusting = settings.model_copy(update={"trusted_proxies": []})
     async with served(_app(untrusting)) as url, httpx.AsyncClient(base_url=url) as client:
         response = await client.get("/peer", headers={"X-Forwarded-For": "10.9.9.9"})
