@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from apis.images import service
 from apis.images.dependencies import ImagesState
 from apis.images.routes import router
 from contracts import images, products
@@ -20,8 +21,10 @@ from kit.web import create_service
 @contextlib.asynccontextmanager
 async def _state(infra: Infra) -> AsyncIterator[ImagesState]:
     http = infra.client(products.SERVICE, token=service_tokens(infra, images.SERVICE))
+    store = open_store(infra.settings.images_store)
+    await service.restore_interrupted(store)
     yield ImagesState(
-        store=open_store(infra.settings.images_store),
+        store=store,
         catalog=products.ProductsClient(http),
         public_url=infra.settings.images_public_url,
         max_upload_bytes=infra.settings.max_upload_bytes,

@@ -25,7 +25,7 @@ def size_key(name: str, size: str) -> str:
 
 
 def _hidden(name: str) -> str:
-    return f"{name}.deleting"
+    return f"{name}.deleting"  # what `restore_interrupted` looks for
 
 
 async def upload(store: BlobStore, data: bytes, *, max_bytes: int) -> tuple[Processed, bool]:
@@ -48,6 +48,14 @@ def check_name(name: str) -> str:
     if not NAME_PATTERN.match(name):
         raise ImageNotFound(name)
     return name
+
+
+async def restore_interrupted(store: BlobStore) -> int:
+    """Put back the images a crash left hidden mid-deletion (never answered 204: the caller retries)."""
+    hidden = [blob.key for blob in await store.list() if blob.key.endswith(".deleting")]
+    for key in hidden:
+        await store.rename(key, key.removesuffix(".deleting"))
+    return len(hidden)
 
 
 async def delete(store: BlobStore, catalog: ProductsClient, name: str) -> None:

@@ -72,6 +72,14 @@ async def test_an_image_stays_when_the_products_service_cannot_answer(store: Blo
     assert await store.list() == before
 
 
+async def test_an_image_a_crash_left_hidden_mid_deletion_is_put_back(store: BlobStore) -> None:
+    name = await _stored(store)
+    before = await store.list()
+    await store.rename(name, f"{name}.deleting")
+    assert await service.restore_interrupted(store) == 1
+    assert await store.list() == before
+
+
 async def test_an_unknown_or_malformed_name_is_not_found(store: BlobStore) -> None:
     for name in (f"{'b' * 32}.png", "../x.png", ".tmp"):
         with pytest.raises(ImageNotFound):
