@@ -8,6 +8,7 @@ import struct
 import zlib
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from kit.settings import Settings
@@ -72,3 +73,15 @@ def just_over_the_limit() -> bytes:
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(1)</script></svg>'
 HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
 TEXT = b"just some words, not a picture at all\n"
+
+
+# Each with the name and type its sender declares, and the status it must get: (data, name, type, status).
+HOSTILE = [
+    pytest.param(TEXT, "notes.png", "image/png", 400, id="text-named-png"),
+    pytest.param(png_bomb(), "bomb.png", "image/png", 413, id="decompression-bomb"),
+    pytest.param(just_over_the_limit(), "big.png", "image/png", 413, id="over-the-limit"),
+    pytest.param(animated_gif(3000), "frames.gif", "image/gif", 413, id="3000-frames"),
+    pytest.param(HTML, "../../page.jpg", "image/jpeg", 400, id="html-as-jpeg-with-traversal-name"),
+    pytest.param(SVG, "logo.png", "image/png", 400, id="svg-as-png"),
+    pytest.param(truncated_jpeg(), "cut.jpg", "image/jpeg", 400, id="truncated-jpeg"),
+]
