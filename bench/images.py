@@ -7,7 +7,8 @@ One run, one process: the platform's APIs and gateway on free ports (no workers)
    /images/upload`, decoded, cleaned, resized, stored), each timed until `GET /images/<name>` has answered
    200 with its bytes;
 2. serving: the same stored image fetched `--requests` times, `--concurrency` at a time, through the
-   gateway, straight from the images service, and from Python's `http.server` serving the storage folder.
+   gateway (rate limits on, too high to refuse), straight from the images service, and from Python's
+   `http.server` serving the storage folder.
 Prints median and p95 latencies, requests per second and the ratios gateway / static and service / static.
 """
 
@@ -138,6 +139,10 @@ async def main(uploads: int, requests: int, concurrency: int) -> None:
             bus_url=f"memory://{uuid.uuid4().hex}",
             cache_url=f"memory://{uuid.uuid4().hex}",
             log_level="WARNING",
+            rate_limit={
+                "per_second": 1e9,
+                "burst": 1_000_000_000,
+            },  # on (its cost is measured), never refusing
         )
         gateway = f"http://127.0.0.1:{ports['gateway']}"
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)

@@ -32,11 +32,11 @@ def with_exif(orientation: int) -> bytes:
     return picture("JPEG", (60, 40), exif=exif.tobytes())
 
 
-def animated_gif(frames: int, size: tuple[int, int] = (8, 8)) -> bytes:
+def animated_gif(frames: int, size: tuple[int, int] = (8, 8), fmt: str = "GIF") -> bytes:
     """Frames alternating black and white (so that Pillow keeps every one)."""
-    images = [Image.new("L", size, 255 if i % 2 else 0) for i in range(frames)]
+    images = [Image.new("RGB", size, "white" if i % 2 else "black") for i in range(frames)]
     out = io.BytesIO()
-    images[0].save(out, "GIF", save_all=True, append_images=images[1:], duration=20, loop=0)
+    images[0].save(out, fmt, save_all=True, append_images=images[1:], duration=20, loop=0)
     return out.getvalue()
 
 

@@ -70,8 +70,9 @@ async def test_metadata_is_stripped_and_the_orientation_applied(images: Images) 
     assert b"Ada Lovelace" not in served.content
 
 
-async def test_an_animation_keeps_its_frames(images: Images) -> None:
-    response = await images.upload(files.animated_gif(12), mimetype="image/gif")
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+async def test_an_animation_keeps_its_frames(images: Images, fmt: str) -> None:
+    response = await images.upload(files.animated_gif(12, fmt=fmt), mimetype="image/gif")
     assert response.status_code == 201, response.text
     served = await images.client.get(f"/{response.json()['filename']}")
     assert getattr(Image.open(io.BytesIO(served.content)), "n_frames", 1) == 12
