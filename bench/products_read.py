@@ -1,11 +1,16 @@
-"""Read latency of the products service at two catalog sizes: listing and single-product reads.
+"""Read latency of the products service at two catalog sizes, on SQLite and on PostgreSQL side by side:
+every hot query of the listing, and single-product reads.
 
-    python3 -m uv run python bench/products_read.py [--sizes 1000 100000] [--requests 500]
+    eval "$(deploy/local/infra env)"   # COMMERCE_TEST_POSTGRES_URL: the real server
+    python3 -m uv run python bench/products_read.py [--sizes 1000 100000] [--requests 200]
+        [--databases sqlite postgres] [--plans]
 
-For each size, a demo catalog (`commerce seed catalog`, seed 1) is generated once under `bench/.data/<size>/`
-and reused; the service then runs as users run it (`commerce serve products`, its own process, uvicorn,
-embedded SQLite) and is called over real HTTP, one request at a time, after a warm-up. Reported: median and
-p99 per scenario and size, and the ratio of the largest size to the smallest.
+For each size, a demo catalog (`commerce seed catalog`, seed 1) is generated once, under `bench/.data/<size>/`
+(SQLite) and in the database `bench_catalog_<size>` of the PostgreSQL server, and reused; the service then
+runs as users run it (`commerce serve products`, its own process, uvicorn) and is called over real HTTP, one
+request at a time, after a warm-up. Reported: median and p99 per scenario, size and database, and the ratio
+of the largest size to the smallest. `--plans` prints instead the query plan of the listing's count and page
+queries of each scenario on the largest catalog (EXPLAIN QUERY PLAN; EXPLAIN ANALYZE on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -16,26 +21,41 @@ import json
 import os
 import random
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+import sqlalchemy as sa
+
+from apis.products import listing
+from apis.products.schemas.products import ProductQuery
+from kit import db
 
 ROOT = Path(__file__).resolve().parent
 COMMERCE = str(Path(sys.executable).parent / "commerce")
+HOT = "&limit=12"
+CATEGORY_IN_STOCK = "/?categorySlug=electronique&inStock=true&sortBy=price&sortOrder=asc" + HOT
+PRICED_IN_STOCK = "/?minPrice=50&maxPrice=150&inStock=true" + HOT
 
+# The deep pages are the last pages of the 1k catalog: the same offsets are read at every size.
 SCENARIOS: dict[str, Callable[[random.Random, list[str]], str]] = {
-    "list: first page, limit 12 (the seed's window shopper)": lambda rng, ids: "/?page=1&limit=12",
-    "list: a random page (1-20) of 50": lambda rng, ids: f"/?page={rng.randint(1, 20)}&limit=50",
-    "list: category + in stock, by price": lambda rng, ids: (
-        "/?categorySlug=smartphones&inStock=true&sortBy=price&sortOrder=asc&limit=12"
-    ),
-    "list: text search q=sac (French names)": lambda rng, ids: "/?q=sac&limit=12",
+    "newest, first page": lambda rng, ids: "/?page=1" + HOT,
+    "newest, deep page 80": lambda rng, ids: "/?page=80" + HOT,
+    "a random page (1-20) of 50": lambda rng, ids: f"/?page={rng.randint(1, 20)}&limit=50",
+    "category+children, newest": lambda rng, ids: "/?categorySlug=electronique" + HOT,
+    "category+children, in stock, by price": lambda rng, ids: CATEGORY_IN_STOCK,
+    "category+children, in stock, by price, page 13": lambda rng, ids: CATEGORY_IN_STOCK + "&page=13",
+    "in stock, by price desc": lambda rng, ids: "/?inStock=true&sortBy=price&sortOrder=desc" + HOT,
+    "price 50-150, by price": lambda rng, ids: "/?minPrice=50&maxPrice=150&sortBy=price&sortOrder=asc" + HOT,
+    "price 50-150, in stock, newest": lambda rng, ids: PRICED_IN_STOCK,
+    "price 50-150, in stock, newest, page 21": lambda rng, ids: PRICED_IN_STOCK + "&page=21",
+    "text q=sac (not a goal: /search/products)": lambda rng, ids: "/?q=sac" + HOT,
     "read: GET /id/{id}": lambda rng, ids: f"/id/{rng.choice(ids)}",
 }
 
@@ -47,9 +67,19 @@ def free_port() -> int:
         return port
 
 
-def environment(data_dir: Path, port: int) -> dict[str, str]:
+def database_url(database: str, size: int, data_dir: Path) -> str:
+    if database == "sqlite":
+        return f"sqlite+aiosqlite:///{data_dir / 'products.db'}"
+    server = os.environ.get("COMMERCE_TEST_POSTGRES_URL")
+    if not server:
+        raise SystemExit('PostgreSQL: set COMMERCE_TEST_POSTGRES_URL (eval "$(deploy/local/infra env)")')
+    return server.replace("postgresql://", "postgresql+asyncpg://", 1) + f"/bench_catalog_{size}"
+
+
+def environment(url: str, data_dir: Path, port: int) -> dict[str, str]:
     return os.environ | {
         "COMMERCE_DATA_DIR": str(data_dir),
+        "COMMERCE_DATABASE_URL": url,
         "COMMERCE_PORTS": json.dumps({"products": port}),
         "COMMERCE_TEMPORAL_ADDRESS": "127.0.0.1:1",  # nothing to announce: reads only
         "COMMERCE_OUTBOX_POLL_INTERVAL": "3600",
@@ -58,34 +88,60 @@ def environment(data_dir: Path, port: int) -> dict[str, str]:
     }
 
 
-def ensure_catalog(size: int, data_dir: Path) -> None:
-    database = data_dir / "products.db"
-    if database.exists():
-        with sqlite3.connect(database) as connection:
-            (count,) = connection.execute("SELECT count(*) FROM product").fetchone()
-        if count >= size:
-            return
+async def _count_products(url: str) -> int:
+    if url.startswith("postgresql"):
+        server, _, name = url.rpartition("/")
+        admin = db.open_engine(server + "/postgres")
+        try:
+            async with admin.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                found = await connection.scalar(
+                    sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+                )
+                if not found:
+                    await connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+                    return 0
+        finally:
+            await admin.dispose()
+    engine = db.open_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return int(await connection.scalar(sa.text("SELECT count(*) FROM product")) or 0)
+    except sa.exc.DBAPIError:
+        return 0  # no tables yet
+    finally:
+        await engine.dispose()
+
+
+def ensure_catalog(url: str, size: int, data_dir: Path) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if asyncio.run(_count_products(url)) >= size:
+        return
     started = time.perf_counter()
     subprocess.run(
         [COMMERCE, "seed", "catalog", "--products", str(size), "--seed", "1"],
-        env=environment(data_dir, free_port()),
+        env=environment(url, data_dir, free_port()),
         check=True,
     )
     sys.stdout.write(f"  generated {size} products in {time.perf_counter() - started:.1f}s\n")
 
 
-def sample_ids(data_dir: Path, count: int, rng: random.Random) -> list[str]:
-    with sqlite3.connect(data_dir / "products.db") as connection:
-        ids = [row[0] for row in connection.execute("SELECT id FROM product WHERE is_active")]
+async def sample_ids(url: str, count: int, rng: random.Random) -> list[str]:
+    engine = db.open_engine(url)
+    try:
+        async with engine.connect() as connection:
+            ids = list((await connection.scalars(sa.text("SELECT id FROM product WHERE is_active"))).all())
+    finally:
+        await engine.dispose()
     return rng.sample(ids, min(count, len(ids)))
 
 
 async def measure(base: str, requests: int, ids: list[str], seed: int) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = {}
-    async with httpx.AsyncClient(base_url=base, headers={"Accept-Language": "fr-FR"}, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base, headers={"Accept-Language": "fr-FR"}, timeout=60) as client:
         for name, path_of in SCENARIOS.items():
             rng = random.Random(seed)
-            for _ in range(20):  # warm-up: connection, SQLite page cache
+            for _ in range(10):  # warm-up: connection, page cache
                 (await client.get(path_of(rng, ids))).raise_for_status()
             samples = []
             for _ in range(requests):
@@ -98,12 +154,12 @@ async def measure(base: str, requests: int, ids: list[str], seed: int) -> dict[s
     return timings
 
 
-def serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def serve(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     with (data_dir / "service.log").open("ab") as log:
         process = subprocess.Popen(
-            [COMMERCE, "serve", "products"], env=environment(data_dir, port), stdout=log, stderr=log
+            [COMMERCE, "serve", "products"], env=environment(url, data_dir, port), stdout=log, stderr=log
         )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # a first start may migrate (and backfill) a large catalog
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
@@ -118,43 +174,104 @@ def p99(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100)[98]
 
 
+async def plans(url: str) -> str:
+    """The plans of the statements the listing runs for each list scenario (the count, the page's ids)."""
+    engine = db.open_engine(url)
+    postgres = engine.dialect.name == "postgresql"
+    captured: list[tuple[str, Any]] = []
+
+    @sa.event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if not statement.startswith("EXPLAIN"):
+            captured.append((statement, parameters))
+
+    out: list[str] = []
+    try:
+        async with db.session_factory(engine)() as session:
+            for name, path_of in SCENARIOS.items():
+                path = path_of(random.Random(0), [""])
+                if not path.startswith("/?"):
+                    continue
+                captured.clear()
+                query = ProductQuery.model_validate(dict(parse_qsl(urlsplit(path).query)))
+                await listing.list_products(session, query, "fr", staff=False)
+                out.append(f"\n### {name}: GET {path}")
+                for statement, parameters in captured[:2]:
+                    explain = "EXPLAIN (ANALYZE, COSTS OFF) " if postgres else "EXPLAIN QUERY PLAN "
+                    rows = await _explain(session, explain + statement, parameters, postgres)
+                    out.append(" ".join(statement.split()))
+                    out.extend(f"    {row}" for row in rows)
+    finally:
+        await engine.dispose()
+    return "\n".join(out)
+
+
+async def _explain(session: Any, statement: str, parameters: Any, postgres: bool) -> list[str]:
+    result = await (await session.connection()).exec_driver_sql(statement, parameters)
+    if postgres:
+        return [row[0] for row in result]
+    depths: dict[int, int] = {}
+    lines = []
+    for node, parent, _, detail in result:  # SQLite: (id, parent, notused, detail), parents first
+        depths[node] = depths.get(parent, -1) + 1
+        lines.append("  " * depths[node] + detail)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 100_000])
-    parser.add_argument("--requests", type=int, default=500, help="timed requests per scenario and size")
+    parser.add_argument(
+        "--databases", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"]
+    )
+    parser.add_argument(
+        "--requests", type=int, default=200, help="timed requests per scenario, size, database"
+    )
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".data")
+    parser.add_argument("--plans", action="store_true", help="print the query plans on the largest catalog")
     args = parser.parse_args()
-    results: dict[int, dict[str, list[float]]] = {}
+    results: dict[str, dict[int, dict[str, list[float]]]] = {d: {} for d in args.databases}
     for size in args.sizes:
         data_dir = args.data_dir / str(size)
-        sys.stdout.write(f"catalog of {size} products\n")
-        ensure_catalog(size, data_dir)
-        ids = sample_ids(data_dir, 1000, random.Random(size))
-        port = free_port()
-        process = serve(data_dir, port)
-        try:
-            results[size] = asyncio.run(measure(f"http://127.0.0.1:{port}", args.requests, ids, seed=size))
-        finally:
-            process.terminate()
-            process.wait(30)
-    report(results)
+        for database in args.databases:
+            url = database_url(database, size, data_dir)
+            sys.stdout.write(f"catalog of {size} products on {database}\n")
+            ensure_catalog(url, size, data_dir)
+            port = free_port()
+            process = serve(url, data_dir, port)  # migrates the catalog first, if need be
+            try:
+                if args.plans and size == max(args.sizes):
+                    sys.stdout.write(
+                        f"\n## query plans, {database}, {size} products\n{asyncio.run(plans(url))}\n"
+                    )
+                if not args.plans:
+                    ids = asyncio.run(sample_ids(url, 1000, random.Random(size)))
+                    measured = asyncio.run(measure(f"http://127.0.0.1:{port}", args.requests, ids, seed=size))
+                    results[database][size] = measured
+            finally:
+                process.terminate()
+                process.wait(30)
+    if not args.plans:
+        sys.stdout.write(report(results))
 
 
-def report(results: dict[int, dict[str, list[float]]]) -> None:
-    sizes = sorted(results)
-    small, large = sizes[0], sizes[-1]
-    header = f"{'scenario':<56}" + "".join(f"{f'{s} median':>14}{f'{s} p99':>12}" for s in sizes)
-    lines = [header + f"{'ratio median':>14}{'ratio p99':>11}", "-" * (len(header) + 25)]
-    for name in results[small]:
-        row = f"{name:<56}"
-        for size in sizes:
-            row += f"{statistics.median(results[size][name]):>12.2f}ms{p99(results[size][name]):>10.2f}ms"
-        median_ratio = statistics.median(results[large][name]) / statistics.median(results[small][name])
-        p99_ratio = p99(results[large][name]) / p99(results[small][name])
-        lines.append(row + f"{median_ratio:>13.2f}x{p99_ratio:>10.2f}x")
-    sys.stdout.write("\n".join(lines) + "\n")
+def report(results: dict[str, dict[int, dict[str, list[float]]]]) -> str:
+    lines = []
+    for database, by_size in results.items():
+        sizes = sorted(by_size)
+        small, large = sizes[0], sizes[-1]
+        header = f"{database:<48}" + "".join(f"{f'{s} median':>14}{f'{s} p99':>12}" for s in sizes)
+        lines += ["", header + f"{'ratio median':>14}{'ratio p99':>11}", "-" * (len(header) + 25)]
+        for name in by_size[small]:
+            row = f"{name:<48}"
+            for size in sizes:
+                row += f"{statistics.median(by_size[size][name]):>12.2f}ms{p99(by_size[size][name]):>10.2f}ms"
+            median_ratio = statistics.median(by_size[large][name]) / statistics.median(by_size[small][name])
+            p99_ratio = p99(by_size[large][name]) / p99(by_size[small][name])
+            lines.append(row + f"{median_ratio:>13.2f}x{p99_ratio:>10.2f}x")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

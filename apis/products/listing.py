@@ -3,6 +3,11 @@
 Visitors see active products only; staff (`read:product` or `update:product`) see all and may filter on
 `isActive`. Variant conditions (price range, in stock, attributes) must hold on one and the same variant.
 A root category's slug also finds the products of its children.
+
+At scale (bench/products_read.py) the queries keep to the indexes of migration 0005: the category's ids are
+looked up first; "in stock" and the sort by price read the product's own `in_stock` and `min_price`
+(models.Product), which also narrow a variant condition before the variants are looked at; the page is read
+in the order of an index of the sort, and the count from indexes alone where the filters allow.
 """
 
 from __future__ import annotations
@@ -24,42 +29,62 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _in_category(slug: str) -> sa.ColumnElement[bool]:
+async def category_ids(session: AsyncSession, slug: str) -> list[str]:
+    """The category of `slug` and its children: none when no category has that slug."""
     chosen = sa.select(col(Category.id)).where(col(Category.slug) == slug).scalar_subquery()
-    categories = sa.select(col(Category.id)).where(
-        sa.or_(col(Category.id) == chosen, col(Category.parent_id) == chosen)
+    found = await session.scalars(
+        sa.select(col(Category.id)).where(
+            sa.or_(col(Category.id) == chosen, col(Category.parent_id) == chosen)
+        )
     )
-    linked = sa.select(col(ProductCategory.product_id)).where(
-        col(ProductCategory.category_id).in_(categories)
-    )
+    return list(found)
+
+
+def _in_categories(ids: list[str], *, correlated: bool) -> sa.ColumnElement[bool]:
+    """Correlated for a page, which walks an index of its sort and checks each product it meets; not for a
+    count, which then starts from the categories' products (`ix_product_category_category_id_product_id`).
+    """
+    if correlated:
+        return sa.exists().where(
+            col(ProductCategory.product_id) == col(Product.id), col(ProductCategory.category_id).in_(ids)
+        )
+    linked = sa.select(col(ProductCategory.product_id)).where(col(ProductCategory.category_id).in_(ids))
     return col(Product.id).in_(linked)
 
 
-def _variant_matches(query: ProductQuery) -> sa.ColumnElement[bool] | None:
+def _variant_matches(query: ProductQuery) -> list[sa.ColumnElement[bool]]:
+    """The variant conditions; "in stock" alone is the product's `in_stock`, and the product's `in_stock` and
+    `min_price` narrow the products whose variants are looked at (each is implied by the conditions).
+    """
+    narrowing: list[sa.ColumnElement[bool]] = []
     conditions: list[sa.ColumnElement[bool]] = []
     if query.min_price is not None:
         conditions.append(col(Variant.price) >= query.min_price)
     if query.max_price is not None:
         conditions.append(col(Variant.price) <= query.max_price)
-    if query.in_stock is not None:
-        stocked = col(Variant.stock_quantity) > 0
-        conditions.append(stocked if query.in_stock else sa.not_(stocked))
+        narrowing.append(col(Product.min_price) <= query.max_price)
     attributes: Any = col(Variant.attributes)
     for key, value in query.attribute_pairs():
         conditions.append(attributes[key].as_string() == value)
+    if query.in_stock:
+        narrowing.append(col(Product.in_stock) == sa.true())
+        if not conditions:
+            return narrowing
+        conditions.append(col(Variant.stock_quantity) > 0)
+    elif query.in_stock is False:
+        conditions.append(col(Variant.stock_quantity) <= 0)
     if not conditions:
-        return None
-    return sa.exists().where(col(Variant.product_id) == col(Product.id), *conditions)
+        return narrowing
+    return [*narrowing, sa.exists().where(col(Variant.product_id) == col(Product.id), *conditions)]
 
 
 def filters(query: ProductQuery, language: str, *, staff: bool) -> list[sa.ColumnElement[bool]]:
+    """The conditions but the category's (`_in_categories`)."""
     found: list[sa.ColumnElement[bool]] = [reads.NOT_ARCHIVED]
     if not staff:
-        found.append(col(Product.is_active).is_(True))
+        found.append(col(Product.is_active) == sa.true())  # `=`, not `IS`: PostgreSQL's indexes take it
     if query.is_active is not None:
-        found.append(col(Product.is_active).is_(query.is_active))
-    if query.category_slug:
-        found.append(_in_category(query.category_slug))
+        found.append(col(Product.is_active) == query.is_active)
     if query.q:
         name: Any = col(Product.name)
         pattern = _like(query.q)
@@ -67,9 +92,7 @@ def filters(query: ProductQuery, language: str, *, staff: bool) -> list[sa.Colum
         if language != DEFAULT_LANGUAGE:
             texts.append(name[DEFAULT_LANGUAGE].as_string().ilike(pattern, escape="\\"))
         found.append(sa.or_(*texts, col(Product.sku).ilike(pattern, escape="\\")))
-    if (variant := _variant_matches(query)) is not None:
-        found.append(variant)
-    return found
+    return found + _variant_matches(query)
 
 
 def _sort_key(query: ProductQuery, language: str) -> Any:
@@ -81,9 +104,7 @@ def _sort_key(query: ProductQuery, language: str) -> Any:
         "averageRating": col(Product.average_rating),
         "reviewCount": col(Product.review_count),
         "name": sa.func.coalesce(name[language].as_string(), name[DEFAULT_LANGUAGE].as_string()),
-        "price": sa.select(sa.func.min(col(Variant.price)))
-        .where(col(Variant.product_id) == col(Product.id))
-        .scalar_subquery(),
+        "price": col(Product.min_price),
     }
     return columns[query.sort_by]
 
@@ -92,8 +113,14 @@ async def list_products(
     session: AsyncSession, query: ProductQuery, language: str, *, staff: bool
 ) -> ProductPage:
     """One page of products matching `query`, in `language`, and the total that match."""
+    categories = await category_ids(session, query.category_slug) if query.category_slug else None
+    if categories == []:
+        return ProductPage(data=[], pagination=Pagination.of(0, query.page, query.limit))
     where = filters(query, language, staff=staff)
-    total = await session.scalar(sa.select(sa.func.count()).select_from(Product).where(*where)) or 0
+    counted = where if categories is None else [*where, _in_categories(categories, correlated=False)]
+    total = await session.scalar(sa.select(sa.func.count()).select_from(Product).where(*counted)) or 0
+    if categories is not None:
+        where.append(_in_categories(categories, correlated=True))
     key = _sort_key(query, language)
     descending = query.sort_order == "desc"
     order = [

@@ -57,8 +57,23 @@ class Category(Base, table=True):
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
+LIVE = sa.text("archived_at IS NULL")
+
+
+def _listing_index(name: str, *columns: str) -> sa.Index:
+    """An index of the products the listing shows (not archived)."""
+    return sa.Index(name, *columns, sqlite_where=LIVE, postgresql_where=LIVE)
+
+
 class Product(Base, table=True):
     __tablename__ = "product"
+    __table_args__ = (
+        _listing_index("ix_product_listing_created", "is_active", "created_at", "id"),
+        _listing_index("ix_product_listing_price", "is_active", "min_price", "id"),
+        _listing_index("ix_product_listing_stock_created", "is_active", "in_stock", "created_at", "id"),
+        _listing_index("ix_product_listing_stock_price", "is_active", "in_stock", "min_price", "id"),
+        _listing_index("ix_product_listing_staff_created", "created_at", "id"),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     sku: str = Field(max_length=100, unique=True)
@@ -73,14 +88,20 @@ class Product(Base, table=True):
     # returns; its SKU moves to `archived_sku`, freeing `sku` for a new product.
     archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     archived_sku: str | None = Field(default=None, max_length=100)
+    # The listing's sort by price and filter on stock, kept by service.catalog.refresh_listing in the
+    # transaction of every write of the product's variants or stock: the lowest price of its variants (None
+    # without variants) and whether one of them is in stock.
+    min_price: Decimal | None = Field(default=None, sa_column=Column(PRICE))
+    in_stock: bool = False
 
 
 class ProductCategory(Base, table=True):
     __tablename__ = "product_category"
+    __table_args__ = (sa.Index("ix_product_category_category_id_product_id", "category_id", "product_id"),)
 
     product_id: str = Field(sa_column=Column(sa.String(36), _fk("product.id", "CASCADE"), primary_key=True))
     category_id: str = Field(
-        sa_column=Column(sa.String(36), _fk("category.id", "RESTRICT"), primary_key=True, index=True)
+        sa_column=Column(sa.String(36), _fk("category.id", "RESTRICT"), primary_key=True)
     )
 
 
@@ -109,10 +130,13 @@ class ImageLock(Base, table=True):
 
 class Variant(Base, table=True):
     __tablename__ = "variant"
-    __table_args__ = (sa.CheckConstraint("stock_quantity >= 0", name="ck_variant_stock_not_negative"),)
+    __table_args__ = (
+        sa.CheckConstraint("stock_quantity >= 0", name="ck_variant_stock_not_negative"),
+        sa.Index("ix_variant_product_id_price_stock", "product_id", "price", "stock_quantity"),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
-    product_id: str = Field(sa_column=Column(sa.String(36), _fk("product.id", "CASCADE"), index=True))
+    product_id: str = Field(sa_column=Column(sa.String(36), _fk("product.id", "CASCADE")))
     attributes: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     price: Decimal = Field(sa_column=Column(PRICE, nullable=False))
     cost_price: Decimal | None = Field(default=None, sa_column=Column(PRICE))

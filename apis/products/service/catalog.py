@@ -158,6 +158,8 @@ async def insert_products(
                 "review_count": 0,
                 "created_at": moment,
                 "updated_at": moment,
+                "min_price": min((v.price for v in draft.variants), default=None),
+                "in_stock": any(v.initial_stock_quantity > 0 for v in draft.variants),
             }
         )
         rows, initial = variant_rows(product_id, draft.variants, "Product Creation Initial Stock")
@@ -281,6 +283,38 @@ async def _archive(session: AsyncSession, product_id: str) -> None:
         )
     )
     await session.execute(sa.delete(ProductCategory).where(col(ProductCategory.product_id) == product_id))
+
+
+def _lowest_price(product_id: str) -> sa.ScalarSelect[Any]:
+    return (
+        sa.select(sa.func.min(col(Variant.price)))
+        .where(col(Variant.product_id) == product_id)
+        .scalar_subquery()
+    )
+
+
+def _stocked(product_id: str) -> sa.Exists:
+    return sa.exists().where(col(Variant.product_id) == product_id, col(Variant.stock_quantity) > 0)
+
+
+async def refresh_listing(session: AsyncSession, product_id: str, *, price: bool = True) -> None:
+    """Recompute the product's listing columns (`min_price`, `in_stock`) from its variants, writing only what
+    changed. Called under the product's row lock (`touch`, `lock_for_stock`), so that it reads the variants
+    as the last writer left them.
+    """
+    stocked = _stocked(product_id)
+    await session.execute(
+        sa.update(Product)
+        .where(col(Product.id) == product_id, col(Product.in_stock) != stocked)
+        .values(in_stock=stocked)
+    )
+    if price:
+        lowest = _lowest_price(product_id)
+        await session.execute(
+            sa.update(Product)
+            .where(col(Product.id) == product_id, col(Product.min_price).is_distinct_from(lowest))
+            .values(min_price=lowest)
+        )
 
 
 async def touch(session: AsyncSession, notify: Notifier, product_id: str) -> None:

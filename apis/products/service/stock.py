@@ -7,6 +7,9 @@ as a conditional update of the quantity, so no concurrency can oversell or lose 
 No row updated means the variant is missing (404) or short (409 `InsufficientStock`). The database serialises
 writers on the variant's row (PostgreSQL's row lock; SQLite's single writer, waited for through its busy
 timeout: the update is the transaction's first statement, so it never has to upgrade a read snapshot).
+The product's `in_stock` follows in the same transaction (catalog.refresh_listing); on PostgreSQL the
+product's row is locked first, so that two adjustments of its variants take turns (product, then variant:
+the order of every writer of variants) and the second sees the first's quantity.
 
 An idempotency key belongs to its caller (stored as `{caller}/{key}`, shown back as `key`) and is unique in
 the ledger: a repeated key answers the first result. Concurrent requests with one key leave exactly one
@@ -37,6 +40,7 @@ from apis.products.schemas.stock import (
     StockMismatch,
     StockMovementRead,
 )
+from apis.products.service.catalog import refresh_listing
 from contracts.products import VariantNotFound
 from kit.db import commit, now
 
@@ -70,6 +74,9 @@ async def _apply(
     change = data.change_quantity
     quantity = col(Variant.stock_quantity)
     target = _target(variant_id, data.type)
+    if session.get_bind().dialect.name == "postgresql":
+        owner = sa.select(col(Variant.product_id)).where(col(Variant.id) == variant_id).scalar_subquery()
+        await session.execute(sa.select(col(Product.id)).where(col(Product.id) == owner).with_for_update())
     updated = (
         await session.execute(
             sa.update(Variant)
@@ -98,6 +105,7 @@ async def _apply(
         timestamp=now(),
     )
     session.add(movement)
+    await refresh_listing(session, product_id, price=False)
     notify.product_changed(session, product_id)
     await commit(session)
     return _result(movement, replayed=False)

@@ -13,7 +13,7 @@ from apis.products.events import Notifier
 from apis.products.models import Product, StockMovement, Variant
 from apis.products.reads import NOT_ARCHIVED
 from apis.products.schemas.products import VariantCreate, VariantUpdate
-from apis.products.service.catalog import live_product, touch, variant_rows
+from apis.products.service.catalog import live_product, refresh_listing, touch, variant_rows
 from contracts.products import VariantNotFound
 from kit.db import commit, now
 
@@ -48,6 +48,7 @@ async def create_variant(
     await session.execute(sa.insert(Variant), [row])
     if movements:
         await session.execute(sa.insert(StockMovement), movements)
+    await refresh_listing(session, product_id)
     await commit(session)
     return await get_variant(session, product_id, row["id"])
 
@@ -68,6 +69,8 @@ async def update_variant(
     if "low_stock_threshold" in fields:
         variant.low_stock_threshold = data.low_stock_threshold
     variant.updated_at = now()
+    await session.flush()
+    await refresh_listing(session, product_id)
     await commit(session)
     return variant
 
@@ -81,4 +84,5 @@ async def delete_variant(session: AsyncSession, notify: Notifier, product_id: st
     if getattr(deleted, "rowcount", 0) == 0:
         await session.rollback()
         raise VariantNotFound(variant_id)
+    await refresh_listing(session, product_id)
     await commit(session)
