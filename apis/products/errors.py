@@ -116,3 +116,10 @@ class UnknownImage(BadRequest):
             f"Image {url} is not stored by the images service; upload it first (POST /images/upload).",
             details=[{"field": "images.imageUrl", "imageUrl": url}],
         )
+
+
+class BadCursor(BadRequest):
+    default_code = "BadCursor"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"cursor: {reason}", details=[{"field": "cursor"}])

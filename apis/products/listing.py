@@ -12,6 +12,11 @@ in the order of an index of the sort, and the count from indexes alone where the
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from apis.products import reads
+from apis.products.errors import BadCursor
 from apis.products.models import Category, Product, ProductCategory, Variant
 from apis.products.schemas.products import Pagination, ProductPage, ProductQuery
 from kit.localisation import DEFAULT_LANGUAGE
@@ -109,13 +115,79 @@ def _sort_key(query: ProductQuery, language: str) -> Any:
     return columns[query.sort_by]
 
 
+def encode_cursor(query: ProductQuery, key: Any, last_id: str, page: int) -> str:
+    """Where a page ended: its sort, the sort key and id of its last product, its number."""
+    value = key.isoformat() if isinstance(key, datetime) else str(key) if isinstance(key, Decimal) else key
+    raw = json.dumps([query.sort_by, query.sort_order, value, last_id, page], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _key_value(sort_by: str, value: Any) -> Any:
+    if sort_by in ("createdAt", "updatedAt") and isinstance(value, str):
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is not None:
+            return moment
+    elif sort_by in ("sku", "name") and isinstance(value, str):
+        return value
+    elif sort_by == "price" and value is None:
+        return None  # a product without variants
+    elif sort_by == "price" and isinstance(value, str) and (price := Decimal(value)).is_finite():
+        return price
+    elif sort_by == "averageRating" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    elif sort_by == "reviewCount" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError(value)
+
+
+def decode_cursor(query: ProductQuery, cursor: str) -> tuple[Any, str, int]:
+    """The sort key, id and page number a cursor holds; 400 when it is not one of this sort's."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        sort_by, sort_order, value, last_id, page = json.loads(raw)
+    except (ValueError, TypeError, binascii.Error):
+        raise BadCursor("not a cursor of this listing (use the nextCursor of a page)") from None
+    if [sort_by, sort_order] != [query.sort_by, query.sort_order]:
+        raise BadCursor("made for another sortBy or sortOrder")
+    if not (isinstance(last_id, str) and isinstance(page, int) and 1 <= page < 100_000):
+        raise BadCursor("not a cursor of this listing (use the nextCursor of a page)")
+    try:
+        return _key_value(sort_by, value), last_id, page
+    except (ValueError, TypeError, InvalidOperation):
+        raise BadCursor("not a cursor of this listing (use the nextCursor of a page)") from None
+
+
+def _after(
+    key: Any, value: Any, last_id: str, *, descending: bool, nulls_later: bool
+) -> sa.ColumnElement[bool]:
+    """The rows after (`value`, `last_id`) in the page's order; `nulls_later`: NULL keys (price only) come
+    after every value in this walk (the database's own order: NULL is highest on PostgreSQL, lowest on
+    SQLite).
+    """
+    identity = col(Product.id)
+    id_after = identity < last_id if descending else identity > last_id
+    if value is None:
+        among_nulls = sa.and_(key.is_(None), id_after)
+        return among_nulls if nulls_later else sa.or_(key.is_not(None), among_nulls)
+    bound = sa.tuple_(sa.bindparam(None, value, type_=key.type), sa.bindparam(None, last_id))
+    beyond = sa.tuple_(key, identity) < bound if descending else sa.tuple_(key, identity) > bound
+    return sa.or_(beyond, key.is_(None)) if nulls_later else beyond
+
+
 async def list_products(
     session: AsyncSession, query: ProductQuery, language: str, *, staff: bool
 ) -> ProductPage:
     """One page of products matching `query`, in `language`, and the total that match."""
     categories = await category_ids(session, query.category_slug) if query.category_slug else None
+    page, offset = query.page, (query.page - 1) * query.limit
+    after: tuple[Any, str, int] | None = None
+    if query.cursor is not None:
+        if "page" in query.model_fields_set:
+            raise BadCursor("give a page or a cursor, not both")
+        after = decode_cursor(query, query.cursor)
+        page, offset = after[2] + 1, 0
     if categories == []:
-        return ProductPage(data=[], pagination=Pagination.of(0, query.page, query.limit))
+        return ProductPage(data=[], pagination=Pagination.of(0, page, query.limit))
     where = filters(query, language, staff=staff)
     counted = where if categories is None else [*where, _in_categories(categories, correlated=False)]
     total = await session.scalar(sa.select(sa.func.count()).select_from(Product).where(*counted)) or 0
@@ -127,17 +199,19 @@ async def list_products(
         key.desc() if descending else key.asc(),
         col(Product.id).desc() if descending else col(Product.id),
     ]
-    page_ids = (
-        await session.scalars(
-            sa.select(col(Product.id))
-            .where(*where)
-            .order_by(*order)
-            .offset((query.page - 1) * query.limit)
-            .limit(query.limit)
+    if after is not None:
+        nulls_high = session.get_bind().dialect.name != "sqlite"
+        nulls_later = query.sort_by == "price" and nulls_high != descending
+        where.append(_after(key, after[0], after[1], descending=descending, nulls_later=nulls_later))
+    rows = (
+        await session.execute(
+            sa.select(col(Product.id), key).where(*where).order_by(*order).offset(offset).limit(query.limit)
         )
     ).all()
-    aggregates = await reads.load_aggregates(session, page_ids)
+    aggregates = await reads.load_aggregates(session, [product_id for product_id, _ in rows])
+    more = rows and page * query.limit < total
     return ProductPage(
         data=[reads.product_view(a, language, staff=staff) for a in aggregates],
-        pagination=Pagination.of(total, query.page, query.limit),
+        pagination=Pagination.of(total, page, query.limit),
+        next_cursor=encode_cursor(query, rows[-1][1], rows[-1][0], page) if more else None,
     )

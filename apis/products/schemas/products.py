@@ -260,6 +260,10 @@ class ProductPage(Schema):
     data: list[ProductView]
     meta: Meta = Meta()
     pagination: Pagination
+    next_cursor: str | None = Field(
+        default=None,
+        description="`cursor` of the next page (none after the last): deep pages at the cost of one",
+    )
 
 
 class ProductEnvelope(Schema):
@@ -302,6 +306,12 @@ class ProductQuery(Schema):
     min_price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     max_price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     in_stock: bool | None = None
+    cursor: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="`nextCursor` of the page before, instead of `page`: the next page, read from where that "
+        "one ended (same `sortBy` and `sortOrder`), as fast at page 5000 as at page 2.",
+    )
     attributes: list[Annotated[str, StringConstraints(pattern=r"^[^:,]{1,50}:.{1,200}$")]] = Field(
         default=[],
         max_length=10,

@@ -165,3 +165,56 @@ async def test_the_hot_queries_read_the_listing_indexes_in_order(
             details = [row[-1] for row in plan]
             assert not [d for d in details if d.startswith("SCAN ")], (statement, details)
             assert "USE TEMP B-TREE FOR ORDER BY" not in details, (statement, details)
+
+
+SORTS = ["createdAt", "updatedAt", "sku", "name", "price", "averageRating", "reviewCount"]
+
+
+@ON_BOTH_DATABASES
+async def test_cursors_walk_every_sort_exactly_as_pages_do(shop: Shop) -> None:
+    """Ties (one bulk: one createdAt; equal prices) and a product without variants (no price) included."""
+    drafts = [
+        {
+            "sku": unique("SKU-"),
+            "name": {"en": f"Lamp {n % 3}"},
+            "variants": [variant(f"{n % 4}.50", n % 2)] if n % 5 else [],
+        }
+        for n in range(11)
+    ]
+    assert (await shop.call("POST", "/bulk", json=drafts)).status_code == 201
+    for sort in SORTS:
+        for order in ("asc", "desc"):
+            query = f"sortBy={sort}&sortOrder={order}&limit=3"
+            by_pages = [
+                [p["id"] for p in (await shop.call("GET", f"/?{query}&page={n}", as_=None)).json()["data"]]
+                for n in range(1, 5)
+            ]
+            walked, cursor, pages = [], None, []
+            while True:
+                after = f"&cursor={cursor}" if cursor else ""
+                body = (await shop.call("GET", f"/?{query}{after}", as_=None)).json()
+                walked.append([p["id"] for p in body["data"]])
+                pages.append(body["pagination"]["page"])
+                if (cursor := body["nextCursor"]) is None:
+                    break
+            assert walked == by_pages, (sort, order)
+            assert pages == [1, 2, 3, 4]
+
+
+NOT_A_CURSOR = "cursor: not a cursor of this listing (use the nextCursor of a page)"
+
+
+@pytest.mark.parametrize(
+    ("cursor", "extra", "message"),
+    [
+        ("not-a-cursor", "", NOT_A_CURSOR),
+        ("WyJza3UiLCJhc2MiLCJBIiwiaWQiLDFd", "", "cursor: made for another sortBy or sortOrder"),
+        ("WyJwcmljZSIsImRlc2MiLHt9LCJpZCIsMV0", "", NOT_A_CURSOR),
+        ("WyJwcmljZSIsImRlc2MiLCJOYU4iLCJpZCIsMV0", "", NOT_A_CURSOR),
+        ("WyJwcmljZSIsImRlc2MiLCIxLjUwIiwiaWQiLDFd", "&page=2", "cursor: give a page or a cursor, not both"),
+    ],
+)
+async def test_a_bad_cursor_is_a_400_naming_it(shop: Shop, cursor: str, extra: str, message: str) -> None:
+    response = await shop.call("GET", f"/?sortBy=price&sortOrder=desc&cursor={cursor}{extra}", as_=None)
+    assert response.status_code == 400
+    assert response.json()["message"] == message
