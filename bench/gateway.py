@@ -25,7 +25,16 @@ from pathlib import Path
 
 import httpx
 
-from bench.products_read import COMMERCE, ROOT, ensure_catalog, environment, free_port, p99, sample_ids
+from bench.products_read import (
+    COMMERCE,
+    ROOT,
+    database_url,
+    ensure_catalog,
+    environment,
+    free_port,
+    p99,
+    sample_ids,
+)
 
 LEVELS = (1, 32)
 ROUNDS = 4  # direct and gateway alternate, so a noisy moment of the machine falls on both
@@ -129,10 +138,11 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".data")
     args = parser.parse_args()
     data_dir = args.data_dir / str(args.size)
-    ensure_catalog(args.size, data_dir)
-    ids = sample_ids(data_dir, 1000, random.Random(args.size))
+    url = database_url("sqlite", args.size, data_dir)
+    ensure_catalog(url, args.size, data_dir)
+    ids = asyncio.run(sample_ids(url, 1000, random.Random(args.size)))
     products_port, gateway_port = free_port(), free_port()
-    env = environment(data_dir, products_port) | {
+    env = environment(url, data_dir, products_port) | {
         "COMMERCE_PORTS": json.dumps({"products": products_port, "gateway": gateway_port}),
         "COMMERCE_DISCOVERY_URL": f"static://?products=http://127.0.0.1:{products_port}",
         "COMMERCE_RATE_LIMIT": json.dumps({"per_second": 1e9, "burst": 1_000_000_000}),

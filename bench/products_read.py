@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -47,10 +47,14 @@ PRICED_IN_STOCK = "/?minPrice=50&maxPrice=150&inStock=true" + HOT
 SCENARIOS: dict[str, Callable[[random.Random, list[str]], str]] = {
     "newest, first page": lambda rng, ids: "/?page=1" + HOT,
     "newest, deep page 80": lambda rng, ids: "/?page=80" + HOT,
+    "newest, page 80 by cursor (keyset)": lambda rng, ids: "/?cursor={after /?page=79" + HOT + "}" + HOT,
     "a random page (1-20) of 50": lambda rng, ids: f"/?page={rng.randint(1, 20)}&limit=50",
     "category+children, newest": lambda rng, ids: "/?categorySlug=electronique" + HOT,
     "category+children, in stock, by price": lambda rng, ids: CATEGORY_IN_STOCK,
     "category+children, in stock, by price, page 13": lambda rng, ids: CATEGORY_IN_STOCK + "&page=13",
+    "category+children, in stock, by price, page 13 by cursor": lambda rng, ids: (
+        "/?cursor={after " + CATEGORY_IN_STOCK + "&page=12}" + CATEGORY_IN_STOCK.removeprefix("/?")
+    ),
     "in stock, by price desc": lambda rng, ids: "/?inStock=true&sortBy=price&sortOrder=desc" + HOT,
     "price 50-150, by price": lambda rng, ids: "/?minPrice=50&maxPrice=150&sortBy=price&sortOrder=asc" + HOT,
     "price 50-150, in stock, newest": lambda rng, ids: PRICED_IN_STOCK,
@@ -136,21 +140,48 @@ async def sample_ids(url: str, count: int, rng: random.Random) -> list[str]:
     return rng.sample(ids, min(count, len(ids)))
 
 
-async def measure(base: str, requests: int, ids: list[str], seed: int) -> dict[str, list[float]]:
-    timings: dict[str, list[float]] = {}
-    async with httpx.AsyncClient(base_url=base, headers={"Accept-Language": "fr-FR"}, timeout=60) as client:
+async def with_cursor(path: str, next_cursor: Callable[[str], Awaitable[str]]) -> str:
+    """`/?cursor={after <path>}&...`: the cursor is the nextCursor of the page at <path>."""
+    if "{after " not in path:
+        return path
+    before, _, rest = path.partition("{after ")
+    source, _, after = rest.partition("}")
+    return f"{before}{await next_cursor(source)}&{after.lstrip('&')}"
+
+
+async def measure(
+    bases: dict[int, str], requests: int, ids: dict[int, list[str]]
+) -> dict[int, dict[str, list[float]]]:
+    """Each scenario on every size in turn, request by request: the machine's noise falls on all alike."""
+    timings: dict[int, dict[str, list[float]]] = {size: {} for size in bases}
+    headers = {"Accept-Language": "fr-FR"}
+    clients = {size: httpx.AsyncClient(base_url=b, headers=headers, timeout=60) for size, b in bases.items()}
+    try:
         for name, path_of in SCENARIOS.items():
-            rng = random.Random(seed)
-            for _ in range(10):  # warm-up: connection, page cache
-                (await client.get(path_of(rng, ids))).raise_for_status()
-            samples = []
-            for _ in range(requests):
-                path = path_of(rng, ids)
-                started = time.perf_counter()
-                response = await client.get(path)
-                samples.append((time.perf_counter() - started) * 1000)
-                response.raise_for_status()
-            timings[name] = samples
+            timed: dict[int, list[str]] = {}
+            for size, client in clients.items():
+
+                async def next_cursor(path: str, client: httpx.AsyncClient = client) -> str:
+                    cursor: str = (await client.get(path)).raise_for_status().json()["nextCursor"]
+                    return cursor
+
+                rng = random.Random(size)
+                paths = [
+                    await with_cursor(path_of(rng, ids[size]), next_cursor) for _ in range(requests + 10)
+                ]
+                for path in paths[:10]:  # warm-up: connection, page cache
+                    (await client.get(path)).raise_for_status()
+                timings[size][name], timed[size] = [], paths[10:]
+            for n in range(requests if len(timed) == len(clients) else 0):
+                for size, client in clients.items():
+                    path = timed[size][n]
+                    started = time.perf_counter()
+                    response = await client.get(path)
+                    timings[size][name].append((time.perf_counter() - started) * 1000)
+                    response.raise_for_status()
+    finally:
+        for client in clients.values():
+            await client.aclose()
     return timings
 
 
@@ -168,6 +199,21 @@ def serve(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.2)
     process.terminate()
     raise SystemExit("the products service did not start")
+
+
+async def vacuum(url: str) -> None:
+    """PostgreSQL: what autovacuum does soon after a bulk load or a migration's backfill (fresh statistics,
+    the visibility map that index-only scans rely on).
+    """
+    if not url.startswith("postgresql"):
+        return
+    engine = db.open_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(sa.text("VACUUM ANALYZE"))
+    finally:
+        await engine.dispose()
 
 
 def p99(samples: list[float]) -> float:
@@ -188,8 +234,13 @@ async def plans(url: str) -> str:
     out: list[str] = []
     try:
         async with db.session_factory(engine)() as session:
+
+            async def next_cursor(path: str) -> str:
+                query = ProductQuery.model_validate(dict(parse_qsl(urlsplit(path).query)))
+                return (await listing.list_products(session, query, "fr", staff=False)).next_cursor or ""
+
             for name, path_of in SCENARIOS.items():
-                path = path_of(random.Random(0), [""])
+                path = await with_cursor(path_of(random.Random(0), [""]), next_cursor)
                 if not path.startswith("/?"):
                     continue
                 captured.clear()
@@ -232,25 +283,28 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".data")
     parser.add_argument("--plans", action="store_true", help="print the query plans on the largest catalog")
     args = parser.parse_args()
-    results: dict[str, dict[int, dict[str, list[float]]]] = {d: {} for d in args.databases}
-    for size in args.sizes:
-        data_dir = args.data_dir / str(size)
-        for database in args.databases:
-            url = database_url(database, size, data_dir)
-            sys.stdout.write(f"catalog of {size} products on {database}\n")
-            ensure_catalog(url, size, data_dir)
-            port = free_port()
-            process = serve(url, data_dir, port)  # migrates the catalog first, if need be
-            try:
+    results: dict[str, dict[int, dict[str, list[float]]]] = {}
+    for database in args.databases:
+        bases, ids, processes = {}, {}, []
+        try:
+            for size in args.sizes:
+                data_dir = args.data_dir / str(size)
+                url = database_url(database, size, data_dir)
+                sys.stdout.write(f"catalog of {size} products on {database}\n")
+                ensure_catalog(url, size, data_dir)
+                port = free_port()
+                processes.append(serve(url, data_dir, port))  # migrates the catalog first, if need be
+                asyncio.run(vacuum(url))
+                bases[size] = f"http://127.0.0.1:{port}"
+                ids[size] = asyncio.run(sample_ids(url, 1000, random.Random(size)))
                 if args.plans and size == max(args.sizes):
                     sys.stdout.write(
                         f"\n## query plans, {database}, {size} products\n{asyncio.run(plans(url))}\n"
                     )
-                if not args.plans:
-                    ids = asyncio.run(sample_ids(url, 1000, random.Random(size)))
-                    measured = asyncio.run(measure(f"http://127.0.0.1:{port}", args.requests, ids, seed=size))
-                    results[database][size] = measured
-            finally:
+            if not args.plans:
+                results[database] = asyncio.run(measure(bases, args.requests, ids))
+        finally:
+            for process in processes:
                 process.terminate()
                 process.wait(30)
     if not args.plans:
@@ -262,10 +316,10 @@ def report(results: dict[str, dict[int, dict[str, list[float]]]]) -> str:
     for database, by_size in results.items():
         sizes = sorted(by_size)
         small, large = sizes[0], sizes[-1]
-        header = f"{database:<48}" + "".join(f"{f'{s} median':>14}{f'{s} p99':>12}" for s in sizes)
+        header = f"{database:<58}" + "".join(f"{f'{s} median':>14}{f'{s} p99':>12}" for s in sizes)
         lines += ["", header + f"{'ratio median':>14}{'ratio p99':>11}", "-" * (len(header) + 25)]
-        for name in by_size[small]:
-            row = f"{name:<48}"
+        for name in [n for n in by_size[small] if by_size[small][n]]:
+            row = f"{name:<58}"
             for size in sizes:
                 row += f"{statistics.median(by_size[size][name]):>12.2f}ms{p99(by_size[size][name]):>10.2f}ms"
             median_ratio = statistics.median(by_size[large][name]) / statistics.median(by_size[small][name])
