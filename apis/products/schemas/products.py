@@ -292,6 +292,12 @@ class ProductQuery(Schema):
 
     page: int = Field(default=1, ge=1, le=100_000)
     limit: int = Field(default=10, ge=1, le=100)
+    cursor: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="`nextCursor` of the page before, instead of `page`: the next page, read from where that "
+        "one ended (same `sortBy` and `sortOrder`), as fast at page 5000 as at page 2.",
+    )
     category_slug: str | None = Field(default=None, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=120)
     sort_by: SortField = "createdAt"
     sort_order: Literal["asc", "desc"] = "desc"
@@ -306,12 +312,6 @@ class ProductQuery(Schema):
     min_price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     max_price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
     in_stock: bool | None = None
-    cursor: str | None = Field(
-        default=None,
-        max_length=1000,
-        description="`nextCursor` of the page before, instead of `page`: the next page, read from where that "
-        "one ended (same `sortBy` and `sortOrder`), as fast at page 5000 as at page 2.",
-    )
     attributes: list[Annotated[str, StringConstraints(pattern=r"^[^:,]{1,50}:.{1,200}$")]] = Field(
         default=[],
         max_length=10,
