@@ -26,7 +26,7 @@ from temporalio.worker import Worker
 
 from bench.floor_saga import FloorSagaWorkflow, noop
 from commerce.platform import serving
-from kit.settings import SERVICES, Settings
+from kit.settings import SERVICES, RateLimit, Settings
 from kit.temporal import dev_server
 
 SAGA_ACTIVITIES = 3  # reserve_stock, charge_payment, set_order_status
@@ -128,6 +128,8 @@ async def main(count: int, concurrency: int) -> None:
             bus_url=f"memory://{uuid.uuid4().hex}",
             cache_url=f"memory://{uuid.uuid4().hex}",
             log_level="WARNING",
+            rate_limit=RateLimit(per_second=0),  # one client at full speed: not what is measured
+            strict_rate_limit=RateLimit(per_second=0),
         )
         async with dev_server(settings, ui=False):
             base = await floor(settings, count, concurrency)

@@ -3,9 +3,9 @@ failure undo what was done, in reverse. The workflow then stays open while the o
 cancelled, so a cancellation (which the orders service has already won: the order is CANCELLING) runs the
 same compensations.
 
-Orchestration only: every effect is an activity, retried with backoff up to a bounded number of attempts;
-business refusals (`InsufficientStock`, `VariantNotFound`, `PaymentDeclined`) are not retried. Timeouts
-and retry policies are this module's constants, never fields of the input. Each
+Orchestration only: every effect is an activity (a local one: see `_call`), retried with backoff up to a
+bounded number of attempts; business refusals (`InsufficientStock`, `VariantNotFound`, `PaymentDeclined`)
+are not retried. Timeouts and retry policies are this module's constants, never fields of the input. Each
 compensation runs on its own: one that keeps failing is parked for an operator (on the order, in the
 workflow's memo and `current_step`) and retried on the `retry_compensations` signal, and the final
 status is always written.
@@ -27,7 +27,8 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import TimeoutError as StepTimedOut
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -64,12 +65,27 @@ MAX_RETRY_INTERVAL = timedelta(seconds=30)
 STEP_ATTEMPTS = 8  # a forward step gives up after these (about a minute of backoff): the order fails
 COMPENSATION_ATTEMPTS = 12  # then a compensation is parked for an operator (about five minutes)
 FINAL_REPORT_ATTEMPTS = 0  # unlimited: the final status is always written, once the orders service answers
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)  # a local step's longer backoffs are durable timers
 CANCEL_WINDOW = timedelta(days=30)  # a placed order can be cancelled until it ships, or for this long
 
 # Changes to the commands issued, each behind its patch so that open workflows replay as they ran.
 CLEAR_CART_FIRST = "clear-cart-before-confirming"  # a 201 means the cart is already empty
 CANCEL_INTERRUPTS_STEP = "cancel-interrupts-step"  # a cancel does not wait for a step's retries
 CANCELLED_BEFORE_START = "cancelled-before-start"  # a run started by the cancel gives everything back
+LOCAL_STEPS = "local-steps"  # forward steps and reports as local activities: no server round trip each
+
+
+# How a step that gave up reaches the workflow: wrapped in an ActivityError from a (regular) activity,
+# as the refusal or timeout itself from a local one.
+STEP_FAILURES = (ActivityError, ApplicationError, StepTimedOut)
+
+
+def refusal(error: BaseException) -> ApplicationError | None:
+    """The application error a failed step raised (its `type` is the refusal code), if that is what it was."""
+    if isinstance(error, ApplicationError):
+        return error
+    cause = error.cause if isinstance(error, ActivityError) else None
+    return cause if isinstance(cause, ApplicationError) else None
 
 
 def workflow_id(order_id: str) -> str:
@@ -168,8 +184,8 @@ class PlaceOrderWorkflow:
                     await self._clear_cart(order)
         except CancelRequested:
             return await self._unwind(order, undo, OrderStatus.CANCELLED, self._cancel_reason)
-        except ActivityError as error:
-            cause = error.cause if isinstance(error.cause, ApplicationError) else None
+        except STEP_FAILURES as error:
+            cause = refusal(error)
             if cause is not None and cause.type == orders.ORDER_CANCELLING:
                 return await self._unwind(order, undo, OrderStatus.CANCELLED, self._cancel_reason)
             details = list(cause.details) if cause and cause.details else None
@@ -206,12 +222,20 @@ class PlaceOrderWorkflow:
 
     def _release(self, change: StockChange) -> Compensation:
         return "releasing stock", partial(
-            self._call, InventoryActivities.release_stock, change, attempts=COMPENSATION_ATTEMPTS
+            self._call,
+            InventoryActivities.release_stock,
+            change,
+            attempts=COMPENSATION_ATTEMPTS,
+            local=False,
         )
 
     def _refund(self, charge: Charge) -> Compensation:
         return "refunding the payment", partial(
-            self._call, PaymentActivities.refund_payment, charge, attempts=COMPENSATION_ATTEMPTS
+            self._call,
+            PaymentActivities.refund_payment,
+            charge,
+            attempts=COMPENSATION_ATTEMPTS,
+            local=False,
         )
 
     def _every_compensation(self, order: PlaceOrderInput) -> _Undo:
@@ -230,7 +254,7 @@ class PlaceOrderWorkflow:
         self._step = "clearing the cart"
         try:
             await self._call(CartActivities.clear_cart, order.cart_id)
-        except ActivityError as error:
+        except STEP_FAILURES as error:
             workflow.logger.warning(
                 "cart not cleared", extra={"orderId": order.order_id, "error": str(error)}
             )
@@ -272,8 +296,8 @@ class PlaceOrderWorkflow:
             self._step = step
             try:
                 await compensate()
-            except ActivityError as error:
-                cause = error.cause if error.cause is not None else error
+            except STEP_FAILURES as error:
+                cause = refusal(error) or error
                 workflow.logger.warning("compensation parked", extra={"step": step, "error": str(cause)})
                 failed.append((step, compensate, str(cause)))
         return failed
@@ -298,7 +322,7 @@ class PlaceOrderWorkflow:
         if step.done():
             return step.result()
         step.cancel()
-        with contextlib.suppress(ActivityError, asyncio.CancelledError):
+        with contextlib.suppress(*STEP_FAILURES, CancelledError, asyncio.CancelledError):
             await step
         raise CancelRequested
 
@@ -308,22 +332,40 @@ class PlaceOrderWorkflow:
         argument: object,
         *,
         attempts: int = STEP_ATTEMPTS,
+        local: bool = True,
     ) -> Any:
         """One activity with the saga's timeout and retry policy (backoff, bounded attempts, business
         refusals not retried); a cancelled one is waited for until its attempt in flight has ended.
+
+        A forward step or a status report is a short, idempotent call to a service, so it runs as a local
+        activity: in the worker that runs the workflow, its result recorded with the workflow task's
+        completion instead of a task of its own scheduled, started and completed through the server.
+        Its first retries happen in the worker; a backoff past `LOCAL_RETRY_THRESHOLD` is a durable timer.
+        Compensations (`local=False`) stay regular activities: rare, and retried for minutes.
         """
+        retry = RetryPolicy(
+            initial_interval=FIRST_RETRY,
+            backoff_coefficient=2.0,
+            maximum_interval=MAX_RETRY_INTERVAL,
+            maximum_attempts=attempts,
+            non_retryable_error_types=BUSINESS_REFUSALS,
+        )
+        cancellation = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+        if local and workflow.patched(LOCAL_STEPS):
+            return await workflow.execute_local_activity_method(
+                activity,
+                argument,
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=retry,
+                cancellation_type=cancellation,
+                local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+            )
         return await workflow.execute_activity_method(
             activity,
             argument,
             start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=RetryPolicy(
-                initial_interval=FIRST_RETRY,
-                backoff_coefficient=2.0,
-                maximum_interval=MAX_RETRY_INTERVAL,
-                maximum_attempts=attempts,
-                non_retryable_error_types=BUSINESS_REFUSALS,
-            ),
-            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            retry_policy=retry,
+            cancellation_type=cancellation,
         )
 
     @workflow.signal(name=CANCEL_SIGNAL)
