@@ -130,6 +130,7 @@ async def main(count: int, concurrency: int) -> None:
             log_level="WARNING",
             rate_limit=RateLimit(per_second=0),  # one client at full speed: not what is measured
             strict_rate_limit=RateLimit(per_second=0),
+            order_answer_seconds=60,  # every order answered once settled, however loaded the machine
         )
         async with dev_server(settings, ui=False):
             base = await floor(settings, count, concurrency)

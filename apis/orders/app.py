@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from apis.orders import handlers
 from apis.orders.dependencies import OrdersState
+from apis.orders.placing import Settlements
 from apis.orders.routes import router
 from contracts import carts, orders, products
 from kit.auth.services import service_tokens
@@ -31,6 +32,7 @@ async def _state(infra: Infra) -> AsyncIterator[OrdersState]:
     yield OrdersState(
         catalog=products.ProductsClient(infra.client(products.SERVICE, token=token)),
         carts=carts.CartsClient(infra.client(carts.SERVICE, token=token)),
+        settlements=Settlements(),
     )
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from apis.orders.placing import Settlements
 from apis.orders.reads import language
 from contracts.carts import CartsClient
 from contracts.products import ProductsClient
@@ -18,18 +19,19 @@ from kit.web import service_state
 @dataclass(frozen=True)
 class OrdersState:
     """Opened once per app by `app.py`: the catalog (prices) and the carts, called with this service's
-    own credentials.
+    own credentials, and the requests waiting for their orders to settle.
     """
 
     catalog: ProductsClient
     carts: CartsClient
+    settlements: Settlements
 
 
-def get_state(request: Request) -> OrdersState:
+async def get_state(request: Request) -> OrdersState:
     return service_state(request, OrdersState)
 
 
-def caller_language(accept_language: Annotated[str | None, Header(max_length=500)] = None) -> str:
+async def caller_language(accept_language: Annotated[str | None, Header(max_length=500)] = None) -> str:
     return language(accept_language)
 
 

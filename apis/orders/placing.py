@@ -8,11 +8,12 @@ minute: a double click) maps to the order already made.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +34,7 @@ from kit.outbox import WorkflowStart, record_workflow
 from workflows import place_order as saga
 
 DOUBLE_CLICK_WINDOW = 60  # seconds within which an identical order is the same order
+SETTLED_POLL = 0.25  # seconds between reads of an order waited for, unless a change here wakes it sooner
 
 
 async def place_order(
@@ -106,22 +108,52 @@ def _moved_on(order: Order) -> bool:
     return order.status != OrderStatus.PENDING
 
 
+class Settlements:
+    """The requests of this process waiting for an order to change, woken as soon as a change to it commits
+    here (the saga's report reaches any instance of the service: one elsewhere is seen by polling).
+    """
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, set[asyncio.Event]] = {}
+
+    @contextlib.contextmanager
+    def watching(self, order_id: str) -> Iterator[asyncio.Event]:
+        changed = asyncio.Event()
+        self._waiting.setdefault(order_id, set()).add(changed)
+        try:
+            yield changed
+        finally:
+            waiting = self._waiting[order_id]
+            waiting.discard(changed)
+            if not waiting:
+                del self._waiting[order_id]
+
+    def changed(self, order_id: str) -> None:
+        for event in self._waiting.get(order_id, ()):
+            event.set()
+
+
 async def settled(
     sessions: async_sessionmaker[AsyncSession],
+    settlements: Settlements,
     order_id: str,
     seconds: float,
     done: Callable[[Order], bool] = _moved_on,
 ) -> Order:
     """The order once the saga has settled it (`done`: moved on from PENDING), or as it is after `seconds`."""
     deadline = time.monotonic() + seconds
-    while True:
-        async with sessions() as session:
-            order = await session.get(Order, order_id)
-        if order is None:
-            raise OrderNotFound(order_id)
-        if done(order) or time.monotonic() >= deadline:
-            return order
-        await asyncio.sleep(0.05)
+    with settlements.watching(order_id) as changed:
+        while True:
+            changed.clear()  # before reading: a change committed after the read wakes the wait below
+            async with sessions() as session:
+                order = await session.get(Order, order_id)
+            if order is None:
+                raise OrderNotFound(order_id)
+            remaining = deadline - time.monotonic()
+            if done(order) or remaining <= 0:
+                return order
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), min(remaining, SETTLED_POLL))
 
 
 def raise_if_failed(order: Order) -> None:

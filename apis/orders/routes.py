@@ -66,7 +66,9 @@ async def place_order(
             await start_workflow(await infra.temporal(), start)
         except Exception as exc:
             log.warning("saga start deferred to the outbox", extra={"orderId": order.id, "error": repr(exc)})
-    order = await placing.settled(infra.sessions, order.id, infra.settings.order_answer_seconds)
+    order = await placing.settled(
+        infra.sessions, state.settlements, order.id, infra.settings.order_answer_seconds
+    )
     placing.raise_if_failed(order)
     if order.status == OrderStatus.PENDING:
         return _accepted(OrderAccepted(id=order.id, status=order.status))
@@ -145,6 +147,7 @@ async def get_order(
 )
 async def cancel_order(
     order_id: OrderId,
+    state: StateDep,
     lang: Language,
     session: SessionDep,
     infra: InfraDep,
@@ -154,7 +157,11 @@ async def cancel_order(
     await service.request_cancel(session, order_id, caller, guest_token)
     assert infra.sessions is not None
     order = await placing.settled(
-        infra.sessions, order_id, infra.settings.order_answer_seconds, lambda o: o.status in FINAL
+        infra.sessions,
+        state.settlements,
+        order_id,
+        infra.settings.order_answer_seconds,
+        lambda o: o.status in FINAL,
     )
     if order.status not in FINAL:
         return _accepted(OrderAccepted(id=order.id, status=order.status, message="Cancellation in progress."))
@@ -178,10 +185,11 @@ async def set_status(
 
 @router.post(STATUS_REPORT_PATH, status_code=204, include_in_schema=False)
 async def saga_transition(
-    order_id: OrderId, data: SagaReport, session: SessionDep, _caller: ServiceCaller
+    order_id: OrderId, data: SagaReport, session: SessionDep, state: StateDep, _caller: ServiceCaller
 ) -> Response:
     """The saga reports a status (idempotent: the status the order has already is accepted as done)."""
     await service.saga_report(session, order_id, data)
+    state.settlements.changed(order_id)  # committed: a request waiting here for the order answers now
     return Response(status_code=204)
 
 
