@@ -97,7 +97,8 @@ def test_commerce_dev_serves_the_platform_and_stops_cleanly(platform: Platform) 
         assert f"{platform.gateway}/docs" in banner
         assert platform.ui in banner
         assert "admin@" in banner
-        assert httpx.get(f"{platform.gateway}/health").json() == {"status": "UP", "service": "gateway"}
+        health = httpx.get(f"{platform.gateway}/health").json()
+        assert health == {"status": "UP", "service": "gateway", "upstreams": dict.fromkeys(SERVICES, "UP")}
         for service in SERVICES:
             response = httpx.get(f"{platform.gateway}/{service}/ready")
             assert response.status_code == 200, response.text
