@@ -148,10 +148,11 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(default=900, gt=0, description="Seconds an access token is valid.")
     refresh_token_ttl: int = Field(default=30 * 24 * 3600, gt=0, description="Seconds a refresh token lives.")
     invitation_ttl: int = Field(default=24 * 3600, gt=0, description="Seconds an invitation stays valid.")
-    service_secret: SecretStr | None = Field(
-        default=None,
-        description="Shared secret exchanged for service tokens (POST /internal/service-token on auth); "
-        "required in production, generated under data_dir otherwise.",
+    service_credentials: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Service identity -> the secret it trades for service tokens (POST "
+        "/internal/service-token on auth), as JSON: each process holds its own identities', auth holds them "
+        "all; required in production, generated under data_dir otherwise.",
     )
     login_throttle_window: int = Field(default=900, gt=0, description="Seconds of a login-failure window.")
     login_max_failures_per_email: int = Field(default=5, gt=0)

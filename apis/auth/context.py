@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 from apis.auth.passwords import Passwords
 from apis.auth.throttle import ThrottlePolicy
 from apis.auth.tokens import Signer
-from kit.auth.secrets import service_secret
+from contracts.scopes import SERVICE_SCOPES
+from kit.auth.secrets import service_credential
 from kit.settings import Settings
 
 
@@ -17,7 +19,7 @@ class AuthContext:
     signer: Signer
     passwords: Passwords
     throttle: ThrottlePolicy
-    service_secret: str
+    service_credentials: Mapping[str, str]  # identity -> its secret, for every identity of SERVICE_SCOPES
     refresh_ttl: timedelta
     invitation_ttl: timedelta
 
@@ -32,7 +34,7 @@ class AuthContext:
                 per_email=settings.login_max_failures_per_email,
                 per_address=settings.login_max_failures_per_address,
             ),
-            service_secret=service_secret(settings),
+            service_credentials={name: service_credential(settings, name) for name in SERVICE_SCOPES},
             refresh_ttl=timedelta(seconds=settings.refresh_token_ttl),
             invitation_ttl=timedelta(seconds=settings.invitation_ttl),
         )

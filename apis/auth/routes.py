@@ -12,7 +12,9 @@ from apis.auth import schemas
 from apis.auth.dependencies import AddressDep, AuthDep, CallerDep, permitted
 from apis.auth.reads import Account
 from apis.auth.service import accounts, roles, users
-from kit.auth.callers import ServiceCaller
+from contracts import scopes
+from kit.auth.callers import require_scope
+from kit.auth.principal import Principal
 from kit.auth.services import SERVICE_TOKEN_PATH
 from kit.auth.tokens import JWKS_PATH, token_verifier
 from kit.web import CacheDep, SessionDep
@@ -155,11 +157,13 @@ async def list_permissions(session: SessionDep, _: ReadRole) -> list[schemas.Per
 # --- internal: other services only (the gateway never forwards /internal/) ------------------------------
 
 
-@router.post(SERVICE_TOKEN_PATH, tags=["internal"], summary="Trade the service secret for a service token")
+@router.post(SERVICE_TOKEN_PATH, tags=["internal"], summary="Trade an identity's secret for a service token")
 async def service_token(data: schemas.ServiceTokenRequest, auth: AuthDep) -> schemas.ServiceToken:
     return accounts.service_token(auth, data)
 
 
 @router.post("/internal/resync-users", tags=["internal"], summary="Announce every active user again")
-async def resync_users(session: SessionDep, _: ServiceCaller) -> schemas.Resync:
+async def resync_users(
+    session: SessionDep, _: Annotated[Principal, require_scope(scopes.RESYNC_USERS)]
+) -> schemas.Resync:
     return await users.resync_users(session)

@@ -16,8 +16,10 @@ from apis.images.dependencies import ImagesDep
 from apis.images.errors import ImageNotFound, NoImageFile
 from apis.images.schemas import ImagePage, Uploaded
 from apis.images.serving import CACHE_CONTROL, byte_range, not_modified
+from contracts import scopes
 from contracts.images import IMAGE_STATUS_PATH, UPLOAD_FIELD, UPLOAD_PATH, image_url
-from kit.auth.callers import CurrentUser, ServiceCaller, require_permission
+from kit.auth.callers import CurrentUser, require_permission, require_scope
+from kit.auth.principal import Principal
 from kit.errors import BadRequest
 
 router = APIRouter(tags=["images"])
@@ -92,7 +94,9 @@ async def list_images(
 
 
 @router.get(IMAGE_STATUS_PATH, summary="Whether an image is stored (404 otherwise)")
-async def image_status(name: str, images: ImagesDep, _caller: ServiceCaller) -> dict[str, str]:
+async def image_status(
+    name: str, images: ImagesDep, _caller: Annotated[Principal, require_scope(scopes.CHECK_IMAGES)]
+) -> dict[str, str]:
     await reads.served(images.store, name, None)
     return {"filename": name}
 

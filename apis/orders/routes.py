@@ -22,8 +22,9 @@ from apis.orders.schemas import (
     SortField,
     StatusChange,
 )
+from contracts import scopes
 from contracts.orders import STATUS_REPORT_PATH, OrderStatus, PaymentMethod, SagaReport
-from kit.auth.callers import OptionalUser, ServiceCaller, require_permission
+from kit.auth.callers import OptionalUser, require_permission, require_scope
 from kit.auth.principal import Principal
 from kit.outbox import start_workflow
 from kit.schemas import Limit, Page
@@ -185,7 +186,11 @@ async def set_status(
 
 @router.post(STATUS_REPORT_PATH, status_code=204, include_in_schema=False)
 async def saga_transition(
-    order_id: OrderId, data: SagaReport, session: SessionDep, state: StateDep, _caller: ServiceCaller
+    order_id: OrderId,
+    data: SagaReport,
+    session: SessionDep,
+    state: StateDep,
+    _caller: Annotated[Principal, require_scope(scopes.REPORT_ORDER_STATUS)],
 ) -> Response:
     """The saga reports a status (idempotent: the status the order has already is accepted as done)."""
     await service.saga_report(session, order_id, data)

@@ -16,6 +16,7 @@ import hmac
 from apis.orders.errors import InvalidTransition, OrderCancelling
 from apis.orders.models import Order
 from contracts import orders as contract
+from contracts import scopes
 from contracts.orders import OrderStatus as S
 from kit.auth.principal import Principal
 
@@ -73,12 +74,18 @@ def guest_token_matches(order: Order, token: str | None) -> bool:
 
 
 def may_read(order: Order, caller: Principal | None, guest_token: str | None = None) -> bool:
-    if caller is not None and (caller.is_service or caller.can("read:order") or caller.id == order.user_id):
+    if caller is not None and (
+        caller.has_scope(scopes.REPORT_ORDER_STATUS) or caller.can("read:order") or caller.id == order.user_id
+    ):
         return True
     return order.user_id is None and guest_token_matches(order, guest_token)
 
 
 def may_cancel(order: Order, caller: Principal | None, guest_token: str | None = None) -> bool:
-    if caller is not None and (caller.is_service or caller.can("update:order") or caller.id == order.user_id):
+    if caller is not None and (
+        caller.has_scope(scopes.REPORT_ORDER_STATUS)
+        or caller.can("update:order")
+        or caller.id == order.user_id
+    ):
         return True
     return order.user_id is None and guest_token_matches(order, guest_token)

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from apis.products.events import Notifier
 from apis.products.service.images import ImageCheck
+from contracts import scopes
 from kit.auth.callers import CurrentUser, MissingPermission, OptionalUser
 from kit.auth.principal import Principal
 from kit.web import InfraDep, service_state
@@ -37,8 +38,8 @@ def is_staff(user: OptionalUser) -> bool:
 
 
 async def stock_adjuster(user: CurrentUser) -> Principal:
-    """`adjust:stock` holders, and other services (the orders saga reserves and releases stock)."""
-    if user.is_service or user.can("adjust:stock"):
+    """`adjust:stock` holders, and services allowed to (the orders saga reserves and releases stock)."""
+    if user.has_scope(scopes.ADJUST_STOCK) or user.can("adjust:stock"):
         return user
     raise MissingPermission("adjust:stock")
 

@@ -1,5 +1,6 @@
 """Caller dependencies: routes declare who may call them with `CurrentUser`, `OptionalUser`,
-`require_permission("create:product")` or `ServiceCaller`; a bad token is a 401, a missing permission a 403.
+`require_permission("create:product")` or, on internal routes, `require_scope(scopes.REINDEX)`; a bad token
+is a 401, a missing permission or scope a 403.
 """
 
 from __future__ import annotations
@@ -70,11 +71,25 @@ def require_permission(*permissions: str) -> Any:
     return Depends(check)
 
 
-async def require_service(user: CurrentUser) -> Principal:
-    """Internal routes: only other services, never a human user, whatever their role."""
-    if not user.is_service:
-        raise Forbidden("Forbidden: service credentials required.", code="ServiceCredentialsRequired")
-    return user
+class MissingScope(Forbidden):
+    default_code = "MissingScope"
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(
+            "Forbidden: this service identity may not call this internal route.", details=[{"scope": scope}]
+        )
 
 
-ServiceCaller = Annotated[Principal, Depends(require_service)]
+def require_scope(scope: str) -> Any:
+    """Internal routes: only a service whose identity holds `scope` (403 for users, whatever their role, and
+    for other services), used as `_caller: Annotated[Principal, require_scope(scopes.WRITE_INDEX)]`.
+    """
+
+    async def check(user: CurrentUser) -> Principal:
+        if not user.is_service:
+            raise Forbidden("Forbidden: service credentials required.", code="ServiceCredentialsRequired")
+        if not user.has_scope(scope):
+            raise MissingScope(scope)
+        return user
+
+    return Depends(check)

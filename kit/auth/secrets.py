@@ -17,13 +17,15 @@ class InsecureConfiguration(RuntimeError):
     """A secret was left to its development default where that is not allowed: the process must not start."""
 
 
-def service_secret(settings: Settings) -> str:
-    """The shared secret services trade for service tokens (`COMMERCE_SERVICE_SECRET`)."""
+def service_credential(settings: Settings, service_id: str) -> str:
+    """The secret identity `service_id` trades for service tokens (`COMMERCE_SERVICE_CREDENTIALS`): one per
+    identity, so that a service holding its own cannot pose as another.
+    """
     return provisioned_secret(
         settings,
-        settings.service_secret,
-        variable="COMMERCE_SERVICE_SECRET",
-        filename="service-secret",
+        settings.service_credentials.get(service_id),
+        variable=f"COMMERCE_SERVICE_CREDENTIALS[{service_id!r}]",
+        filename=f"service-credential-{service_id}",
         generate=lambda: secrets.token_urlsafe(32).encode(),
     ).decode()
 

@@ -1,5 +1,5 @@
-"""Service credentials: a service trades the shared service secret for a short-lived service token at the
-auth service, and calls other services' internal routes with it:
+"""Service credentials: a service trades its own identity's secret for a short-lived service token at the
+auth service (carrying that identity's scopes), and calls other services' internal routes with it:
 `infra.client("products", token=service_tokens(infra, "orders"))`.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import httpx
 
-from kit.auth.secrets import service_secret
+from kit.auth.secrets import service_credential
 from kit.clients import ServiceClient
 from kit.discovery import Registry
 from kit.errors import Unavailable
@@ -23,7 +23,7 @@ SERVICE_SUBJECT_PREFIX = "service:"
 
 
 class ServiceTokens:
-    """A `TokenSource` for `ServiceClient`: trades the shared service secret for a short-lived service token
+    """A `TokenSource` for `ServiceClient`: trades the identity's secret for a short-lived service token
     at the auth service and reuses it until most of its lifetime has passed.
     """
 
@@ -70,5 +70,8 @@ def service_tokens(infra: Infra, service_id: str) -> ServiceTokens:
     """Service credentials for this process's calls to internal routes (a worker's activities)."""
     settings = infra.settings
     return ServiceTokens(
-        infra.registry, service_id, service_secret(settings), timeout=settings.service_call_timeout
+        infra.registry,
+        service_id,
+        service_credential(settings, service_id),
+        timeout=settings.service_call_timeout,
     )

@@ -26,6 +26,9 @@ from kit.infra import Infra
 
 ALGORITHM = "EdDSA"
 JWKS_PATH = "/.well-known/jwks.json"
+# Who a token is for: users' tokens open the public API, service tokens the internal routes only.
+USER_AUDIENCE = "commerce"
+SERVICE_AUDIENCE = "commerce-internal"
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +43,31 @@ class InvalidToken(Unauthorized):
 
 
 def principal_from(claims: Mapping[str, Any]) -> Principal:
-    """Read the claims the auth service signs; a token lacking one is invalid, whatever its signature."""
-    permissions = claims.get("permissions")
+    """Read the claims the auth service signs; a token lacking one is invalid, whatever its signature, and a
+    service is one only with the service audience (a user's token never carries scopes).
+    """
+    permissions, scopes = claims.get("permissions"), claims.get("scopes", [])
     fields = [claims.get(name) for name in ("sub", "email", "name", "role")]
-    if not all(isinstance(value, str) for value in fields) or not isinstance(permissions, list):
+    if not all(isinstance(value, str) for value in fields):
         raise InvalidToken()
-    if not all(isinstance(name, str) for name in permissions):
+    if not _strings(permissions) or not _strings(scopes):
         raise InvalidToken()
     sub, email, name, role = (str(value) for value in fields)
-    return Principal(id=sub, email=email, name=name, role=role, permissions=frozenset(permissions))
+    principal = Principal(
+        id=sub,
+        email=email,
+        name=name,
+        role=role,
+        permissions=frozenset(permissions or []),
+        scopes=frozenset(scopes or []),
+    )
+    if principal.is_service != (claims.get("aud") == SERVICE_AUDIENCE):
+        raise InvalidToken()
+    return principal
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 class TokenVerifier:
@@ -94,8 +113,9 @@ class TokenVerifier:
                 key.key,
                 algorithms=[ALGORITHM],
                 issuer=self._issuer,
+                audience=[USER_AUDIENCE, SERVICE_AUDIENCE],
                 leeway=self._leeway,
-                options={"require": ["exp", "iat", "sub", "iss"]},
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise InvalidToken("Token expired", code="TokenExpired") from exc

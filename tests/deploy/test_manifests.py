@@ -83,15 +83,37 @@ def settings_from(env: dict[str, str]) -> Settings:
         return Settings()
 
 
-def check_secrets_work(settings: Settings) -> None:
-    """The explicit development secrets: a usable Ed25519 signing key and a service secret."""
-    from apis.auth.tokens import Signer
-    from kit.auth.secrets import service_secret
+# The service identity each workload calls other services' internal routes as (kit.auth.services).
+CALLS_AS = {
+    "carts": "carts",
+    "orders": "orders",
+    "search": "search",
+    "worker-catalog": "catalog",
+    "worker-orders": "orders",
+}
 
-    assert settings.jwt_private_key is not None, "COMMERCE_JWT_PRIVATE_KEY must be explicit"
-    assert settings.service_secret is not None, "COMMERCE_SERVICE_SECRET must be explicit"
-    assert Signer.load(settings).kid
-    assert len(service_secret(settings)) >= 32
+
+def check_secrets_work(workloads: dict[str, Settings]) -> None:
+    """Only auth holds the signing key (a usable Ed25519 one) and every identity's credential; a workload
+    calling others holds its own identity's credential, the same as auth's, and no other identity's.
+    """
+    from apis.auth.tokens import Signer
+    from contracts.scopes import SERVICE_SCOPES
+
+    auth = workloads["auth"]
+    assert auth.jwt_private_key is not None, "COMMERCE_JWT_PRIVATE_KEY must be explicit for auth"
+    assert Signer.load(auth).kid
+    held = {name: secret.get_secret_value() for name, secret in auth.service_credentials.items()}
+    assert set(held) == set(SERVICE_SCOPES), "auth holds a credential for every identity"
+    assert all(len(secret) >= 32 for secret in held.values())
+    assert len(set(held.values())) == len(held), "no two identities share a credential"
+    for name, settings in workloads.items():
+        if name == "auth":
+            continue
+        assert settings.jwt_private_key is None, f"{name} holds the signing key: only auth may"
+        mine = {key: secret.get_secret_value() for key, secret in settings.service_credentials.items()}
+        identity = CALLS_AS.get(name)
+        assert mine == ({identity: held[identity]} if identity else {}), f"{name}: its own credential only"
 
 
 def commerce_command_exists(args: list[str]) -> None:
@@ -269,10 +291,12 @@ def test_compose_settings_are_real_and_point_at_compose_services(services: dict[
         assert settings.host == "0.0.0.0"
         for variable, host in referenced_hosts(settings).items():
             assert host in services, f"{name}: {variable} points at {host}, not a compose service"
-        check_secrets_work(settings)
+    check_secrets_work(
+        {name: settings_from(environment_of(service)) for name, service in ours(services).items()}
+    )
     env_file = (REPO / "deploy" / "env" / "compose.env").read_text()
     comments = "\n".join(line for line in env_file.splitlines() if line.startswith("#"))
-    for variable in ("COMMERCE_JWT_PRIVATE_KEY", "COMMERCE_SERVICE_SECRET", "COMMERCE_ADMIN_PASSWORD"):
+    for variable in ("COMMERCE_JWT_PRIVATE_KEY", "COMMERCE_SERVICE_CREDENTIALS", "COMMERCE_ADMIN_PASSWORD"):
         assert variable in comments, f"compose.env must say that production needs {variable}"
 
 
@@ -517,9 +541,9 @@ def test_every_workload_has_resources(objects: list[Doc]) -> None:
 
 def test_kubernetes_runs_the_platform_from_one_image(objects: list[Doc]) -> None:
     config = named(objects, "ConfigMap")["commerce-config"]["data"]
-    secret = named(objects, "Secret")["commerce-secrets"]["stringData"]
-    settings = settings_from({**config, **secret})
-    check_secrets_work(settings)
+    secrets = {name: secret["stringData"] for name, secret in named(objects, "Secret").items()}
+    settings = settings_from({**config, **secrets["commerce-secrets"]})
+    seen: dict[str, Settings] = {}
     assert settings.auto_migrate is False, "initContainers migrate, not the services"
     services = named(objects, "Service")
     for variable, host in referenced_hosts(settings).items():
@@ -537,8 +561,11 @@ def test_kubernetes_runs_the_platform_from_one_image(objects: list[Doc]) -> None
             )
             assert "command" not in container, f"{name}: the image's entry point is `commerce`"
             commerce_command_exists(container["args"])
-            sources = {next(iter(s.values()))["name"] for s in container["envFrom"]}
-            assert sources == {"commerce-config", "commerce-secrets"}, f"{name}: settings and secrets"
+            sources = [next(iter(s.values()))["name"] for s in container["envFrom"]]
+            assert sources[:2] == ["commerce-config", "commerce-secrets"], f"{name}: settings and secrets"
+            if container is main:
+                env = {key: value for source in sources for key, value in secrets.get(source, {}).items()}
+                seen[name] = settings_from({**config, **env})
             advertise = {v["name"]: v for v in container.get("env", [])}["COMMERCE_ADVERTISE_HOST"]
             assert advertise["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP", f"{name}: Downward API"
         assert pod["securityContext"]["runAsNonRoot"] is True, f"{name}: non-root"
@@ -557,6 +584,7 @@ def test_kubernetes_runs_the_platform_from_one_image(objects: list[Doc]) -> None
             case ["worker", queue]:
                 queues.append(queue)
                 assert name == f"worker-{queue}"
+    check_secrets_work(seen)
     assert sorted(served) == sorted(APPS), "every service and the gateway, once each"
     assert sorted(queues) == sorted(WORKERS), "one worker per task queue"
 

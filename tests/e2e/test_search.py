@@ -131,8 +131,10 @@ async def test_the_scheduled_reconcile_puts_back_a_product_lost_from_the_index(
         return await found(shop, word) == [product_id]
 
     await eventually(searchable, within=30, interval=0.2)
-    async with open_infra(shop.settings.for_service("e2e")) as infra:  # as if the write never happened
-        http = infra.client(search.SERVICE, token=service_tokens(infra, "e2e"))
+    async with open_infra(
+        shop.settings.for_service("e2e")
+    ) as infra:  # as if the write never happened (as the worker)
+        http = infra.client(search.SERVICE, token=service_tokens(infra, "catalog"))
         await search.SearchClient(http).delete([product_id])
     assert await found(shop, word) == []
 

@@ -13,7 +13,7 @@ import stat
 import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import jwt
@@ -26,11 +26,11 @@ from jwt.algorithms import OKPAlgorithm
 from pydantic import SecretStr
 
 from apis.auth.app import create_app as create_auth_app
-from kit.auth.callers import CurrentUser, OptionalUser, ServiceCaller, require_permission
+from kit.auth.callers import CurrentUser, OptionalUser, require_permission, require_scope
 from kit.auth.principal import Principal
 from kit.auth.secrets import InsecureConfiguration, provisioned_secret
 from kit.auth.services import ServiceTokens
-from kit.auth.tokens import TokenVerifier
+from kit.auth.tokens import SERVICE_AUDIENCE, USER_AUDIENCE, TokenVerifier
 from kit.discovery.static import StaticRegistry
 from kit.errors import Unauthorized, Unavailable
 from kit.settings import Settings
@@ -81,6 +81,7 @@ def claims(**overrides: Any) -> dict[str, Any]:
         "name": "Ada",
         "role": "Customer",
         "permissions": ["create:order"],
+        "aud": USER_AUDIENCE,
         "iss": ISSUER,
         "iat": now,
         "exp": now + 900,
@@ -270,7 +271,7 @@ def _app(settings: Settings, verifier: TokenVerifier) -> FastAPI:
         return {"created": True}
 
     @router.post("/internal/sync")
-    async def sync(caller: ServiceCaller) -> dict[str, str]:
+    async def sync(caller: Annotated[Principal, require_scope("search:write-index")]) -> dict[str, str]:
         return {"caller": caller.name}
 
     app = create_service(settings.for_service("products"), title="products", routers=[router])
@@ -336,9 +337,47 @@ class TestDependencies:
     ) -> None:
         admin = sign(key, role="ADMIN", permissions=["write:user"])
         assert (await client.post("/internal/sync", headers=bearer(admin))).status_code == 403
-        service = sign(key, sub="service:orders", name="orders", role="service", permissions=[])
+        service = sign(
+            key,
+            sub="service:catalog",
+            name="catalog",
+            role="service",
+            permissions=[],
+            aud=SERVICE_AUDIENCE,
+            scopes=["search:write-index"],
+        )
         response = await client.post("/internal/sync", headers=bearer(service))
-        assert response.json() == {"caller": "orders"}
+        assert response.json() == {"caller": "catalog"}
+
+    async def test_an_internal_route_refuses_a_service_without_its_scope(
+        self, client: httpx.AsyncClient, key: Ed25519PrivateKey
+    ) -> None:
+        products = sign(
+            key, sub="service:products", role="service", permissions=[], aud=SERVICE_AUDIENCE, scopes=["x"]
+        )
+        response = await client.post("/internal/sync", headers=bearer(products))
+        assert response.status_code == 403
+        assert response.json()["code"] == "MissingScope"
+        assert response.json()["details"] == [{"scope": "search:write-index"}]
+
+    @pytest.mark.parametrize(
+        "claimed",
+        [
+            {"aud": None},  # no audience
+            {"aud": "another-api"},  # signed by our key for someone else
+            {
+                "aud": USER_AUDIENCE,
+                "sub": "service:catalog",
+                "role": "service",
+            },  # a service with a user's aud
+            {"aud": SERVICE_AUDIENCE},  # a user with the services' audience
+        ],
+    )
+    async def test_a_token_for_another_audience_is_refused(
+        self, client: httpx.AsyncClient, key: Ed25519PrivateKey, claimed: dict[str, Any]
+    ) -> None:
+        response = await client.get("/mine", headers=bearer(sign(key, **claimed)))
+        assert response.status_code == 401
 
 
 async def test_another_service_verifies_tokens_of_the_real_auth_service_without_calling_it_each_time(

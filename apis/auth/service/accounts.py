@@ -19,8 +19,9 @@ from apis.auth.models import RefreshToken, User
 from apis.auth.reads import Account
 from apis.auth.throttle import LoginThrottle
 from contracts import auth as events
+from contracts.scopes import SERVICE_SCOPES
 from kit.auth.services import SERVICE_ROLE, SERVICE_SUBJECT_PREFIX
-from kit.auth.tokens import TokenVerifier
+from kit.auth.tokens import SERVICE_AUDIENCE, USER_AUDIENCE, TokenVerifier
 from kit.cache import Cache
 from kit.db import commit, flush, new_id, now
 from kit.errors import AppError, Unauthorized
@@ -182,15 +183,18 @@ def me(account: Account) -> schemas.Me:
 
 
 def service_token(auth: AuthContext, data: schemas.ServiceTokenRequest) -> schemas.ServiceToken:
-    """A short-lived token for another service's internal calls, in exchange for the shared secret."""
-    if not hmac.compare_digest(data.secret.encode(), auth.service_secret.encode()):
+    """A short-lived token for internal calls, with the identity's scopes, in exchange for its own secret."""
+    expected = auth.service_credentials.get(data.service_id)
+    if expected is None or not hmac.compare_digest(data.secret.encode(), expected.encode()):
         raise errors.ServiceCredentialsInvalid()
     claims = {
         "sub": f"{SERVICE_SUBJECT_PREFIX}{data.service_id}",
+        "aud": SERVICE_AUDIENCE,
         "email": "",
         "name": data.service_id,
         "role": SERVICE_ROLE,
         "permissions": [],
+        "scopes": sorted(SERVICE_SCOPES[data.service_id]),
     }
     return schemas.ServiceToken(token=auth.signer.sign(claims), expires_in=auth.signer.ttl)
 
@@ -200,6 +204,7 @@ def access_claims(account: Account) -> dict[str, Any]:
     user = account.user
     return {
         "sub": user.id,
+        "aud": USER_AUDIENCE,
         "id": user.id,
         "email": user.email,
         "name": user.name,

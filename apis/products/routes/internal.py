@@ -15,6 +15,7 @@ from apis.products.schemas.stock import (
     VariantDetailsRequest,
 )
 from apis.products.service import images
+from contracts import scopes
 from contracts.products import (
     IMAGE_USES_PATH,
     MAX_PRODUCT_STAMPS,
@@ -22,7 +23,8 @@ from contracts.products import (
     PRODUCT_STAMPS_PATH,
     VARIANT_DETAILS_PATH,
 )
-from kit.auth.callers import ServiceCaller
+from kit.auth.callers import require_scope
+from kit.auth.principal import Principal
 from kit.web import SessionDep
 
 router = APIRouter(tags=["internal"])
@@ -30,14 +32,18 @@ router = APIRouter(tags=["internal"])
 
 @router.post(VARIANT_DETAILS_PATH, summary="Prices and labels of variants, by id (unknown ids are absent)")
 async def variant_details(
-    session: SessionDep, data: VariantDetailsRequest, _caller: ServiceCaller
+    session: SessionDep,
+    data: VariantDetailsRequest,
+    _caller: Annotated[Principal, require_scope(scopes.READ_VARIANTS)],
 ) -> dict[str, VariantDetails]:
     return await reads.variant_details(session, data.variant_ids)
 
 
 @router.post(PRODUCT_DOCUMENTS_PATH, summary="Event documents of products, by id (deleted ones are absent)")
 async def product_documents(
-    session: SessionDep, data: ProductDocumentsRequest, _caller: ServiceCaller
+    session: SessionDep,
+    data: ProductDocumentsRequest,
+    _caller: Annotated[Principal, require_scope(scopes.READ_CATALOG)],
 ) -> dict[str, dict[str, Any]]:
     return await reads.product_documents(session, data.product_ids)
 
@@ -47,7 +53,7 @@ async def product_documents(
 )
 async def product_stamps(
     session: SessionDep,
-    _caller: ServiceCaller,
+    _caller: Annotated[Principal, require_scope(scopes.READ_CATALOG)],
     after: Annotated[str | None, Query(max_length=36)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PRODUCT_STAMPS)] = MAX_PRODUCT_STAMPS,
 ) -> list[ProductStamp]:
@@ -56,6 +62,8 @@ async def product_stamps(
 
 @router.post(IMAGE_USES_PATH, summary="The live products showing each of our images, by name (unused absent)")
 async def image_uses(
-    session: SessionDep, data: ImageUsesRequest, _caller: ServiceCaller
+    session: SessionDep,
+    data: ImageUsesRequest,
+    _caller: Annotated[Principal, require_scope(scopes.READ_IMAGE_USES)],
 ) -> dict[str, list[str]]:
     return await images.uses(session, data.names)

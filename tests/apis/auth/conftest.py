@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apis.auth.app import create_app
 from kit import db
-from kit.auth.secrets import service_secret
+from kit.auth.secrets import service_credential
 from kit.settings import Settings
 from tests.support import BOTH_DATABASES, asgi_client, on_database
 
@@ -86,7 +86,7 @@ class World:
     settings: Settings
     engine: AsyncEngine
     people: dict[str, Person] = field(default_factory=dict)
-    service_token: str = ""
+    service_tokens: dict[str, str] = field(default_factory=dict)
     role_ids: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -98,16 +98,22 @@ class World:
         world.people["customer"] = await world.register("Carla Customer")
         world.people["other"] = await world.register("Omar Other")
         world.people["supervisor"] = await world.join("Fatima Supervisor", "Supervisor")
-        answer = await client.post(
-            "/internal/service-token",
-            json={"serviceId": "tests", "secret": service_secret(settings)},
-        )
-        world.service_token = answer.json()["token"]
+        world.service_tokens = {name: await world.service_token(name) for name in ("cli", "orders")}
         return world
 
+    async def service_token(self, identity: str) -> str:
+        answer = await self.client.post(
+            "/internal/service-token",
+            json={"serviceId": identity, "secret": service_credential(self.settings, identity)},
+        )
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["token"])
+
     def token(self, caller: str) -> str | None:
-        if caller == "service":
-            return self.service_token
+        if caller == "service":  # the command line's identity, which may resync users
+            return self.service_tokens["cli"]
+        if caller in self.service_tokens:  # another service: no scope on auth's internal routes
+            return self.service_tokens[caller]
         person = self.people.get(caller)
         return person.token if person else None
 

@@ -66,7 +66,11 @@ class TestRegistration:
         assert header["alg"] == "EdDSA"
         assert header["kid"] == jwks["keys"][0]["kid"]
         claims = jwt.decode(
-            pair["token"], jwt.PyJWK(jwks["keys"][0]).key, algorithms=["EdDSA"], issuer="commerce-auth"
+            pair["token"],
+            jwt.PyJWK(jwks["keys"][0]).key,
+            algorithms=["EdDSA"],
+            issuer="commerce-auth",
+            audience="commerce",
         )
         assert claims["exp"] - claims["iat"] == 900
         assert claims["email"] == "lin@example.com"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from apis.auth.app import create_app
-from kit.auth.secrets import service_secret
+from kit.auth.secrets import service_credential
 from kit.settings import Settings
 from tests.apis.auth.conftest import (
     ON_BOTH_DATABASES,
@@ -21,7 +21,7 @@ from tests.apis.auth.conftest import (
     unique,
 )
 
-CALLERS = ("anonymous", "customer", "other", "supervisor", "admin", "service")
+CALLERS = ("anonymous", "customer", "other", "supervisor", "admin", "service", "orders")
 
 Make = Callable[[World], Awaitable[Any]]
 
@@ -75,14 +75,14 @@ async def _new_role(world: World) -> dict[str, Any]:
 
 
 async def _service_credentials(world: World) -> dict[str, str]:
-    return {"serviceId": "orders", "secret": service_secret(world.settings)}
+    return {"serviceId": "orders", "secret": service_credential(world.settings, "orders")}
 
 
 @dataclass(frozen=True)
 class Route:
     method: str
     path: str
-    expected: tuple[int, int, int, int, int, int]  # in the order of CALLERS
+    expected: tuple[int, int, int, int, int, int, int]  # in the order of CALLERS
     target: Make = _none  # fills `{id}` in the path, afresh for each caller
     body: Make = _none
 
@@ -90,30 +90,30 @@ class Route:
         return f"{self.method} {self.path}"
 
 
-#                                                                 anon cust other sup adm  svc
+#                                                                 anon cust other sup adm  cli  orders
 MATRIX = [
-    Route("POST", "/register", (201, 201, 201, 201, 201, 201), body=_registration),
-    Route("POST", "/login", (200, 200, 200, 200, 200, 200), body=_credentials),
-    Route("POST", "/refresh", (200, 200, 200, 200, 200, 200), body=_refresh_token),
-    Route("POST", "/logout", (204, 204, 204, 204, 204, 204), body=_refresh_token),
-    Route("POST", "/validate", (200, 200, 200, 200, 200, 200), body=_token),
-    Route("POST", "/complete-invitation", (200, 200, 200, 200, 200, 200), body=_invitation),
-    Route("GET", "/.well-known/jwks.json", (200, 200, 200, 200, 200, 200)),
-    Route("POST", "/internal/service-token", (200, 200, 200, 200, 200, 200), body=_service_credentials),
-    Route("GET", "/me", (401, 200, 200, 200, 200, 403)),
-    Route("POST", "/users/invite", (401, 403, 403, 403, 201, 403), body=_invitee),
-    Route("GET", "/users", (401, 403, 403, 200, 200, 403)),
-    Route("GET", "/users/{id}", (401, 200, 403, 200, 200, 403), target=_customer),
-    Route("PUT", "/users/{id}", (401, 200, 403, 403, 200, 403), target=_customer, body=_rename),
-    Route("DELETE", "/users/{id}", (401, 403, 403, 403, 204, 403), target=_victim),
-    Route("POST", "/users/{id}/activate", (401, 403, 403, 403, 200, 403), target=_victim),
-    Route("GET", "/roles", (401, 403, 403, 403, 200, 403)),
-    Route("POST", "/roles", (401, 403, 403, 403, 201, 403), body=_new_role),
-    Route("GET", "/roles/{id}", (401, 403, 403, 403, 200, 403), target=_role),
-    Route("PUT", "/roles/{id}", (401, 403, 403, 403, 200, 403), target=_role, body=_rename),
-    Route("DELETE", "/roles/{id}", (401, 403, 403, 403, 204, 403), target=_role),
-    Route("GET", "/permissions", (401, 403, 403, 403, 200, 403)),
-    Route("POST", "/internal/resync-users", (401, 403, 403, 403, 403, 200)),
+    Route("POST", "/register", (201, 201, 201, 201, 201, 201, 201), body=_registration),
+    Route("POST", "/login", (200, 200, 200, 200, 200, 200, 200), body=_credentials),
+    Route("POST", "/refresh", (200, 200, 200, 200, 200, 200, 200), body=_refresh_token),
+    Route("POST", "/logout", (204, 204, 204, 204, 204, 204, 204), body=_refresh_token),
+    Route("POST", "/validate", (200, 200, 200, 200, 200, 200, 200), body=_token),
+    Route("POST", "/complete-invitation", (200, 200, 200, 200, 200, 200, 200), body=_invitation),
+    Route("GET", "/.well-known/jwks.json", (200, 200, 200, 200, 200, 200, 200)),
+    Route("POST", "/internal/service-token", (200, 200, 200, 200, 200, 200, 200), body=_service_credentials),
+    Route("GET", "/me", (401, 200, 200, 200, 200, 403, 403)),
+    Route("POST", "/users/invite", (401, 403, 403, 403, 201, 403, 403), body=_invitee),
+    Route("GET", "/users", (401, 403, 403, 200, 200, 403, 403)),
+    Route("GET", "/users/{id}", (401, 200, 403, 200, 200, 403, 403), target=_customer),
+    Route("PUT", "/users/{id}", (401, 200, 403, 403, 200, 403, 403), target=_customer, body=_rename),
+    Route("DELETE", "/users/{id}", (401, 403, 403, 403, 204, 403, 403), target=_victim),
+    Route("POST", "/users/{id}/activate", (401, 403, 403, 403, 200, 403, 403), target=_victim),
+    Route("GET", "/roles", (401, 403, 403, 403, 200, 403, 403)),
+    Route("POST", "/roles", (401, 403, 403, 403, 201, 403, 403), body=_new_role),
+    Route("GET", "/roles/{id}", (401, 403, 403, 403, 200, 403, 403), target=_role),
+    Route("PUT", "/roles/{id}", (401, 403, 403, 403, 200, 403, 403), target=_role, body=_rename),
+    Route("DELETE", "/roles/{id}", (401, 403, 403, 403, 204, 403, 403), target=_role),
+    Route("GET", "/permissions", (401, 403, 403, 403, 200, 403, 403)),
+    Route("POST", "/internal/resync-users", (401, 403, 403, 403, 403, 200, 403)),
 ]
 
 

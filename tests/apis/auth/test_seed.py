@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import SecretStr
 
 from apis.auth.app import create_app
+from contracts.scopes import SERVICE_SCOPES
 from kit import db
 from kit.auth.secrets import InsecureConfiguration
 from kit.settings import Settings
@@ -107,7 +108,7 @@ def production(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "environment": "production",
         "jwt_private_key": SecretStr(pem.decode()),
-        "service_secret": SecretStr("a shared service secret"),
+        "service_credentials": {name: SecretStr(f"the {name} credential") for name in SERVICE_SCOPES},
         "admin_password": SecretStr("a strong production password"),
     }
     return embedded_settings(tmp_path, **(values | overrides))
@@ -125,7 +126,8 @@ async def test_production_starts_with_its_secrets_configured(tmp_path: Path) -> 
         ({"admin_password": SecretStr("commerce-admin")}, "COMMERCE_ADMIN_PASSWORD"),
         ({"jwt_private_key": None}, "COMMERCE_JWT_PRIVATE_KEY"),
         ({"jwt_private_key": SecretStr("not a key")}, "COMMERCE_JWT_PRIVATE_KEY"),
-        ({"service_secret": None}, "COMMERCE_SERVICE_SECRET"),
+        ({"service_credentials": {}}, "COMMERCE_SERVICE_CREDENTIALS"),
+        ({"service_credentials": {"orders": SecretStr("only one")}}, "COMMERCE_SERVICE_CREDENTIALS"),
     ],
 )
 async def test_production_refuses_to_start_with_unsafe_secrets(

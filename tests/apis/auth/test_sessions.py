@@ -8,9 +8,12 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+import jwt
 import sqlalchemy as sa
 
-from kit.auth.secrets import service_secret
+from contracts.scopes import SERVICE_SCOPES
+from kit.auth.secrets import service_credential
+from kit.auth.tokens import SERVICE_AUDIENCE, USER_AUDIENCE
 from tests.apis.auth.conftest import World, bearer
 
 
@@ -102,13 +105,28 @@ class TestServiceCredentials:
         assert answer.status_code == 401
         assert answer.json()["code"] == "InvalidServiceCredentials"
 
-    async def test_resync_announces_every_active_user_again(self, world: World) -> None:
-        token = (
-            await world.client.post(
-                "/internal/service-token",
-                json={"serviceId": "stats", "secret": service_secret(world.settings)},
+    async def test_one_identity_s_secret_opens_no_other_identity(self, world: World) -> None:
+        """Each identity has its own credential: the carts' secret cannot name orders (or an unknown one)."""
+        secret = service_credential(world.settings, "carts")
+        for identity in ("orders", "stats"):
+            answer = await world.client.post(
+                "/internal/service-token", json={"serviceId": identity, "secret": secret}
             )
-        ).json()["token"]
+            assert answer.status_code == 401, identity
+            assert answer.json()["code"] == "InvalidServiceCredentials"
+
+    async def test_a_service_token_names_its_identity_s_scopes_and_the_internal_audience(
+        self, world: World
+    ) -> None:
+        claims = jwt.decode(await world.service_token("carts"), options={"verify_signature": False})
+        assert claims["aud"] == SERVICE_AUDIENCE
+        assert claims["scopes"] == sorted(SERVICE_SCOPES["carts"])
+        user = jwt.decode(world.people["customer"].token, options={"verify_signature": False})
+        assert user["aud"] == USER_AUDIENCE
+        assert "scopes" not in user
+
+    async def test_resync_announces_every_active_user_again(self, world: World) -> None:
+        token = await world.service_token("cli")
         before = len(await world.rows("outbox"))
         answer = await world.client.post("/internal/resync-users", headers=bearer(token))
         assert answer.json() == {"message": "User re-sync completed successfully.", "broadcasted": 4}

@@ -21,8 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apis.auth import seed
 from apis.products.app import create_app
+from contracts.scopes import SERVICE_SCOPES
 from kit import db
-from kit.auth.tokens import TokenVerifier
+from kit.auth.services import SERVICE_ROLE
+from kit.auth.tokens import SERVICE_AUDIENCE, USER_AUDIENCE, TokenVerifier
 from kit.settings import Settings
 from tests.support import BOTH_DATABASES, asgi_client, on_database
 
@@ -51,10 +53,15 @@ class Tokens:
     def verifier(self) -> TokenVerifier:
         return TokenVerifier(self.jwks, issuer=self.issuer)
 
-    def sign(self, sub: str, role: str, permissions: Sequence[str], email: str = "") -> str:
+    def sign(
+        self, sub: str, role: str, permissions: Sequence[str], email: str = "", scopes: Sequence[str] = ()
+    ) -> str:
         now = int(time.time())
+        service = role == SERVICE_ROLE
         claims = {
             "sub": sub,
+            "aud": SERVICE_AUDIENCE if service else USER_AUDIENCE,
+            "scopes": list(scopes),
             "email": email,
             "name": sub,
             "role": role,
@@ -66,8 +73,11 @@ class Tokens:
         return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": "test"})
 
     def for_caller(self, caller: str) -> str:
+        """`service:<identity>` is that identity with its scopes; `service` holds every scope there is."""
         if caller.startswith("service"):
-            return self.sign("service:orders", "service", [])
+            identity = caller.removeprefix("service").removeprefix(":") or "tests"
+            granted = SERVICE_SCOPES.get(identity, frozenset().union(*SERVICE_SCOPES.values()))
+            return self.sign(f"service:{identity}", SERVICE_ROLE, [], scopes=sorted(granted))
         role, permissions = ROLES[caller]
         user_id = str(uuid.uuid5(uuid.NAMESPACE_URL, caller))  # one user per caller name, in every token
         return self.sign(user_id, role, permissions, email=f"{caller}@example.com")
