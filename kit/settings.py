@@ -154,6 +154,9 @@ class Settings(BaseSettings):
         "/internal/service-token on auth), as JSON: each process holds its own identities', auth holds them "
         "all; required in production, generated under data_dir otherwise.",
     )
+    password_hash_concurrency: int = Field(
+        default=4, ge=1, description="Password hashes (64 MiB each) auth runs at once; the others wait."
+    )
     login_throttle_window: int = Field(default=900, gt=0, description="Seconds of a login-failure window.")
     login_max_failures_per_email: int = Field(default=5, gt=0)
     login_max_failures_per_address: int = Field(default=20, gt=0)

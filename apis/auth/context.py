@@ -28,7 +28,9 @@ class AuthContext:
         """Read (or, outside production, provision) the keys; raise InsecureConfiguration when unsafe."""
         return cls(
             signer=Signer.load(settings),
-            passwords=Passwords.for_environment(settings.environment),
+            passwords=Passwords.for_environment(
+                settings.environment, concurrency=settings.password_hash_concurrency
+            ),
             throttle=ThrottlePolicy(
                 window=settings.login_throttle_window,
                 per_email=settings.login_max_failures_per_email,

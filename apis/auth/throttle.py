@@ -1,5 +1,6 @@
 """Login throttling: failed attempts counted per email and per client address in fixed windows (the Cache
 port: memory or Redis), so that guessing a password is slow and one address cannot sweep many accounts.
+Every attempt reserves its place first; a successful one gives it back.
 """
 
 from __future__ import annotations
@@ -38,18 +39,23 @@ class LoginThrottle:
             (f"auth:login-failures:address:{address}:{window}", self._policy.per_address),
         ]
 
-    async def check(self, email: str, address: str) -> None:
-        """Raise LoginThrottled (429 with Retry-After) while either counter is at its limit."""
+    async def reserve(self, email: str, address: str) -> None:
+        """Take one attempt from each counter before the password is checked (INCR first: atomic on Redis
+        and embedded), so that parallel guesses can never evaluate more passwords than the limit; raise
+        LoginThrottled (429 with Retry-After), giving back what was taken, once either counter is used up.
+        A failed attempt keeps its reservation.
+        """
+        taken: list[str] = []
         for key, limit in self._counters(email, address):
-            if int(await self._cache.get(key) or 0) >= limit:
-                now = self._clock()
-                remaining = self._policy.window - now % self._policy.window
+            taken.append(key)
+            if await self._cache.incr(key, ttl=self._policy.window) > limit:
+                for held in taken:
+                    await self._cache.incr(held, ttl=self._policy.window, by=-1)
+                remaining = self._policy.window - self._clock() % self._policy.window
                 raise LoginThrottled(max(1, math.ceil(remaining)))
 
-    async def failed(self, email: str, address: str) -> None:
-        for key, _ in self._counters(email, address):
-            await self._cache.incr(key, ttl=self._policy.window)
-
     async def succeeded(self, email: str, address: str) -> None:
-        """A correct password clears the account's counter (not the address's)."""
-        await self._cache.delete(self._counters(email, address)[0][0])
+        """A correct password clears the account's counter and gives the address its attempt back."""
+        email_key, address_key = (key for key, _ in self._counters(email, address))
+        await self._cache.delete(email_key)
+        await self._cache.incr(address_key, ttl=self._policy.window, by=-1)

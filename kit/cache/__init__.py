@@ -26,8 +26,10 @@ class Cache(Protocol):
     async def delete(self, key: str) -> bool:
         """True when the key existed."""
 
-    async def incr(self, key: str, *, ttl: float) -> int:
-        """Add one; the first increment starts the expiry window (fixed-window counters)."""
+    async def incr(self, key: str, *, ttl: float, by: int = 1) -> int:
+        """Add `by` atomically and return the new count; the first increment starts the expiry window
+        (fixed-window counters). A negative `by` gives back what was taken, and leaves an absent key absent.
+        """
 
     async def take(self, key: str, *, per_second: float, burst: int) -> float:
         """Take one token from the bucket `key` (full at `burst`, refilled at `per_second`), atomically:

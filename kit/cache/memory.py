@@ -61,13 +61,15 @@ class MemoryCache:
         self._store.values.pop(key, None)
         return existed
 
-    async def incr(self, key: str, *, ttl: float) -> int:
+    async def incr(self, key: str, *, ttl: float, by: int = 1) -> int:
         now = self._now()
         current = self._store.read(key, now)
         if current is None:
-            self._store.values[key] = (b"1", now + ttl)
-            return 1
-        count = int(current) + 1
+            if by <= 0:
+                return 0
+            self._store.values[key] = (str(by).encode(), now + ttl)
+            return by
+        count = int(current) + by
         self._store.values[key] = (str(count).encode(), self._store.values[key][1])
         return count
 

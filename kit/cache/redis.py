@@ -7,10 +7,13 @@ from typing import Self
 
 from redis.asyncio import Redis
 
-# INCR, and start the expiry window on the first increment (fixed-window counters).
+# INCRBY ARGV[2], and start the expiry window on the first increment (fixed-window counters); giving back
+# (a negative ARGV[2]) leaves an absent key absent.
 _INCR = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local by = tonumber(ARGV[2])
+if by <= 0 and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local count = redis.call('INCRBY', KEYS[1], by)
+if count == by then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return count
 """
 
@@ -76,8 +79,8 @@ class RedisCache:
     async def delete(self, key: str) -> bool:
         return bool(await self._redis.delete(key))
 
-    async def incr(self, key: str, *, ttl: float) -> int:
-        return int(await self._incr(keys=[key], args=[_ms(ttl)]))
+    async def incr(self, key: str, *, ttl: float, by: int = 1) -> int:
+        return int(await self._incr(keys=[key], args=[_ms(ttl), by]))
 
     async def take(self, key: str, *, per_second: float, burst: int) -> float:
         wait = await self._take(keys=[key], args=[repr(float(per_second)), burst])

@@ -55,6 +55,18 @@ async def test_incr_counts_within_a_window_that_expires(cache: Cache, key: str) 
     assert await cache.incr(key, ttl=0.3) == 1
 
 
+async def test_concurrent_increments_each_get_their_own_count(cache: Cache, key: str) -> None:
+    counts = await asyncio.gather(*(cache.incr(key, ttl=5) for _ in range(40)))
+    assert sorted(counts) == list(range(1, 41))
+
+
+async def test_incr_gives_back_and_never_revives_an_absent_key(cache: Cache, key: str) -> None:
+    assert [await cache.incr(key, ttl=5, by=n) for n in (2, -1, 1)] == [2, 1, 2]
+    await cache.delete(key)
+    assert await cache.incr(key, ttl=5, by=-1) == 0
+    assert await cache.get(key) is None
+
+
 async def test_compare_and_set_writes_only_over_the_expected_value(cache: Cache, key: str) -> None:
     assert await cache.compare_and_set(key, None, b"v1") is True
     assert await cache.compare_and_set(key, None, b"v2") is False

@@ -60,14 +60,15 @@ async def register(session: AsyncSession, auth: AuthContext, data: schemas.UserR
 async def login(
     session: AsyncSession, cache: Cache, auth: AuthContext, data: schemas.Login, *, address: str
 ) -> schemas.TokenPair:
-    """Check the password (throttled per email and per address) and open a session."""
+    """Check the password (throttled per email and per address: the attempt is reserved first) and open a
+    session.
+    """
     throttle = LoginThrottle(cache, auth.throttle)
-    await throttle.check(data.email, address)
+    await throttle.reserve(data.email, address)
     user = await reads.user_by_email(session, data.email)
     stored = user.password_hash if user is not None else None
     if user is None or not await auth.passwords.verify(stored, data.password):
-        await throttle.failed(data.email, address)
-        raise errors.InvalidCredentials()
+        raise errors.InvalidCredentials()  # the attempt keeps its reservation
     if not user.is_active:  # told only to whoever knows the password
         raise errors.AccountDeactivated()
     await throttle.succeeded(data.email, address)

@@ -27,6 +27,7 @@ class Bad:
 
 MALFORMED = Bad("malformed JSON", 400, raw=b'{"name": ', field="body")
 NOT_AN_OBJECT = Bad("a list instead of an object", 400, body=[])
+LONG = "é" * 257  # over the bounds (256 characters of password, 200 of name) before anything is hashed
 
 # route: (caller, bad requests)
 BAD_INPUT: dict[str, tuple[str, list[Bad]]] = {
@@ -45,6 +46,18 @@ BAD_INPUT: dict[str, tuple[str, list[Bad]]] = {
             ),
             Bad(
                 "malformed email", 400, body={"name": "A", "email": "a@", "password": PASSWORD}, field="email"
+            ),
+            Bad(
+                "long password",
+                400,
+                body={"name": "A", "email": "a@example.com", "password": LONG},
+                field="password",
+            ),
+            Bad(
+                "long name",
+                400,
+                body={"name": LONG, "email": "a@example.com", "password": PASSWORD},
+                field="name",
             ),
             Bad(
                 "blank name",
@@ -76,6 +89,7 @@ BAD_INPUT: dict[str, tuple[str, list[Bad]]] = {
         [
             MALFORMED,
             Bad("no password", 400, body={"email": "a@example.com"}, field="password"),
+            Bad("long password", 400, body={"email": "a@example.com", "password": LONG}, field="password"),
             Bad("empty email", 400, body={"email": " ", "password": "x"}, field="email"),
         ],
     ),
@@ -101,6 +115,7 @@ BAD_INPUT: dict[str, tuple[str, list[Bad]]] = {
         [
             MALFORMED,
             Bad("no password", 400, body={"token": "x"}, field="password"),
+            Bad("long password", 400, body={"token": "x", "password": LONG}, field="password"),
             Bad("short password", 400, body={"token": "x", "password": "short"}, field="password"),
             Bad("an unknown invitation", 404, body={"token": "x", "password": PASSWORD}),
         ],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -75,4 +77,25 @@ async def test_a_caller_not_behind_the_gateway_cannot_pick_its_address(app: Fast
                 body = {"email": f"forger{n}@example.com", "password": "wrong"}
                 answer = await client.post("/login", json=body, headers={"X-Forwarded-For": f"10.0.0.{n}"})
                 statuses.append(answer.status_code)
+    assert statuses == [401] * 5 + [429]
+
+
+async def test_parallel_guesses_check_no_more_passwords_than_the_limit(world: World) -> None:
+    """40 wrong passwords at once against a limit of 3 per email: 3 are checked (401), 37 refused (429)."""
+    email = world.people["customer"].email
+    guesses = [attempt(world, email, f"wrong-{n}", address=f"198.51.100.{n}") for n in range(40)]
+    statuses = Counter(status for status, _ in await asyncio.gather(*guesses))
+    assert statuses == {401: 3, 429: 37}
+
+
+async def test_parallel_guesses_from_one_address_check_no_more_than_its_limit(world: World) -> None:
+    guesses = [attempt(world, f"guess{n}@example.com", "wrong") for n in range(20)]
+    statuses = Counter(status for status, _ in await asyncio.gather(*guesses))
+    assert statuses == {401: 5, 429: 15}
+
+
+async def test_a_successful_login_gives_the_address_its_attempt_back(world: World) -> None:
+    for _ in range(4):  # one short of the address's limit, each a successful login
+        assert (await attempt(world, world.people["other"].email, PASSWORD))[0] == 200
+    statuses = [(await attempt(world, f"guess{n}@example.com", "wrong"))[0] for n in range(6)]
     assert statuses == [401] * 5 + [429]
