@@ -166,6 +166,18 @@ class LastAdministrator(Forbidden):
     default_code = "LastAdministrator"
 
 
+class OutRanked(Forbidden):
+    """The target's role holds permissions the caller lacks (an administrator, for a user manager)."""
+
+    default_code = "OutRanked"
+
+    def __init__(self, permissions: list[str]) -> None:
+        super().__init__(
+            "Forbidden: You cannot act on a user whose role holds permissions you do not hold.",
+            details=[{"permission": name} for name in permissions],
+        )
+
+
 class PrivilegeEscalation(Forbidden):
     default_code = "PrivilegeEscalation"
 

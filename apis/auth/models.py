@@ -6,6 +6,7 @@ in the clear: passwords as argon2 hashes, refresh and invitation tokens as SHA-2
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 from sqlmodel import Field, SQLModel
@@ -28,11 +29,19 @@ class Permission(Base, table=True):
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
+def name_key(name: str) -> str:
+    """What role names are unique by: case-folded (all of Unicode, where SQLite's `lower()` folds ASCII
+    only) and normalised, so that `ÉQUIPE-R` and `équipe-r` are one name.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
 class Role(Base, table=True):
     __tablename__ = "roles"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     name: str = Field(max_length=100, unique=True)
+    name_key: str = Field(max_length=400, unique=True)  # name_key(name): set with every name
     description: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)

@@ -113,8 +113,8 @@ async def deactivate_user(user_id: str, session: SessionDep, caller: DeleteUser)
 
 
 @router.post("/users/{user_id}/activate", tags=["users"], summary="Reactivate a user (write:user)")
-async def activate_user(user_id: str, session: SessionDep, _: WriteUser) -> schemas.UserDetailed:
-    return await users.activate_user(session, user_id)
+async def activate_user(user_id: str, session: SessionDep, caller: WriteUser) -> schemas.UserDetailed:
+    return await users.activate_user(session, caller, user_id)
 
 
 # --- roles and permissions --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator
 
-from kit.schemas import Pagination, Schema
+from kit.schemas import Page, Pagination, Schema
 
 CUSTOMER = "Customer"
 
@@ -153,7 +153,7 @@ class UserPage(Schema):
 
 
 class UserQuery(Schema):
-    page: int = Field(default=1, ge=1)
+    page: Page = 1  # bounded: an unbounded page overflowed SQLite's offset (a 500)
     limit: int = Field(default=10, ge=1, le=100)
     role_id: Identifier | None = None
     is_active: bool | None = None

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from apis.auth import reads
-from apis.auth.models import Permission, Role, RolePermission, SeedStep, User
+from apis.auth.models import Permission, Role, RolePermission, SeedStep, User, name_key
 from apis.auth.passwords import Passwords
 from apis.auth.reads import ADMIN
 from apis.auth.schemas import normalise_email
@@ -118,7 +118,7 @@ async def _seed(session: AsyncSession, settings: Settings, passwords: Passwords)
     roles = {role.name: role for role in await session.scalars(sa.select(Role))}
     for name, (description, _) in ROLES.items():
         if name not in roles and (name in FOUNDATIONAL or f"role:{name}" not in done):
-            roles[name] = Role(name=name, description=description)
+            roles[name] = Role(name=name, name_key=name_key(name), description=description)
             session.add(roles[name])
         _record(session, done, f"role:{name}")
     await session.flush()

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from apis.carts import service
 from apis.carts.dependencies import CatalogDep
 from apis.carts.models import Cart
-from apis.carts.schemas import CartAssociate, CartCreate, ItemAdd, ItemUpdate
+from apis.carts.schemas import CartAssociate, CartCreate, ItemAdd, ItemUpdate, NoAssociation
 from contracts.carts import CART_ITEMS_PATH, CART_PATH
 from kit.auth.callers import CurrentUser, OptionalUser
 from kit.web import CacheDep
@@ -39,10 +39,14 @@ async def open_cart(
     return _answer(response, cart, created)
 
 
-@router.post("/associate", response_model=Cart, summary="Give the guest cart to the logged-in user")
-async def associate(data: CartAssociate, cache: CacheDep, catalog: CatalogDep, user: CurrentUser) -> Any:
+@router.post(
+    "/associate", summary="Give the guest cart to the logged-in user (200 with a message if it is gone)"
+)
+async def associate(
+    data: CartAssociate, cache: CacheDep, catalog: CatalogDep, user: CurrentUser
+) -> Cart | NoAssociation:
     cart = await service.associate(cache, catalog, str(data.cart_id), user)
-    return cart if cart is not None else {"message": "Cart not found, no association needed."}
+    return cart if cart is not None else NoAssociation()
 
 
 @router.get(CART_PATH, response_model=Cart, summary="Read a cart (an empty one is created for a new id)")

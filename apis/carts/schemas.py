@@ -31,6 +31,12 @@ class ItemUpdate(Schema):
     quantity: Quantity
 
 
+class NoAssociation(Schema):
+    """The seed's answer when the guest cart is gone (expired, or never existed): nothing to associate."""
+
+    message: str = "Cart not found, no association needed."
+
+
 class CartAssociate(Schema):
     """The user comes from the token; a `userId` in the body is ignored."""
 

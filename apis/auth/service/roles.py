@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from apis.auth import errors, reads, schemas
-from apis.auth.models import Permission, Role, RolePermission, User
+from apis.auth.models import Permission, Role, RolePermission, User, name_key
 from apis.auth.reads import ADMIN, Account
 from kit.auth.services import SERVICE_ROLE
 from kit.db import commit, flush, now
@@ -45,7 +45,7 @@ async def create_role(session: AsyncSession, caller: Account, data: schemas.Role
     await _ensure_name_free(session, data.name)
     permissions = await _permissions(session, data.permission_ids or [])
     ensure_grantable(caller, (p.name for p in permissions))
-    role = Role(name=data.name, description=data.description)
+    role = Role(name=data.name, name_key=name_key(data.name), description=data.description)
     session.add(role)
     await flush(session, conflict=lambda: errors.RoleNameTaken(data.name))
     session.add_all(RolePermission(role_id=role.id, permission_id=p.id) for p in permissions)
@@ -65,14 +65,17 @@ async def update_role(
             raise errors.FoundationalRole(
                 f"Forbidden: The foundational '{role.name}' role cannot be renamed."
             )
-        await _ensure_name_free(session, data.name, but=role.id)
-        role.name = data.name
+        new_name = data.name
+        await _ensure_name_free(session, new_name, but=role.id)
+        role.name, role.name_key = new_name, name_key(new_name)
+        await flush(session, conflict=lambda: errors.RoleNameTaken(new_name))  # lost to a concurrent rename
     if "description" in data.model_fields_set:
         role.description = data.description
     if data.permission_ids is not None:
         await _replace_permissions(session, caller, role, data.permission_ids)
     role.updated_at = now()
-    await commit(session, conflict=lambda: errors.RoleNameTaken(role.name))
+    name = role.name  # read now: a rolled-back role is expired, and reading it then would fail (a 500)
+    await commit(session, conflict=lambda: errors.RoleNameTaken(name))
     return await get_role(session, role.id)
 
 
@@ -112,11 +115,9 @@ async def _ensure_name_free(session: AsyncSession, name: str, *, but: str | None
     """Role names are unique regardless of case (`admin` next to `ADMIN` would only confuse); the service
     tokens' role name is nobody's.
     """
-    if name.lower() == SERVICE_ROLE:
+    if name_key(name) == SERVICE_ROLE:
         raise errors.ReservedRoleName(name)
-    query = sa.select(col(Role.id)).where(
-        sa.func.lower(col(Role.name)) == name.lower(), col(Role.id) != (but or "")
-    )
+    query = sa.select(col(Role.id)).where(col(Role.name_key) == name_key(name), col(Role.id) != (but or ""))
     if (await session.scalars(query)).first() is not None:
         raise errors.RoleNameTaken(name)
 

@@ -1,11 +1,15 @@
 """User administration: invitations, listing, profile and role changes, deactivation, and the resync that
-re-announces every active user. Guard rails: nobody changes their own role or deactivates themselves, and the
-last active administrator stays one.
+re-announces every active user. Guard rails: nobody changes their own role or deactivates themselves, nobody
+acts on a user whose role holds a permission they lack (nor hands out one), and the last active administrator
+stays one (a conditional UPDATE: atomic on SQLite and PostgreSQL alike).
 """
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -86,15 +90,18 @@ async def update_user(
     if caller.id != user_id and not caller.can(WRITE_USER):
         raise MissingPermission(WRITE_USER)
     user = await _user(session, user_id, "User not found.")
+    if caller.id != user_id:
+        await _ensure_outranks(session, caller, user)
     if data.role_id and data.role_id != user.role_id:
         if caller.id == user_id:
             raise errors.OwnAccount("Forbidden: You cannot change your own role.")
         role = await _assignable_role(session, caller, data.role_id)
-        if role.name != ADMIN:
-            await _keep_an_administrator(
-                session, user, "Forbidden: Cannot change the role of the last administrator."
+        if role.name == ADMIN:
+            user.role_id = role.id
+        else:
+            await _change_keeping_an_administrator(
+                session, user, "Forbidden: Cannot change the role of the last administrator.", role_id=role.id
             )
-        user.role_id = role.id
     if data.name:
         user.name = data.name
     if data.profile_image:
@@ -112,14 +119,13 @@ async def deactivate_user(session: AsyncSession, caller: Account, user_id: str) 
     if caller.id == user_id:
         raise errors.OwnAccount("Forbidden: You cannot deactivate your own account.")
     user = await _user(session, user_id, "User not found.")
+    await _ensure_outranks(session, caller, user)
     if user.is_pending_invitee:
         await session.delete(user)
     elif user.is_active:
-        await _keep_an_administrator(
-            session, user, "Forbidden: Cannot deactivate the last active administrator."
+        await _change_keeping_an_administrator(
+            session, user, "Forbidden: Cannot deactivate the last active administrator.", is_active=False
         )
-        user.is_active = False
-        user.updated_at = now()
         await accounts.revoke_sessions(session, user.id)
     else:
         return
@@ -127,8 +133,9 @@ async def deactivate_user(session: AsyncSession, caller: Account, user_id: str) 
     await commit(session)
 
 
-async def activate_user(session: AsyncSession, user_id: str) -> schemas.UserDetailed:
+async def activate_user(session: AsyncSession, caller: Account, user_id: str) -> schemas.UserDetailed:
     user = await _user(session, user_id, "User to activate not found.")
+    await _ensure_outranks(session, caller, user)
     if not user.is_active:
         user.is_active = True
         user.updated_at = now()
@@ -164,16 +171,44 @@ async def _assignable_role(session: AsyncSession, caller: Account, role_id: str)
     return role
 
 
-async def _keep_an_administrator(session: AsyncSession, user: User, message: str) -> None:
-    """Refuse to take away the last active administrator (the admins are locked while we decide)."""
-    role = await session.get(Role, user.role_id)
-    if role is None or role.name != ADMIN or not user.is_active:
-        return
-    admins = (
-        sa.select(col(User.id))
-        .join(Role, col(Role.id) == col(User.role_id))
-        .where(col(Role.name) == ADMIN, col(User.is_active).is_(True))
-        .with_for_update(of=User)
+async def _ensure_outranks(session: AsyncSession, caller: Account, user: User) -> None:
+    """Acting on a user takes every permission of the user's current role: a user manager cannot demote,
+    deactivate or reactivate an administrator.
+    """
+    held = (await reads.permissions_of(session, [user.role_id]))[user.role_id]
+    missing = sorted({p.name for p in held} - caller.permissions)
+    if missing:
+        raise errors.OutRanked(missing)
+
+
+async def _change_keeping_an_administrator(
+    session: AsyncSession, user: User, message: str, **values: object
+) -> None:
+    """Write `values` (a deactivation, a demotion) in one UPDATE that holds only while another active
+    administrator remains, should the user be one. The condition is evaluated by the write itself: SQLite
+    runs one writer at a time, and on PostgreSQL the administrators are locked first, so two administrators
+    demoting each other at once leave one.
+    """
+    admins = sa.select(col(Role.id)).where(col(Role.name) == ADMIN).scalar_subquery()
+    active_admins = sa.select(col(User.id)).where(col(User.role_id) == admins, col(User.is_active).is_(True))
+    # PostgreSQL: lock every active administrator, in one order, so that concurrent decisions queue up
+    await session.execute(active_admins.order_by(col(User.id)).with_for_update())
+    other = sa.inspect(User).local_table.alias("other")  # not correlated with the row being updated
+    others = sa.select(other.c.id).where(
+        other.c.role_id == admins, other.c.is_active.is_(True), other.c.id != user.id
     )
-    if len((await session.scalars(admins)).all()) <= 1:
+    changed = cast(
+        CursorResult[Any],
+        await session.execute(
+            sa.update(User)
+            .where(
+                col(User.id) == user.id,
+                sa.or_(col(User.role_id) != admins, col(User.is_active).is_(False), others.exists()),
+            )
+            .values(**values, updated_at=now())
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if changed.rowcount != 1:
         raise errors.LastAdministrator(message)
+    await session.refresh(user)

@@ -80,7 +80,9 @@ class Person:
 
 @dataclass
 class World:
-    """An admin, two customers, a supervisor and a service, each logged in, over one running auth app."""
+    """An admin, two customers, a supervisor, a user manager (a custom role holding read, write and
+    delete:user and the Customer's permissions) and two services, each logged in, over one running auth app.
+    """
 
     client: httpx.AsyncClient
     settings: Settings
@@ -98,6 +100,11 @@ class World:
         world.people["customer"] = await world.register("Carla Customer")
         world.people["other"] = await world.register("Omar Other")
         world.people["supervisor"] = await world.join("Fatima Supervisor", "Supervisor")
+        customers = next(role for role in roles.json() if role["name"] == "Customer")["permissions"]
+        user_manager = await world.new_role(
+            "read:user", "write:user", "delete:user", *(p["name"] for p in customers)
+        )
+        world.people["manager"] = await world.join_as(user_manager, "Mia Manager")
         world.service_tokens = {name: await world.service_token(name) for name in ("cli", "orders")}
         return world
 
@@ -153,6 +160,15 @@ class World:
         )
         assert answer.status_code == 200, answer.text
         return await self._person(email, answer.json())
+
+    async def join_as(self, role_id: str, name: str) -> Person:
+        """Someone registered, then given the role `role_id` by the administrator."""
+        person = await self.register(name)
+        answer = await self.client.put(
+            f"/users/{person.id}", json={"roleId": role_id}, headers=self.headers("admin")
+        )
+        assert answer.status_code == 200, answer.text
+        return await self.login(person.email)
 
     async def new_role(self, *permissions: str) -> str:
         ids = await self.permission_ids(*permissions)

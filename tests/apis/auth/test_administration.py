@@ -4,6 +4,7 @@ events each change records.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -26,6 +27,11 @@ async def manager(world: World, *permissions: str) -> str:
     )
     assert answer.status_code == 200, answer.text
     return (await world.login(person.email)).token
+
+
+async def every_permission(world: World) -> list[str]:
+    answer = await world.client.get("/permissions", headers=world.headers("admin"))
+    return [permission["name"] for permission in answer.json()]
 
 
 async def put(world: World, token: str, user_id: str, body: dict[str, Any]) -> Any:
@@ -52,7 +58,7 @@ class TestGuardRails:
         assert answer.json()["message"] == "Forbidden: You cannot deactivate your own account."
 
     async def test_the_last_active_administrator_keeps_the_role(self, world: World) -> None:
-        token = await manager(world, "write:user", *CUSTOMER_PERMISSIONS)
+        token = await manager(world, *await every_permission(world))  # outranks nobody, yet may not
         answer = await put(world, token, world.people["admin"].id, {"roleId": world.role_ids["Customer"]})
         assert answer.status_code == 403
         assert answer.json() == {
@@ -72,10 +78,67 @@ class TestGuardRails:
         assert demoted.json()["role"]["name"] == "Supervisor"
 
     async def test_the_last_active_administrator_cannot_be_deactivated(self, world: World) -> None:
-        token = await manager(world, "delete:user")
+        token = await manager(world, *await every_permission(world))
         answer = await world.client.delete(f"/users/{world.people['admin'].id}", headers=bearer(token))
         assert answer.status_code == 403
         assert answer.json()["message"] == "Forbidden: Cannot deactivate the last active administrator."
+
+    async def test_a_user_manager_cannot_demote_deactivate_rename_or_reactivate_an_administrator(
+        self, world: World
+    ) -> None:
+        admin, second = world.people["admin"], world.people["other"]
+        await put(world, admin.token, second.id, {"roleId": world.role_ids["ADMIN"]})
+        token = await manager(world, "read:user", "write:user", "delete:user", *CUSTOMER_PERMISSIONS)
+        answers = [
+            await put(world, token, second.id, {"roleId": world.role_ids["Customer"]}),
+            await put(world, token, second.id, {"name": "Demoted"}),
+            await world.client.delete(f"/users/{second.id}", headers=bearer(token)),
+        ]
+        assert [a.status_code for a in answers] == [403, 403, 403]
+        assert {a.json()["code"] for a in answers} == {"OutRanked"}
+        assert {"permission": "write:role"} in answers[0].json()["details"]
+        deactivated = await world.client.delete(f"/users/{second.id}", headers=bearer(admin.token))
+        assert deactivated.status_code == 204
+        back = await world.client.post(f"/users/{second.id}/activate", headers=bearer(token))
+        assert (back.status_code, back.json()["code"]) == (403, "OutRanked")
+        assert (
+            await world.client.post(f"/users/{second.id}/activate", headers=bearer(admin.token))
+        ).is_success
+
+    async def test_a_user_manager_still_manages_the_users_it_outranks(self, world: World) -> None:
+        token = await manager(world, "read:user", "write:user", "delete:user", *CUSTOMER_PERMISSIONS)
+        customer = world.people["customer"]
+        assert (await put(world, token, customer.id, {"name": "Renamed"})).status_code == 200
+        assert (await world.client.delete(f"/users/{customer.id}", headers=bearer(token))).status_code == 204
+        assert (await world.client.post(f"/users/{customer.id}/activate", headers=bearer(token))).is_success
+
+    async def test_two_administrators_deactivating_each_other_at_once_leave_one(self, world: World) -> None:
+        admin, second = world.people["admin"], world.people["other"]
+        await put(world, admin.token, second.id, {"roleId": world.role_ids["ADMIN"]})
+        second_token = (await world.login(second.email)).token
+        answers = await asyncio.gather(
+            world.client.delete(f"/users/{second.id}", headers=bearer(admin.token)),
+            world.client.delete(f"/users/{admin.id}", headers=bearer(second_token)),
+        )
+        assert sorted(a.status_code for a in answers) == [204, 403], [a.text for a in answers]
+        active = await world.rows(
+            "users", "WHERE is_active AND role_id = (SELECT id FROM roles WHERE name = 'ADMIN')"
+        )
+        assert len(active) == 1
+
+    async def test_two_administrators_demoting_each_other_at_once_leave_one(self, world: World) -> None:
+        admin, second = world.people["admin"], world.people["other"]
+        await put(world, admin.token, second.id, {"roleId": world.role_ids["ADMIN"]})
+        second_token = (await world.login(second.email)).token
+        demote = {"roleId": world.role_ids["Supervisor"]}
+        answers = await asyncio.gather(
+            put(world, admin.token, second.id, demote), put(world, second_token, admin.id, demote)
+        )
+        assert sorted(a.status_code for a in answers) == [200, 403], [a.text for a in answers]
+        active = await world.rows(
+            "users", "WHERE is_active AND role_id = (SELECT id FROM roles WHERE name = 'ADMIN')"
+        )
+        assert len(active) == 1
 
     async def test_nobody_grants_a_role_holding_permissions_they_lack(self, world: World) -> None:
         token = await manager(world, "write:user", *CUSTOMER_PERMISSIONS)
@@ -162,8 +225,9 @@ class TestListing:
             "/users", params={"limit": 3, "page": 2}, headers=world.headers("admin")
         )
         body = answer.json()
-        assert body["pagination"] == {"total": 4, "page": 2, "limit": 3, "totalPages": 2}
-        [user] = body["data"]
+        assert body["pagination"] == {"total": 5, "page": 2, "limit": 3, "totalPages": 2}
+        user = body["data"][0]
+        assert len(body["data"]) == 2
         assert set(user) == {
             "id",
             "name",
@@ -194,6 +258,22 @@ class TestListing:
 
 
 class TestRoles:
+    async def test_role_names_are_unique_whatever_the_case_beyond_ascii(self, world: World) -> None:
+        """Fuzzing found `ÉQUIPE-R` and `éQUIPE-R` side by side, and a rename onto one answering 500."""
+        admin = world.headers("admin")
+        created = await world.client.post("/roles", json={"name": "ÉQUIPE-R"}, headers=admin)
+        assert created.status_code == 201, created.text
+        twin = await world.client.post("/roles", json={"name": "éQUIPE-R"}, headers=admin)
+        assert (twin.status_code, twin.json()["code"]) == (409, "RoleNameTaken")
+        other = await world.new_role("read:product")
+        for name in ("ÉQUIPE-R", "équipe-r", "E\u0301QUIPE-R"):  # the same name, exact, folded, decomposed
+            renamed = await world.client.put(f"/roles/{other}", json={"name": name}, headers=admin)
+            assert (renamed.status_code, renamed.json()["code"]) == (409, "RoleNameTaken"), name
+        renamed = await world.client.put(
+            f"/roles/{created.json()['id']}", json={"name": "Équipe-R"}, headers=admin
+        )
+        assert renamed.status_code == 200  # its own name in another case
+
     async def test_foundational_roles_can_be_neither_renamed_nor_deleted(self, world: World) -> None:
         for name in ("ADMIN", "Customer"):
             role = world.role_ids[name]
@@ -251,7 +331,9 @@ class TestRoles:
 
     async def test_roles_and_permissions_are_listed_by_name(self, world: World) -> None:
         roles = (await world.client.get("/roles", headers=world.headers("admin"))).json()
-        assert [role["name"] for role in roles] == ["ADMIN", "Auditor", "Customer", "Supervisor", "Support"]
+        names = [role["name"] for role in roles]
+        assert names == sorted(names)
+        assert {"ADMIN", "Auditor", "Customer", "Supervisor", "Support"} <= set(names)  # and the manager's
         permissions = (await world.client.get("/permissions", headers=world.headers("admin"))).json()
         assert len(permissions) == 28
         assert [p["name"] for p in permissions] == sorted(p["name"] for p in permissions)

@@ -21,7 +21,7 @@ from tests.apis.auth.conftest import (
     unique,
 )
 
-CALLERS = ("anonymous", "customer", "other", "supervisor", "admin", "service", "orders")
+CALLERS = ("anonymous", "customer", "other", "supervisor", "admin", "service", "orders", "manager")
 
 Make = Callable[[World], Awaitable[Any]]
 
@@ -36,6 +36,11 @@ async def _customer(world: World) -> str:
 
 async def _victim(world: World) -> str:
     return (await world.register("Victor Victim")).id
+
+
+async def _admin(world: World) -> str:
+    """A second administrator (so that the last-administrator guard is not what answers)."""
+    return (await world.join_as(world.role_ids["ADMIN"], "Ada Admin")).id
 
 
 async def _role(world: World) -> str:
@@ -82,7 +87,7 @@ async def _service_credentials(world: World) -> dict[str, str]:
 class Route:
     method: str
     path: str
-    expected: tuple[int, int, int, int, int, int, int]  # in the order of CALLERS
+    expected: tuple[int, int, int, int, int, int, int, int]  # in the order of CALLERS
     target: Make = _none  # fills `{id}` in the path, afresh for each caller
     body: Make = _none
 
@@ -90,30 +95,36 @@ class Route:
         return f"{self.method} {self.path}"
 
 
-#                                                                 anon cust other sup adm  cli  orders
+#                                                                 anon cust other sup adm  cli  orders mgr
 MATRIX = [
-    Route("POST", "/register", (201, 201, 201, 201, 201, 201, 201), body=_registration),
-    Route("POST", "/login", (200, 200, 200, 200, 200, 200, 200), body=_credentials),
-    Route("POST", "/refresh", (200, 200, 200, 200, 200, 200, 200), body=_refresh_token),
-    Route("POST", "/logout", (204, 204, 204, 204, 204, 204, 204), body=_refresh_token),
-    Route("POST", "/validate", (200, 200, 200, 200, 200, 200, 200), body=_token),
-    Route("POST", "/complete-invitation", (200, 200, 200, 200, 200, 200, 200), body=_invitation),
-    Route("GET", "/.well-known/jwks.json", (200, 200, 200, 200, 200, 200, 200)),
-    Route("POST", "/internal/service-token", (200, 200, 200, 200, 200, 200, 200), body=_service_credentials),
-    Route("GET", "/me", (401, 200, 200, 200, 200, 403, 403)),
-    Route("POST", "/users/invite", (401, 403, 403, 403, 201, 403, 403), body=_invitee),
-    Route("GET", "/users", (401, 403, 403, 200, 200, 403, 403)),
-    Route("GET", "/users/{id}", (401, 200, 403, 200, 200, 403, 403), target=_customer),
-    Route("PUT", "/users/{id}", (401, 200, 403, 403, 200, 403, 403), target=_customer, body=_rename),
-    Route("DELETE", "/users/{id}", (401, 403, 403, 403, 204, 403, 403), target=_victim),
-    Route("POST", "/users/{id}/activate", (401, 403, 403, 403, 200, 403, 403), target=_victim),
-    Route("GET", "/roles", (401, 403, 403, 403, 200, 403, 403)),
-    Route("POST", "/roles", (401, 403, 403, 403, 201, 403, 403), body=_new_role),
-    Route("GET", "/roles/{id}", (401, 403, 403, 403, 200, 403, 403), target=_role),
-    Route("PUT", "/roles/{id}", (401, 403, 403, 403, 200, 403, 403), target=_role, body=_rename),
-    Route("DELETE", "/roles/{id}", (401, 403, 403, 403, 204, 403, 403), target=_role),
-    Route("GET", "/permissions", (401, 403, 403, 403, 200, 403, 403)),
-    Route("POST", "/internal/resync-users", (401, 403, 403, 403, 403, 200, 403)),
+    Route("POST", "/register", (201, 201, 201, 201, 201, 201, 201, 201), body=_registration),
+    Route("POST", "/login", (200, 200, 200, 200, 200, 200, 200, 200), body=_credentials),
+    Route("POST", "/refresh", (200, 200, 200, 200, 200, 200, 200, 200), body=_refresh_token),
+    Route("POST", "/logout", (204, 204, 204, 204, 204, 204, 204, 204), body=_refresh_token),
+    Route("POST", "/validate", (200, 200, 200, 200, 200, 200, 200, 200), body=_token),
+    Route("POST", "/complete-invitation", (200, 200, 200, 200, 200, 200, 200, 200), body=_invitation),
+    Route("GET", "/.well-known/jwks.json", (200, 200, 200, 200, 200, 200, 200, 200)),
+    Route(
+        "POST", "/internal/service-token", (200, 200, 200, 200, 200, 200, 200, 200), body=_service_credentials
+    ),
+    Route("GET", "/me", (401, 200, 200, 200, 200, 403, 403, 200)),
+    Route("POST", "/users/invite", (401, 403, 403, 403, 201, 403, 403, 403), body=_invitee),
+    Route("GET", "/users", (401, 403, 403, 200, 200, 403, 403, 200)),
+    Route("GET", "/users/{id}", (401, 200, 403, 200, 200, 403, 403, 200), target=_customer),
+    Route("PUT", "/users/{id}", (401, 200, 403, 403, 200, 403, 403, 200), target=_customer, body=_rename),
+    Route("DELETE", "/users/{id}", (401, 403, 403, 403, 204, 403, 403, 204), target=_victim),
+    Route("POST", "/users/{id}/activate", (401, 403, 403, 403, 200, 403, 403, 200), target=_victim),
+    # out-ranking: acting on an administrator takes every permission of ADMIN (the user manager lacks some)
+    Route("PUT", "/users/{id}", (401, 403, 403, 403, 200, 403, 403, 403), target=_admin, body=_rename),
+    Route("DELETE", "/users/{id}", (401, 403, 403, 403, 204, 403, 403, 403), target=_admin),
+    Route("POST", "/users/{id}/activate", (401, 403, 403, 403, 200, 403, 403, 403), target=_admin),
+    Route("GET", "/roles", (401, 403, 403, 403, 200, 403, 403, 403)),
+    Route("POST", "/roles", (401, 403, 403, 403, 201, 403, 403, 403), body=_new_role),
+    Route("GET", "/roles/{id}", (401, 403, 403, 403, 200, 403, 403, 403), target=_role),
+    Route("PUT", "/roles/{id}", (401, 403, 403, 403, 200, 403, 403, 403), target=_role, body=_rename),
+    Route("DELETE", "/roles/{id}", (401, 403, 403, 403, 204, 403, 403, 403), target=_role),
+    Route("GET", "/permissions", (401, 403, 403, 403, 200, 403, 403, 403)),
+    Route("POST", "/internal/resync-users", (401, 403, 403, 403, 403, 200, 403, 403)),
 ]
 
 

@@ -148,6 +148,12 @@ BAD_INPUT: dict[str, tuple[str, list[Bad]]] = {
         [
             Bad("page zero", 400, params={"page": "0"}, field="page"),
             Bad("a word as page", 400, params={"page": "two"}, field="page"),
+            Bad(
+                "a page past any offset (fuzzing: a 500)",
+                400,
+                params={"page": "1000000000000000000"},
+                field="page",
+            ),
             Bad("a huge limit", 400, params={"limit": "1000"}, field="limit"),
             Bad("an unknown sort key", 400, params={"sortBy": "password"}, field="sortBy"),
             Bad("an unknown sort order", 400, params={"sortOrder": "up"}, field="sortOrder"),

@@ -129,8 +129,8 @@ class TestServiceCredentials:
         token = await world.service_token("cli")
         before = len(await world.rows("outbox"))
         answer = await world.client.post("/internal/resync-users", headers=bearer(token))
-        assert answer.json() == {"message": "User re-sync completed successfully.", "broadcasted": 4}
-        assert len(await world.rows("outbox")) == before + 4
+        assert answer.json() == {"message": "User re-sync completed successfully.", "broadcasted": 5}
+        assert len(await world.rows("outbox")) == before + 5
 
 
 def _past() -> datetime:
