@@ -18,12 +18,13 @@ from fastapi.routing import APIRoute
 from apis.auth.app import create_app as create_auth
 from apis.carts import rules as cart_rules
 from apis.carts.models import Cart
+from apis.images.app import create_app as create_images
 from apis.orders import rules as order_rules
 from apis.orders.app import create_app as create_orders
 from apis.orders.models import Order
 from apis.products.app import create_app as create_products
 from apis.search.app import create_app as create_search
-from contracts import orders, products, search
+from contracts import images, orders, products, search
 from contracts.scopes import SERVICE_SCOPES
 from kit.auth.principal import Principal
 from kit.auth.services import SERVICE_TOKEN_PATH
@@ -31,7 +32,7 @@ from kit.settings import Settings
 from tests.apis.products.conftest import Tokens
 from tests.support import asgi_client, embedded_settings
 
-IDENTITIES = ("carts", "orders", "catalog", "search", "cli")
+IDENTITIES = ("carts", "products", "images", "orders", "catalog", "search", "cli")
 CALLERS = (*IDENTITIES, "admin")
 VARIANT = str(uuid.uuid4())
 
@@ -40,6 +41,8 @@ MATRIX: list[tuple[str, str, str, set[str]]] = [
     ("products", "POST", products.VARIANT_DETAILS_PATH, {"carts", "orders"}),
     ("products", "POST", products.PRODUCT_DOCUMENTS_PATH, {"catalog", "search"}),
     ("products", "GET", products.PRODUCT_STAMPS_PATH, {"catalog", "search"}),
+    ("products", "POST", products.IMAGE_USES_PATH, {"images"}),
+    ("images", "GET", images.IMAGE_STATUS_PATH, {"products"}),
     ("products", "POST", products.STOCK_ADJUST_PATH, {"orders", "admin"}),  # staff with adjust:stock too
     ("orders", "POST", orders.STATUS_REPORT_PATH, {"orders"}),
     ("search", "POST", search.INDEX_PATH, {"catalog"}),
@@ -50,6 +53,7 @@ MATRIX: list[tuple[str, str, str, set[str]]] = [
 ]
 APPS: dict[str, Callable[[Settings], FastAPI]] = {
     "products": create_products,
+    "images": create_images,
     "orders": create_orders,
     "search": create_search,
     "auth": create_auth,
@@ -74,7 +78,7 @@ async def test_every_identity_gets_past_an_internal_route_only_with_its_scope(
     async with asgi_client(app) as client:
         app.state.token_verifier = tokens.verifier()  # auth sets its own at start-up
         for _, method, template, admitted in (row for row in MATRIX if row[0] == service):
-            path = template.format(variant_id=VARIANT, orderId=VARIANT)
+            path = template.format(variant_id=VARIANT, orderId=VARIANT, name="gone.png")
             answers: dict[str, Any] = {}
             for name in CALLERS:
                 body: dict[str, Any] | None = None if method == "GET" else {}

@@ -86,6 +86,8 @@ def settings_from(env: dict[str, str]) -> Settings:
 # The service identity each workload calls other services' internal routes as (kit.auth.services).
 CALLS_AS = {
     "carts": "carts",
+    "products": "products",
+    "images": "images",
     "orders": "orders",
     "search": "search",
     "worker-catalog": "catalog",
