@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from gateway.app import create_app
-from kit.auth.tokens import TokenVerifier
+from kit.auth.tokens import USER_AUDIENCE, TokenVerifier
 from kit.settings import Settings
 from tests.support import embedded_settings, free_port, served
 
@@ -32,7 +32,8 @@ def token(subject: str = "user-1", **claims: Any) -> str:
     """An access token the gateway's verifier accepts."""
     now = int(time.time())
     values: dict[str, Any] = {"sub": subject, "email": "ada@example.com", "name": "Ada", "role": "Customer"}
-    values |= {"permissions": [], "iss": "commerce-auth", "iat": now, "exp": now + 900} | claims
+    values |= {"permissions": [], "aud": USER_AUDIENCE, "iss": "commerce-auth", "iat": now, "exp": now + 900}
+    values |= claims
     return jwt.encode(values, SIGNING_KEY, algorithm="EdDSA", headers={"kid": "gw"})
 
 
