@@ -1,6 +1,6 @@
 """ASGI guards every service and the gateway run before routing: bodies bounded in size and in pauses,
-a trailing slash routed as if absent (never a redirect to an internal address), and X-Forwarded-*
-believed only from trusted peers.
+a trailing slash routed as if absent (never a redirect to an internal address), X-Forwarded-* believed
+only from trusted peers, and paths naming nothing (control characters, dot segments) refused.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kit.errors import AppError, PayloadTooLarge, RequestTimeout
+from kit.errors import AppError, NotFound, PayloadTooLarge, RequestTimeout
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -153,3 +153,26 @@ def _header(scope: Scope, name: bytes) -> str:
     """The header's values joined as one (RFC 9110 list syntax); empty when absent."""
     values = [v.decode("latin-1") for k, v in scope["headers"] if k == name]
     return ",".join(values)
+
+
+class PlainPaths:
+    """404 for a path holding a control character or a `.`/`..` segment (`/orders/%0A`, `/products/id/..`):
+    routing would match `/\\n` as the list route `/` (a regex `$` matches before a final newline), and an
+    HTTP client resolves `..` before it forwards, both answering the list body for a path that names nothing.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not is_plain(scope.get("path", "")):
+            await _answer(scope, receive, send, NotFound("No route matches this path.", code="RouteNotFound"))
+            return
+        await self.app(scope, receive, send)
+
+
+def is_plain(path: str) -> bool:
+    """No control character, no dot segment (the path as decoded: `%2e%2e` is `..`)."""
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in path):
+        return False
+    return not any(segment in (".", "..") for segment in path.split("/"))

@@ -28,7 +28,7 @@ from kit.bus import EventBus
 from kit.cache import Cache
 from kit.discovery import Instance
 from kit.errors import AppError
-from kit.guards import BodyGuard, TrailingSlash, TrustedForwarded
+from kit.guards import BodyGuard, PlainPaths, TrailingSlash, TrustedForwarded
 from kit.infra import Infra, open_infra
 from kit.logs import configure_logging, request_id_var, service_var
 from kit.settings import Settings
@@ -107,6 +107,7 @@ def create_service(
         timeout=settings.body_timeout,
     )
     app.add_middleware(TrailingSlash)
+    app.add_middleware(PlainPaths)
     trusted = settings.trusted_proxies if trusted_proxies is None else trusted_proxies
     app.add_middleware(TrustedForwarded, trusted=trusted)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)

@@ -124,17 +124,24 @@ class TokenVerifier:
         return principal_from(claims)
 
     async def _key(self, kid: str) -> jwt.PyJWK | None:
-        now = self._clock()
-        due = self._checked_at is None or now - self._checked_at >= self._min_refresh_interval
-        stale = self._fetched_at is None or now - self._fetched_at > self._max_age
-        if self._fetched_at is None or (due and (stale or kid not in self._keys)):
+        if self._wants_fetch(kid):
             fetches = self._fetches
             async with self._lock:  # concurrent requests share one fetch, the very first ones included
-                if self._fetches == fetches and due:
+                # another request fetched while we waited: use its keys, unless it got none (a failed or
+                # cancelled first fetch must not leave the requests behind it without keys)
+                if (self._fetches == fetches or self._fetched_at is None) and self._wants_fetch(kid):
                     await self._refresh()
         if self._fetched_at is None:
             raise Unavailable("Authentication keys unavailable", code="AuthUnavailable")
         return self._keys.get(kid)
+
+    def _wants_fetch(self, kid: str) -> bool:
+        """Holding no keys, always; else on an unknown `kid` or old keys, once per min_refresh_interval."""
+        if self._fetched_at is None:
+            return True
+        now = self._clock()
+        due = self._checked_at is None or now - self._checked_at >= self._min_refresh_interval
+        return due and (kid not in self._keys or now - self._fetched_at > self._max_age)
 
     async def _refresh(self) -> None:
         self._checked_at = self._clock()

@@ -406,6 +406,55 @@ async def test_another_service_verifies_tokens_of_the_real_auth_service_without_
         assert (await client.post("/products")).status_code == 401
 
 
+class FirstFetchFails(Keys):
+    """Auth's keys, except that the very first fetch fails (auth not yet found) or is cancelled (its client
+    went away) after a while: the concurrent requests waiting behind it must not all answer 503.
+    """
+
+    def __init__(self, failure: BaseException, *keys: tuple[str, Ed25519PrivateKey]) -> None:
+        super().__init__(*keys)
+        self.failure = failure
+
+    async def __call__(self) -> Mapping[str, Any]:
+        if self.fetches == 0:
+            self.fetches += 1
+            await asyncio.sleep(0.05)
+            raise self.failure
+        return await super().__call__()
+
+
+@pytest.mark.parametrize("failure", [Unavailable("auth not found yet"), asyncio.CancelledError()])
+async def test_requests_waiting_behind_a_failed_first_fetch_fetch_again(
+    key: Ed25519PrivateKey, failure: BaseException
+) -> None:
+    keys = FirstFetchFails(failure, ("k1", key))
+    verifier = TokenVerifier(keys, issuer=ISSUER)
+    answers = await asyncio.gather(*(verifier.verify(sign(key)) for _ in range(10)), return_exceptions=True)
+    assert sum(isinstance(answer, Principal) for answer in answers) == 9  # the first one failed
+    assert keys.fetches == 2  # one more fetch served the nine waiting
+
+
+async def test_concurrent_first_requests_to_a_fresh_service_all_verify(tmp_path: Path) -> None:
+    """Fuzzing found concurrent first requests answered 503 AuthUnavailable while the keys were loading."""
+    port = free_port()
+    auth_settings = embedded_settings(tmp_path / "auth", ports={"auth": port})
+    async with served(create_auth_app(auth_settings), port) as auth_url:
+        async with httpx.AsyncClient(base_url=auth_url) as auth:
+            login = {"email": auth_settings.admin_email, "password": "commerce-admin"}
+            token = (await auth.post("/login", json=login)).json()["token"]
+        router = APIRouter()
+
+        @router.get("/mine")
+        async def mine(user: CurrentUser) -> dict[str, str]:
+            return {"id": user.id}
+
+        settings = embedded_settings(tmp_path / "products", ports={"auth": port})
+        products = create_service(settings.for_service("products"), title="products", routers=[router])
+        async with asgi_client(products) as client:
+            answers = await asyncio.gather(*(client.get("/mine", headers=bearer(token)) for _ in range(30)))
+    assert [answer.status_code for answer in answers] == [200] * 30, [a.text for a in answers if a.is_error]
+
+
 class TestServiceTokens:
     @staticmethod
     def auth_service(issued: list[str], secret: str = "s3cret") -> httpx.MockTransport:

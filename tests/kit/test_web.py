@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -26,6 +27,10 @@ class ItemIn(BaseModel):
 
 def _app(settings: Settings) -> FastAPI:
     router = APIRouter()
+
+    @router.get("/")
+    async def list_items() -> dict[str, list[str]]:
+        return {"data": []}
 
     @router.post("/items", status_code=201)
     async def create_item(item: ItemIn) -> ItemIn:
@@ -238,3 +243,21 @@ async def test_uvicorn_as_the_platform_runs_it_believes_no_forwarded_header(sett
     async with served(_app(untrusting)) as url, httpx.AsyncClient(base_url=url) as client:
         response = await client.get("/peer", headers={"X-Forwarded-For": "10.9.9.9"})
     assert response.json() == {"client": "127.0.0.1", "forwarded": {}}
+
+
+@pytest.mark.parametrize("target", ["/items/..", "/items/%2e%2e", "/%0A", "/items/%00", "/./me", "/me/.."])
+async def test_a_path_naming_nothing_is_a_404_even_as_the_server_reads_it_raw(
+    settings: Settings, target: str
+) -> None:
+    """Fuzzing: `/orders/%0A` and `/products/id/..` answered the list: a regex `$` matches before a final
+    newline, and a client resolves `..` before it forwards. Sent raw, as the gateway's server gets them.
+    """
+    async with served(_app(settings)) as url:
+        reader, writer = await asyncio.open_connection("127.0.0.1", int(url.rsplit(":", 1)[1]))
+        writer.write(f"GET {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        answer = await reader.read()
+        writer.close()
+    status, _, body = answer.partition(b"\r\n")
+    assert status.split()[1] == b"404", answer
+    assert b'"RouteNotFound"' in body

@@ -26,6 +26,7 @@ from apis.products.schemas.products import (
 )
 from apis.products.service import attachments, catalog
 from kit.auth.callers import require_permission
+from kit.errors import NotFound
 from kit.localisation import LanguageDep
 from kit.web import SessionDep
 
@@ -84,6 +85,17 @@ async def create_products(
     return BulkCreated(
         message=f"Successfully created {len(ids)} products.",
         created_products=[CreatedProduct(id=i, sku=d.sku) for i, d in zip(ids, drafts, strict=True)],
+    )
+
+
+@router.get("/{word}", include_in_schema=False)
+async def no_product_here(word: str) -> None:
+    """`GET /products/<anything>` names no product (they are read at `/id/{id}` and `/sku/{sku}`): a 404,
+    where the PUT and DELETE of `/{product_id}` would have made it a 405.
+    """
+    raise NotFound(
+        "No route here: read a product at /products/id/<id> or /products/sku/<sku>.",
+        code="RouteNotFound",
     )
 
 

@@ -18,6 +18,7 @@ LIST_PARAMETERS = [
     ("categorySlug", ["Not A Slug", "a/b", "x" * 121]),
     ("q", ["", "x" * 201]),
     ("attributes", ["Color", ":Red", "Color:", "a:b," + ",".join(f"k{i}:v" for i in range(10))]),
+    ("attributes", ["Color\x00:Red", "Color:Re\x00d", "Co\nlor:Red"]),  # fuzzing: a NUL was a 500 on SQLite
 ]
 
 
@@ -122,3 +123,19 @@ async def test_malformed_json_is_a_400(shop: Shop) -> None:
         "POST", "/", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert (response.status_code, response.json()["code"]) == (400, "MalformedJson")
+
+
+@pytest.mark.parametrize("path", ["/anything", "/00000000-0000-4000-8000-000000000000", "/sku"])
+async def test_a_get_of_a_bare_word_is_a_404_not_a_405(shop: Shop, path: str) -> None:
+    """Fuzzing: `GET /products/<word>` met the PUT and DELETE of `/{productId}` and answered 405."""
+    response = await shop.call("GET", path)
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == "RouteNotFound"
+
+
+@pytest.mark.parametrize("path", ["/%0A", "/id/%2e%2e", "/id/%2E%2E/", "/%7F"])
+async def test_a_path_naming_nothing_is_a_404_not_the_list(shop: Shop, path: str) -> None:
+    """Fuzzing: `/products/%0A` and `/products/id/..` answered the product list."""
+    response = await shop.call("GET", path)
+    assert response.status_code == 404, response.text
+    assert "data" not in response.json()
