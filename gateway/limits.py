@@ -5,12 +5,15 @@ floods aim at.
 
 from __future__ import annotations
 
+import logging
 import math
 
 from kit.auth.principal import Principal
 from kit.cache import Cache
 from kit.errors import TooManyRequests
 from kit.settings import RateLimit, Settings
+
+log = logging.getLogger(__name__)
 
 # (method, prefix, path after it): logins and registrations are guessed at, orders reserve stock.
 STRICT_ROUTES = frozenset(
@@ -38,7 +41,11 @@ async def check(
     for key, limit in buckets:
         if limit.per_second <= 0:
             continue
-        wait = await cache.take(key, per_second=limit.per_second, burst=limit.burst)
+        try:
+            wait = await cache.take(key, per_second=limit.per_second, burst=limit.burst)
+        except Exception as exc:  # a cache down stops no request: auth still throttles logins itself
+            log.warning("rate limit unchecked", extra={"key": key, "error": repr(exc)})
+            return
         if wait > 0:
             seconds = max(1, math.ceil(wait))
             raise TooManyRequests(

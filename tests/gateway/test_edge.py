@@ -129,6 +129,11 @@ async def raw_request(gateway: httpx.AsyncClient, head: bytes, body: bytes = b""
         writer.close()
 
 
+async def test_a_cache_down_stops_no_request(open_gateway: GatewayFactory) -> None:
+    async with open_gateway(cache_url=f"redis://127.0.0.1:{free_port()}/0") as gateway:
+        assert (await gateway.get("/products/1")).status_code == 200
+
+
 async def test_a_body_declared_above_the_limit_answers_413_before_it_is_sent(
     gateway: httpx.AsyncClient,
 ) -> None:
