@@ -96,7 +96,8 @@ async def platform(data_dir: Path, search_url: str) -> AsyncIterator[tuple[Setti
                 await asyncio.sleep(0.1)
         yield Settings(data_dir=data_dir, search_url=search_url, temporal_address=temporal), ports
     finally:
-        process.terminate()
+        if process.returncode is None:
+            process.terminate()
         await process.wait()
         log.close()
 
