@@ -79,27 +79,34 @@ def _best(
     offset: int,
     limit: int,
 ) -> list[int]:
-    """The page of `hits` by score, then the newest: only the hits scoring at least as well as the page's
-    last one (found on the scores alone) are looked up and sorted.
+    """The page of `hits` by score, then the newest. The page's last score is found on the scores alone;
+    the hits scoring better are few (fewer than the page's end) and sorted here, and those tied with it,
+    often thousands, are read newest first off the creation index, only as many as the page needs.
     """
     wanted = offset + limit
     if not limit or not hits:
         return []
     pick = heapq.nsmallest if descending else heapq.nlargest  # bm25: lower is better
     last = pick(wanted, hits.values())[-1]
-    if descending:
-        candidates = [pid for pid, score in hits.items() if score <= last]
-    else:
-        candidates = [pid for pid, score in hits.items() if score >= last]
-    rows = []
-    for start in range(0, len(candidates), CHUNK):
-        chunk = candidates[start : start + CHUNK]
-        rows += connection.execute(
-            f"SELECT pid, created, id FROM {g}products WHERE pid IN ({', '.join('?' * len(chunk))})", chunk
-        ).fetchall()
+    better = [pid for pid, score in hits.items() if (score < last if descending else score > last)]
+    rows: list[tuple[int, int, str]] = []
+    for start in range(0, len(better), CHUNK):  # a deep page's are many
+        chunk = better[start : start + CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        rows += connection.execute(f"SELECT pid, created, id FROM {g}products WHERE pid IN ({marks})", chunk)
     rows.sort(key=lambda row: (row[1], row[2]), reverse=True)  # the newest first, then by id
     rows.sort(key=lambda row: hits[row[0]], reverse=not descending)  # stable: ties stay newest first
-    return [pid for pid, _, _ in rows[offset:wanted]]
+    connection.create_function(
+        "tied",
+        1,
+        _membership(bits_of(pid for pid, score in hits.items() if score == last)),
+        deterministic=True,
+    )
+    tied = connection.execute(
+        f"SELECT pid FROM {g}products WHERE tied(pid) ORDER BY created DESC, id DESC LIMIT ?",
+        (wanted - len(rows),),
+    )
+    return [*(pid for pid, _, _ in rows), *(pid for (pid,) in tied)][offset:wanted]
 
 
 def _narrowed(connection: sqlite3.Connection, g: str, bitmaps: Bitmaps, query: SearchQuery) -> int:
