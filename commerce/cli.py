@@ -15,7 +15,7 @@ from kit.web import serve
 
 REPO = Path(__file__).resolve().parent.parent
 INFRA_SCRIPT = REPO / "deploy" / "local" / "infra"
-REINDEX_TIMEOUT = 3600.0  # seconds: the whole catalog is read and indexed before the answer
+REINDEX_POLL = 1.0  # seconds between two looks at a reindex running
 LOCAL_SERVERS = (
     "postgres",
     "redis",
@@ -185,19 +185,21 @@ async def seed_catalog(settings: Settings, *, products: int, seed: int) -> None:
 
 
 async def reindex_search(settings: Settings) -> None:
-    """Ask the running search service to rebuild its index (service credentials); it answers once swapped."""
+    """Have the running search service rebuild its index (service credentials), and follow it to its end."""
     from contracts import search
     from kit.auth.services import service_tokens
-    from kit.clients import ServiceClient
     from kit.infra import open_infra
 
     async with open_infra(settings.for_service("cli")) as infra:
-        tokens = service_tokens(infra, "cli")
-        async with ServiceClient(
-            infra.registry, search.SERVICE, timeout=REINDEX_TIMEOUT, token=tokens
-        ) as http:
-            indexed = await search.SearchClient(http).reindex()
-    print(f"search: {indexed} products indexed and swapped in")
+        client = search.SearchClient(infra.client(search.SERVICE, token=service_tokens(infra, "cli")))
+        state = await client.reindex()
+        print(f"search: reindex {state['status']} since {state['startedAt']}")
+        while state["status"] == search.REINDEX_RUNNING:
+            await asyncio.sleep(REINDEX_POLL)
+            state = await client.reindex_state()
+    if state["status"] != search.REINDEX_FINISHED:
+        raise SystemExit(f"search: reindex {state['status']}: {state.get('error')}")
+    print(f"search: {state['indexed']} products indexed and swapped in")
 
 
 async def list_outbox(settings: Settings, service: str, *, parked: bool) -> None:

@@ -1,8 +1,9 @@
 """The search service's seam: the internal writes the catalog worker keeps the index current with (service
 credentials). Both are idempotent, so a retried activity writes the same index again: `index` stores the
 active products among the products service's event documents and deletes the inactive ones; `delete` drops
-products by id (ids not indexed are fine). `reindex` rebuilds the whole index from the catalog; `reconcile`
-repairs only what drifted from it (the scheduled reconcile workflow calls it).
+products by id (ids not indexed are fine). `reindex` starts rebuilding the whole index from the catalog in
+the background (its state is polled); `reconcile` repairs only what drifted from it (the scheduled
+reconcile workflow calls it).
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ INDEX_PATH = "/internal/index"
 DELETE_PATH = "/internal/delete"
 REINDEX_PATH = "/internal/reindex"
 RECONCILE_PATH = "/internal/reconcile"
+
+# The states of a reindex, as `POST`/`GET` REINDEX_PATH (and `/admin/reindex`) answer them.
+REINDEX_RUNNING = "running"
+REINDEX_FINISHED = "finished"
+REINDEX_FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -53,10 +59,17 @@ class SearchClient:
         if product_ids:
             await self._http.post(DELETE_PATH, json={"productIds": list(product_ids)})
 
-    async def reindex(self) -> int:
-        """Rebuild the index from the whole catalog and swap it in; answers the products indexed."""
-        body: dict[str, int] = await self._http.post(REINDEX_PATH)
-        return body["indexed"]
+    async def reindex(self) -> dict[str, Any]:
+        """Start rebuilding the index from the whole catalog (or join the rebuild running); answers its
+        state: `{status, startedAt, finishedAt, indexed, error}`, `status` one of REINDEX_*.
+        """
+        body: dict[str, Any] = await self._http.post(REINDEX_PATH)
+        return body
+
+    async def reindex_state(self) -> dict[str, Any]:
+        """The state of the latest reindex, as `reindex` answers it."""
+        body: dict[str, Any] = await self._http.get(REINDEX_PATH)
+        return body
 
     async def reconcile(self) -> Drift:
         """Compare the index with the catalog (ids and update times) and repair the drift."""

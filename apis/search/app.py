@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from apis.search.dependencies import SearchState
+from apis.search.reindexing import Reindexer
 from apis.search.routes import ROUTERS
 from contracts import products, search
 from kit.auth.services import service_tokens
@@ -25,7 +26,11 @@ async def _state(infra: Infra) -> AsyncIterator[SearchState]:
     )
     async with open_search(infra.settings.search_url) as index:
         await index.ensure()
-        yield SearchState(index=index, catalog=catalog)
+        reindexer = Reindexer(index, catalog)
+        try:
+            yield SearchState(index=index, catalog=catalog, reindexer=reindexer)
+        finally:
+            await reindexer.close()
 
 
 def _checks(state: SearchState) -> dict[str, Check]:

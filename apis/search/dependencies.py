@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 
+from apis.search.reindexing import Reindexer
 from apis.search.schemas import (
     MAX_ATTRIBUTE_KEY,
     MAX_ATTRIBUTE_KEYS,
@@ -27,12 +28,13 @@ _ATTRIBUTE = re.compile(r"^attributes\[([^\[\]]*)\]$")
 
 @dataclass(frozen=True)
 class SearchState:
-    """Opened once per app by `app.py`: the product index, ensured, and the products service (called with
-    this service's credentials) that a reindex or a reconcile reads the catalog from.
+    """Opened once per app by `app.py`: the product index, ensured, the products service (called with
+    this service's credentials) that a reindex or a reconcile reads the catalog from, and the reindex job.
     """
 
     index: SearchIndex
     catalog: ProductsClient
+    reindexer: Reindexer
 
 
 async def get_index(request: Request) -> SearchIndex:
@@ -41,6 +43,10 @@ async def get_index(request: Request) -> SearchIndex:
 
 async def get_catalog(request: Request) -> ProductsClient:
     return service_state(request, SearchState).catalog
+
+
+async def get_reindexer(request: Request) -> Reindexer:
+    return service_state(request, SearchState).reindexer
 
 
 def _problem(field: str, message: str) -> dict[str, Any]:
@@ -83,4 +89,5 @@ async def attribute_filters(request: Request) -> dict[str, list[str]]:
 
 IndexDep = Annotated[SearchIndex, Depends(get_index)]
 CatalogDep = Annotated[ProductsClient, Depends(get_catalog)]
+ReindexerDep = Annotated[Reindexer, Depends(get_reindexer)]
 AttributesDep = Annotated[dict[str, list[str]], Depends(attribute_filters)]

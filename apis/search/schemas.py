@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -132,8 +133,14 @@ class Written(Schema):
     deleted: int
 
 
-class Reindexed(Schema):
-    indexed: int
+class ReindexState(Schema):
+    """A reindex: `running`, `finished` (with the products indexed) or `failed` (with the error)."""
+
+    status: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    indexed: int | None = None
+    error: str | None = None
 
 
 class Reconciled(Schema):

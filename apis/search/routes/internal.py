@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from apis.search import indexing
-from apis.search.dependencies import CatalogDep, IndexDep
-from apis.search.schemas import DeleteRequest, IndexRequest, Reconciled, Reindexed, Written
+from apis.search.dependencies import CatalogDep, IndexDep, ReindexerDep
+from apis.search.routes import admin
+from apis.search.schemas import DeleteRequest, IndexRequest, Reconciled, ReindexState, Written
 from contracts import scopes
 from contracts.search import DELETE_PATH, INDEX_PATH, RECONCILE_PATH, REINDEX_PATH
 from kit.auth.callers import require_scope
@@ -34,13 +36,21 @@ async def delete_products(index: IndexDep, data: DeleteRequest, _caller: IndexWr
     return Written(indexed=0, deleted=len(data.product_ids))
 
 
+ReindexCaller = Annotated[Principal, require_scope(scopes.REINDEX)]
+
+
 @router.post(
-    REINDEX_PATH, summary="Rebuild the index from the catalog and swap it in (`commerce search reindex`)"
+    REINDEX_PATH,
+    status_code=202,
+    summary="Start rebuilding the index from the catalog, swapped in at its end (`commerce search reindex`)",
 )
-async def reindex(
-    index: IndexDep, catalog: CatalogDep, _caller: Annotated[Principal, require_scope(scopes.REINDEX)]
-) -> Reindexed:
-    return Reindexed(indexed=await indexing.reindex(index, catalog))
+async def reindex(reindexer: ReindexerDep, _caller: ReindexCaller) -> JSONResponse:
+    return admin.reindex_started(reindexer)
+
+
+@router.get(REINDEX_PATH, summary="The latest reindex: running, finished or failed")
+async def reindex_state(reindexer: ReindexerDep, _caller: ReindexCaller) -> ReindexState:
+    return admin.latest_reindex(reindexer)
 
 
 @router.post(RECONCILE_PATH, summary="Repair what drifted between the index and the catalog (the schedule)")

@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from apis.search import indexing
+from apis.search.reindexing import Reindexer
 from contracts.products import ProductsClient, ProductStamp
-from contracts.search import Drift
+from contracts.search import REINDEX_FAILED, REINDEX_FINISHED, REINDEX_RUNNING, Drift
 from kit.search import SearchIndex, SearchQuery, open_search
 from kit.settings import Settings
+from tests.support import eventually
 
 UPDATED = datetime(2026, 1, 3, 3, 4, 5, 123456, tzinfo=UTC)  # microseconds: engines keep milliseconds
 
@@ -105,3 +107,31 @@ async def test_a_reconcile_repairs_missing_stale_and_deleted_products_then_finds
     assert await lamps(index) == ["p001", "p002", "p003", "p004"]
     assert abs((await index.stamps())["p002"] - UPDATED) < indexing.STAMP_PRECISION
     assert await indexing.reconcile(index, catalog, batch=2) == Drift(missing=0, stale=0, deleted=0)
+
+
+async def test_a_reindex_runs_in_the_background_one_at_a_time(index: SearchIndex) -> None:
+    reindexer = Reindexer(index, SlowCatalog([document(n) for n in range(1, 8)]))
+    first = reindexer.start()
+    assert reindexer.start() is first  # asked again while it runs: the same reindex
+    assert first.status == REINDEX_RUNNING
+    await eventually(lambda: reindexer.last is not None and reindexer.last.status != REINDEX_RUNNING)
+    assert reindexer.last is not None
+    assert (reindexer.last.status, reindexer.last.indexed) == (REINDEX_FINISHED, 7)
+    assert reindexer.start() is not first  # finished: asking again starts another
+    await reindexer.close()
+
+
+async def test_a_failed_reindex_says_why_and_leaves_the_index_answering(index: SearchIndex) -> None:
+    await indexing.index_documents(index, [document(1)])
+
+    class BrokenCatalog(SlowCatalog):
+        async def documents(self, product_ids: list[str]) -> dict[str, dict[str, Any]]:
+            raise ConnectionError("the products service is down")
+
+    reindexer = Reindexer(index, BrokenCatalog([document(n) for n in range(1, 4)]))
+    reindexer.start()
+    await eventually(lambda: reindexer.last is not None and reindexer.last.status != REINDEX_RUNNING)
+    assert reindexer.last is not None
+    assert reindexer.last.status == REINDEX_FAILED
+    assert "products service is down" in (reindexer.last.error or "")
+    assert await lamps(index) == ["p001"]
