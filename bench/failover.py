@@ -26,8 +26,7 @@ from urllib.parse import urlsplit
 import consul.aio
 import httpx
 
-from bench.gateway import start
-from bench.products_read import free_port
+from bench.products_read import free_port, start
 
 SERVICE = "images"
 CLIENTS = 8

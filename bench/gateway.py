@@ -18,7 +18,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,6 @@ from pathlib import Path
 import httpx
 
 from bench.products_read import (
-    COMMERCE,
     ROOT,
     database_url,
     ensure_catalog,
@@ -34,24 +32,11 @@ from bench.products_read import (
     free_port,
     p99,
     sample_ids,
+    start,
 )
 
 LEVELS = (1, 32)
 ROUNDS = 4  # direct and gateway alternate, so a noisy moment of the machine falls on both
-
-
-def start(name: str, env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        process = subprocess.Popen([COMMERCE, "serve", name], env=env, stdout=out, stderr=out)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.terminate()
-    raise SystemExit(f"{name} did not start (log: {log})")
 
 
 async def timed(base: str, paths: list[str], concurrency: int) -> list[float]:

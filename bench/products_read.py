@@ -188,12 +188,15 @@ async def measure(
     return timings
 
 
-def serve(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    with (data_dir / "service.log").open("ab") as log:
-        process = subprocess.Popen(
-            [COMMERCE, "serve", "products"], env=environment(url, data_dir, port), stdout=log, stderr=log
-        )
-    deadline = time.monotonic() + 300  # a first start may migrate (and backfill) a large catalog
+def start(
+    name: str, env: dict[str, str], port: int, log: Path, seconds: float = 300
+) -> subprocess.Popen[bytes]:
+    """`commerce serve <name>` in its own process, once its /health answers (a first start of products may
+    migrate and backfill a large catalog).
+    """
+    with log.open("ab") as out:
+        process = subprocess.Popen([COMMERCE, "serve", name], env=env, stdout=out, stderr=out)
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
@@ -201,7 +204,11 @@ def serve(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         except httpx.HTTPError:
             time.sleep(0.2)
     process.terminate()
-    raise SystemExit("the products service did not start")
+    raise SystemExit(f"{name} did not start (log: {log})")
+
+
+def serve(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    return start("products", environment(url, data_dir, port), port, data_dir / "service.log")
 
 
 async def vacuum(url: str) -> None:
