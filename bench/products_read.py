@@ -257,7 +257,8 @@ async def plans(url: str) -> str:
                 query = ProductQuery.model_validate(dict(parse_qsl(urlsplit(path).query)))
                 await listing.list_products(session, query, "fr", staff=False)
                 out.append(f"\n### {name}: GET {path}")
-                for statement, parameters in captured[:2]:
+                counted = [c for c in captured if c[0].startswith("SELECT count(*)")]
+                for statement, parameters in counted[:1] + [c for c in captured if "ORDER BY" in c[0]][:1]:
                     explain = "EXPLAIN (ANALYZE, COSTS OFF) " if postgres else "EXPLAIN QUERY PLAN "
                     rows = await _explain(session, explain + statement, parameters, postgres)
                     out.append(" ".join(statement.split()))

@@ -73,6 +73,7 @@ class Product(Base, table=True):
         _listing_index("ix_product_listing_stock_created", "is_active", "in_stock", "created_at", "id"),
         _listing_index("ix_product_listing_stock_price", "is_active", "in_stock", "min_price", "id"),
         _listing_index("ix_product_listing_staff_created", "created_at", "id"),
+        _listing_index("ix_product_listing_id", "id", "is_active", "in_stock", "min_price"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
