@@ -14,6 +14,7 @@ from activities.search import SearchActivities
 from contracts import products, search
 from kit.auth.services import service_tokens
 from kit.infra import Infra
+from kit.temporal import WORKFLOW_RUNNER
 from workflows import reconcile_search, sync_product
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ def build_worker(client: Client, infra: Infra) -> Worker:
     indexing = SearchActivities(catalog, search.SearchClient(infra.client(search.SERVICE, token=tokens)))
     return Worker(
         client,
+        workflow_runner=WORKFLOW_RUNNER,
         task_queue=_task_queue(infra),
         workflows=[
             sync_product.SyncProductWorkflow,

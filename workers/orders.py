@@ -12,6 +12,7 @@ from activities.payments import PaymentActivities, SandboxPayments
 from contracts import carts, orders, products
 from kit.auth.services import service_tokens
 from kit.infra import Infra
+from kit.temporal import WORKFLOW_RUNNER
 from workflows import place_order
 
 
@@ -23,6 +24,7 @@ def build_worker(client: Client, infra: Infra) -> Worker:
     emptying = CartActivities(carts.CartsClient(infra.client(carts.SERVICE, token=token)))
     return Worker(
         client,
+        workflow_runner=WORKFLOW_RUNNER,
         task_queue=place_order.TASK_QUEUE,
         workflows=[place_order.PlaceOrderWorkflow],
         activities=[
