@@ -31,6 +31,7 @@ from kit.errors import AppError
 from kit.guards import BodyGuard, PlainPaths, TrailingSlash, TrustedForwarded
 from kit.infra import Infra, open_infra
 from kit.logs import configure_logging, request_id_var, service_var
+from kit.openapi import truthful_openapi
 from kit.settings import Settings
 
 log = logging.getLogger("kit.web")
@@ -115,6 +116,7 @@ def create_service(
     app.include_router(_probes(settings.service_name, checks, health_details))
     for router in routers:
         app.include_router(router)
+    app.openapi = truthful_openapi(app)  # type: ignore[method-assign]
     return app
 
 

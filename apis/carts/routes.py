@@ -26,7 +26,13 @@ def _answer(response: Response, cart: Cart, created: bool) -> Cart:
     return cart
 
 
-@router.post("/", response_model=Cart, status_code=201, summary="Open a cart (201 new, 200 existing)")
+@router.post(
+    "/",
+    response_model=Cart,
+    status_code=201,
+    responses={200: {"model": Cart, "description": "The cart already existed"}},
+    summary="Open a cart (201 new, 200 existing)",
+)
 async def open_cart(
     response: Response,
     cache: CacheDep,
@@ -49,7 +55,12 @@ async def associate(
     return cart if cart is not None else NoAssociation()
 
 
-@router.get(CART_PATH, response_model=Cart, summary="Read a cart (an empty one is created for a new id)")
+@router.get(
+    CART_PATH,
+    response_model=Cart,
+    responses={201: {"model": Cart, "description": "A new id: an empty cart was created"}},
+    summary="Read a cart (an empty one is created for a new id)",
+)
 async def read_cart(cart_id: CartId, response: Response, cache: CacheDep, caller: OptionalUser) -> Cart:
     cart, created = await service.read_cart(cache, str(cart_id), caller)
     return _answer(response, cart, created)

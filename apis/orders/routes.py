@@ -46,7 +46,12 @@ IdempotencyKey = Annotated[
     "/",
     status_code=201,
     response_model=OrderRead,
-    responses={202: {"model": OrderAccepted}, 402: {}, 409: {}},
+    responses={
+        200: {"model": OrderRead, "description": "The order this Idempotency-Key placed before"},
+        202: {"model": OrderAccepted},
+        402: {},
+        409: {},
+    },
     summary="Place an order (201 placed, 202 still in progress, 409 out of stock, 402 card declined)",
 )
 async def place_order(
