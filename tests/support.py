@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -73,6 +74,19 @@ async def asgi_client(app: ASGIApp) -> AsyncIterator[httpx.AsyncClient]:
         httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://test") as client,
     ):
         yield client
+
+
+async def raw_get(url: str, target: str) -> bytes:
+    """The whole answer to `GET <target>` sent byte for byte to the server at `url`: a path as a client
+    may send it, which httpx would normalise first (`..`, `%0A`).
+    """
+    address = urlsplit(url)
+    reader, writer = await asyncio.open_connection(address.hostname, address.port)
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".encode())
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    return answer
 
 
 @contextlib.asynccontextmanager

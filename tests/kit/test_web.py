@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,7 +16,7 @@ from kit.errors import Conflict
 from kit.infra import Infra
 from kit.settings import Settings
 from kit.web import create_service
-from tests.support import asgi_client, served
+from tests.support import asgi_client, raw_get, served
 
 
 class ItemIn(BaseModel):
@@ -253,11 +252,7 @@ async def test_a_path_naming_nothing_is_a_404_even_as_the_server_reads_it_raw(
     newline, and a client resolves `..` before it forwards. Sent raw, as the gateway's server gets them.
     """
     async with served(_app(settings)) as url:
-        reader, writer = await asyncio.open_connection("127.0.0.1", int(url.rsplit(":", 1)[1]))
-        writer.write(f"GET {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".encode())
-        await writer.drain()
-        answer = await reader.read()
-        writer.close()
+        answer = await raw_get(url, target)
     status, _, body = answer.partition(b"\r\n")
     assert status.split()[1] == b"404", answer
     assert b'"RouteNotFound"' in body
