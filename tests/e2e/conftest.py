@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -119,3 +123,23 @@ async def open_shop(
 async def shop(own_temporal: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
     async with open_shop(own_temporal, tmp_path_factory.mktemp("platform")) as opened:
         yield opened
+
+
+def start_worker(shop: Shop) -> subprocess.Popen[bytes]:
+    """`commerce worker orders`, as an operator starts it, against this platform."""
+    settings = shop.settings
+    env = {
+        **os.environ,
+        "COMMERCE_PORTS": json.dumps(settings.ports),
+        "COMMERCE_DATA_DIR": str(settings.data_dir),
+        "COMMERCE_TEMPORAL_ADDRESS": settings.temporal_address,
+        "COMMERCE_ENVIRONMENT": "test",
+    }
+    command = [str(Path(sys.executable).parent / "commerce"), "worker", "orders"]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def pending(shop: Shop) -> int:
+    page = await shop.http.get("/orders", params={"status": "PENDING", "limit": 1}, headers=shop.admin)
+    total: int = page.json()["pagination"]["total"]
+    return total

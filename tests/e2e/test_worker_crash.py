@@ -5,18 +5,13 @@ of stock is lost or counted twice.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-from tests.e2e.conftest import Shop, open_shop
+from tests.e2e.conftest import Shop, open_shop, pending, start_worker
 from tests.support import eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -30,26 +25,6 @@ async def shop(own_temporal: str, tmp_path_factory: pytest.TempPathFactory) -> A
         own_temporal, tmp_path_factory.mktemp("platform"), queues=["users", "catalog"], answer_seconds=3
     ) as opened:
         yield opened
-
-
-def start_worker(shop: Shop) -> subprocess.Popen[bytes]:
-    """`commerce worker orders`, as an operator starts it, against this platform."""
-    settings = shop.settings
-    env = {
-        **os.environ,
-        "COMMERCE_PORTS": json.dumps(settings.ports),
-        "COMMERCE_DATA_DIR": str(settings.data_dir),
-        "COMMERCE_TEMPORAL_ADDRESS": settings.temporal_address,
-        "COMMERCE_ENVIRONMENT": "test",
-    }
-    command = [str(Path(sys.executable).parent / "commerce"), "worker", "orders"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-async def pending(shop: Shop) -> int:
-    page = await shop.http.get("/orders", params={"status": "PENDING", "limit": 1}, headers=shop.admin)
-    total: int = page.json()["pagination"]["total"]
-    return total
 
 
 async def test_a_killed_worker_loses_no_order_and_no_unit(shop: Shop) -> None:
