@@ -1,6 +1,6 @@
 """Bad input at small scale, in process: schemathesis generates requests from each service's own OpenAPI
-document (a few per operation, so the fast gate stays fast); none may fail with a 5xx, every error is
-JSON with a `message`, and every status is one the document names.
+document (a few per operation, so the fast gate stays fast), anonymous and as an Admin. None may fail with
+a 5xx, every error is JSON with a `message`, and every status is one the document names.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from apis.images.app import create_app as images
 from apis.products.app import create_app as products
 from apis.search.app import create_app as search
 from kit.settings import Settings
+from tests.apis.products.conftest import Tokens
 from tests.support import asgi_client
 
 EXAMPLES = 10
@@ -59,15 +60,28 @@ def _cases(document: dict[str, Any]) -> list[Any]:
     return cases
 
 
-@pytest.mark.parametrize("name", SERVICES)
-async def test_generated_requests_get_documented_json_answers(settings: Settings, name: str) -> None:
+# Anonymous, and as an Admin holding every permission (not on auth: it trusts only the tokens it signs).
+CALLERS = [(name, None) for name in SERVICES] + [(name, "admin") for name in SERVICES if name != "auth"]
+
+
+@pytest.mark.parametrize(
+    ("name", "caller"), CALLERS, ids=[f"{name}-{caller or 'anonymous'}" for name, caller in CALLERS]
+)
+async def test_generated_requests_get_documented_json_answers(
+    settings: Settings, name: str, caller: str | None
+) -> None:
     app = SERVICES[name](settings)
+    tokens = Tokens(settings.jwt_issuer)
+    if caller:
+        app.state.token_verifier = tokens.verifier()
     document = app.openapi()
     failures = []
     async with asgi_client(app) as client:
         for case in _cases(document):
             sent = case.as_transport_kwargs(base_url="http://test")
             headers = dict(sent.get("headers") or {})
+            if caller:
+                headers["Authorization"] = f"Bearer {tokens.for_caller(caller)}"
             if cookies := sent.get("cookies"):
                 headers["Cookie"] = "; ".join(f"{key}={value}" for key, value in cookies.items())
             response = await client.request(
