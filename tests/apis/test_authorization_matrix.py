@@ -1,0 +1,297 @@
+"""The authorization matrix of the products, images, search, carts and orders services: every route, called
+by anonymous, a customer, another customer, each staff role of the seed, admin and each service identity,
+admits exactly the callers of its row; a refused caller gets 401 (anonymous) or 403 before any validation,
+or 404 when the route hides someone else's cart or order. Each row's guard is also checked against the
+dependency the route declares, and a route without a row fails. The auth service has its own matrix
+(tests/apis/auth/test_authorization.py), on accounts it stores itself.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import iter_route_contexts
+
+from apis.auth import seed
+from apis.auth.reads import ADMIN
+from apis.carts.app import create_app as create_carts
+from apis.carts.dependencies import get_catalog
+from apis.carts.models import Cart, CartItem
+from apis.carts.service import cart_key
+from apis.images.app import create_app as create_images
+from apis.orders.app import create_app as create_orders
+from apis.orders.models import Order
+from apis.products.app import create_app as create_products
+from apis.search.app import create_app as create_search
+from contracts import scopes
+from contracts.orders import OrderStatus, PaymentMethod
+from contracts.scopes import SERVICE_SCOPES
+from kit import db
+from kit.auth.services import SERVICE_ROLE
+from kit.cache import open_cache
+from kit.settings import Settings
+from tests.apis.carts.test_service import FakeCatalog, variant
+from tests.apis.products.conftest import Tokens
+from tests.support import asgi_client, embedded_settings
+
+# Users by caller name: the role of the seed they hold (`other` is a second customer).
+USERS = {"customer": "Customer", "other": "Customer", "supervisor": "Supervisor", "support": "Support"}
+USERS |= {"auditor": "Auditor", "admin": ADMIN}
+SERVICES = tuple(f"service:{identity}" for identity in SERVICE_SCOPES)
+CALLERS = ("anonymous", *USERS, *SERVICES)
+EVERYONE = frozenset(CALLERS)
+SIGNED_IN = EVERYONE - {"anonymous"}
+
+
+def user_id(caller: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, caller))
+
+
+def holders(permission: str) -> frozenset[str]:
+    """The users whose seed role grants `permission` (services hold no permission)."""
+    return frozenset(name for name, role in USERS.items() if permission in seed.ROLES[role][1])
+
+
+def identities(scope: str) -> frozenset[str]:
+    return frozenset(f"service:{name}" for name, granted in SERVICE_SCOPES.items() if scope in granted)
+
+
+def admitted_by(guard: str) -> frozenset[str]:
+    """The callers a guard admits: `public`, `user`, `perm:<permission>` or `scope:<scope>`."""
+    kind, _, name = guard.partition(":")
+    return {"public": EVERYONE, "user": SIGNED_IN, "perm": holders(name), "scope": identities(name)}[kind]
+
+
+@dataclass(frozen=True)
+class Row:
+    service: str
+    method: str
+    path: str
+    guard: str  # what the route declares (checked against its dependencies)
+    admitted: frozenset[str] | None = None  # when the endpoint decides further: who gets in
+    owned: str = ""  # "cart" or "order": the path names one of the customer's, refused as 404
+    body: dict[str, Any] | None = None  # when a refused caller is only told after validation
+    upstream: bool = False  # an admitted call goes on to another service: 503 UpstreamUnavailable here
+
+    def __str__(self) -> str:
+        return f"{self.service} {self.method} {self.path}"
+
+    @property
+    def expected(self) -> frozenset[str]:
+        return admitted_by(self.guard) if self.admitted is None else self.admitted
+
+
+# The cart and order rules: the owner, staff holding the right permission, and the order saga.
+CART_USERS = frozenset({"customer", *holders("write:user"), *identities(scopes.USE_ANY_CART)})
+ORDER_READERS = frozenset({"customer", *holders("read:order"), *identities(scopes.REPORT_ORDER_STATUS)})
+ORDER_CANCELLERS = frozenset({"customer", *holders("update:order"), *identities(scopes.REPORT_ORDER_STATUS)})
+STOCK_ADJUSTERS = holders("adjust:stock") | identities(scopes.ADJUST_STOCK)
+ADJUSTMENT = {"changeQuantity": 1, "type": "ADJUSTMENT"}
+LINE = {"variantId": "v1", "quantity": 1}
+
+MATRIX = [
+    Row("products", "GET", "/categories", "public"),
+    Row("products", "GET", "/categories/id/{category_id}", "public"),
+    Row("products", "GET", "/categories/slug/{slug}", "public"),
+    Row("products", "POST", "/categories", "perm:create:category"),
+    Row("products", "PUT", "/categories/{category_id}", "perm:update:category"),
+    Row("products", "DELETE", "/categories/{category_id}", "perm:delete:category"),
+    Row("products", "POST", "/stock/adjust/{variant_id}", "user", STOCK_ADJUSTERS, body=ADJUSTMENT),
+    Row("products", "GET", "/stock/history/{variant_id}", "perm:read:stock"),
+    Row("products", "GET", "/stock/reconcile", "perm:read:stock"),
+    Row("products", "POST", "/internal/variant-details", f"scope:{scopes.READ_VARIANTS}"),
+    Row("products", "POST", "/internal/product-documents", f"scope:{scopes.READ_CATALOG}"),
+    Row("products", "GET", "/internal/product-stamps", f"scope:{scopes.READ_CATALOG}"),
+    Row("products", "POST", "/internal/image-uses", f"scope:{scopes.READ_IMAGE_USES}"),
+    Row("products", "GET", "/{product_id}/variants", "public"),
+    Row("products", "GET", "/{product_id}/variants/{variant_id}", "public"),
+    Row("products", "POST", "/{product_id}/variants", "perm:update:product"),
+    Row("products", "PUT", "/{product_id}/variants/{variant_id}", "perm:update:product"),
+    Row("products", "DELETE", "/{product_id}/variants/{variant_id}", "perm:update:product"),
+    Row("products", "GET", "/", "public"),
+    Row("products", "GET", "/id/{product_id}", "public"),
+    Row("products", "GET", "/sku/{sku}", "public"),
+    Row("products", "POST", "/", "perm:create:product"),
+    Row("products", "POST", "/bulk", "perm:create:product"),
+    Row("products", "GET", "/{word}", "public"),
+    Row("products", "PUT", "/{product_id}", "perm:update:product"),
+    Row("products", "DELETE", "/{product_id}", "perm:delete:product"),
+    Row("products", "POST", "/{product_id}/categories", "perm:update:product"),
+    Row("products", "DELETE", "/{product_id}/categories", "perm:update:product"),
+    Row("products", "POST", "/{product_id}/images", "perm:update:product"),
+    Row("products", "DELETE", "/{product_id}/images", "perm:update:product"),
+    Row("images", "POST", "/upload", "user"),
+    Row("images", "GET", "/", "perm:update:product"),
+    Row("images", "GET", "/internal/images/{name}", f"scope:{scopes.CHECK_IMAGES}"),
+    Row("images", "GET", "/{name}", "public"),
+    Row("images", "HEAD", "/{name}", "public"),
+    Row("images", "DELETE", "/{name}", "perm:update:product"),
+    Row("search", "GET", "/products", "public"),
+    Row("search", "GET", "/suggest", "public"),
+    Row("search", "POST", "/admin/reindex", "perm:update:product"),
+    Row("search", "GET", "/admin/reindex", "perm:update:product"),
+    Row("search", "POST", "/internal/index", f"scope:{scopes.WRITE_INDEX}"),
+    Row("search", "POST", "/internal/delete", f"scope:{scopes.WRITE_INDEX}"),
+    Row("search", "POST", "/internal/reindex", f"scope:{scopes.REINDEX}"),
+    Row("search", "GET", "/internal/reindex", f"scope:{scopes.REINDEX}"),
+    Row("search", "POST", "/internal/reconcile", f"scope:{scopes.WRITE_INDEX}", upstream=True),
+    Row("carts", "POST", "/", "public"),
+    Row("carts", "POST", "/associate", "user"),
+    Row("carts", "GET", "/{cartId}", "public", CART_USERS, "cart"),
+    Row("carts", "POST", "/{cartId}/items", "public", CART_USERS, "cart", LINE),
+    Row("carts", "PUT", "/{cartId}/items/{itemId}", "public", CART_USERS, "cart", {"quantity": 2}),
+    Row("carts", "DELETE", "/{cartId}/items/{itemId}", "public", CART_USERS, "cart"),
+    Row("carts", "DELETE", "/{cartId}/items", "public", CART_USERS, "cart"),
+    Row("carts", "DELETE", "/{cartId}", "public", CART_USERS, "cart"),
+    Row("orders", "POST", "/", "public"),
+    Row("orders", "GET", "/my-orders", "perm:read:my-orders"),
+    Row("orders", "GET", "/", "perm:read:order"),
+    Row("orders", "POST", "/guest-lookup", "public"),
+    Row("orders", "GET", "/{orderId}", "public", ORDER_READERS, "order"),
+    Row("orders", "POST", "/{orderId}/cancel", "public", ORDER_CANCELLERS, "order"),
+    Row("orders", "PUT", "/{orderId}/status", "perm:update:order"),
+    Row("orders", "POST", "/internal/orders/{orderId}/status", f"scope:{scopes.REPORT_ORDER_STATUS}"),
+]
+APPS: dict[str, Callable[[Settings], FastAPI]] = {
+    "products": create_products,
+    "images": create_images,
+    "search": create_search,
+    "carts": create_carts,
+    "orders": create_orders,
+}
+UNGUARDED = {"/health", "/ready", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def declared(dependant: Dependant) -> str:
+    """The guard a route declares through kit.auth.callers, read from its dependency tree."""
+    found = "public"
+    for dependency in dependant.dependencies:
+        name = getattr(dependency.call, "__qualname__", "")
+        values = [cell.cell_contents for cell in getattr(dependency.call, "__closure__", None) or ()]
+        if name == "require_scope.<locals>.check":
+            return f"scope:{values[0]}"
+        if name == "require_permission.<locals>.check":
+            return "perm:" + ",".join(values[0])
+        inner = "user" if name == "current_user" else declared(dependency)
+        found = inner if inner != "public" else found
+    return found
+
+
+def routes(app: FastAPI) -> dict[str, str]:
+    """`METHOD path` -> declared guard, for every route of `app` but its docs and probes."""
+    return {
+        f"{method} {route.path}": declared(route.dependant)
+        for route in iter_route_contexts(app.routes)
+        if route.path not in UNGUARDED
+        for method in route.methods or ()
+    }
+
+
+@pytest.mark.parametrize("service", sorted(APPS))
+def test_every_route_has_a_row_with_the_guard_it_declares(tmp_path: Path, service: str) -> None:
+    found = routes(APPS[service](embedded_settings(tmp_path)))
+    table = {f"{row.method} {row.path}": row.guard for row in MATRIX if row.service == service}
+    assert found == table
+
+
+def headers(tokens: Tokens, caller: str) -> dict[str, str]:
+    if caller == "anonymous":
+        return {}
+    if caller.startswith("service:"):
+        return tokens.headers(caller)
+    role = USERS[caller]
+    token = tokens.sign(user_id(caller), role, seed.ROLES[role][1], email=f"{caller}@example.com")
+    return {"Authorization": f"Bearer {token}"}
+
+
+class Owned:
+    """The customer's cart (with one line) and order, made afresh for each call: an admitted call may
+    delete or cancel it.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def cart(self) -> dict[str, str]:
+        line = CartItem(product_id="p1", variant_id="v1", quantity=1, price=Decimal("10.00"))
+        cart = Cart(id=str(uuid.uuid4()), user_id=user_id("customer"), items=[line])
+        cache = open_cache(self.settings.for_service("carts").cache_url)
+        await cache.set(cart_key(cart.id), cart.to_bytes())
+        return {"cartId": cart.id, "itemId": line.item_id}
+
+    async def order(self) -> dict[str, str]:
+        order = Order(
+            user_id=user_id("customer"),
+            phone="0612345678",
+            status=OrderStatus.PENDING,
+            payment_method=PaymentMethod.CASH_ON_DELIVERY,
+            shipping_address={"city": "Lyon"},
+            total_amount=Decimal("25.00"),
+            display_total_amount=Decimal("25.00"),
+            idempotency_key=str(uuid.uuid4()),
+        )
+        engine = db.open_engine(self.settings.for_service("orders").service_database_url)
+        try:
+            async with db.session_factory(engine)() as session:
+                session.add(order)
+                await session.commit()
+        finally:
+            await engine.dispose()
+        return {"orderId": order.id}
+
+
+def refusal(row: Row, caller: str) -> int:
+    if row.owned:
+        return 404
+    return 401 if caller == "anonymous" else 403
+
+
+async def call(client: httpx.AsyncClient, tokens: Tokens, owned: Owned, row: Row, caller: str) -> int:
+    values = await getattr(owned, row.owned)() if row.owned else {}
+    path = re.sub(r"{(\w+)}", lambda match: values.get(match[1], str(uuid.uuid4())), row.path)
+    body = row.body if row.body is not None else ({} if row.method in ("POST", "PUT") else None)
+    response = await client.request(row.method, path, json=body, headers=headers(tokens, caller))
+    if response.status_code == 503 and row.upstream and response.json()["code"] == "UpstreamUnavailable":
+        return 200  # admitted, then stopped by the other service it calls (none runs here)
+    return response.status_code
+
+
+def violation(row: Row, caller: str, status: int) -> bool:
+    if caller in row.expected:
+        return status in (401, 403, refusal(row, caller)) or status >= 500
+    return status != refusal(row, caller)
+
+
+@pytest.mark.parametrize("service", sorted(APPS))
+async def test_every_caller_is_admitted_or_refused_as_its_row_says(tmp_path: Path, service: str) -> None:
+    settings = embedded_settings(tmp_path)
+    app = APPS[service](settings)
+    app.dependency_overrides[get_catalog] = lambda: FakeCatalog(variant("v1"))
+    tokens = Tokens(settings.jwt_issuer)
+    owned = Owned(settings)
+    violations: list[str] = []
+    async with asgi_client(app) as client:
+        app.state.token_verifier = tokens.verifier()
+        for row in (row for row in MATRIX if row.service == service):
+            for caller in CALLERS:
+                status = await call(client, tokens, owned, row, caller)
+                if violation(row, caller, status):
+                    wanted = "admitted" if caller in row.expected else f"refused {refusal(row, caller)}"
+                    violations.append(f"{row} as {caller}: {status}, wanted {wanted}")
+    assert violations == []
+
+
+def test_the_callers_are_every_seed_role_and_every_identity() -> None:
+    assert set(USERS.values()) == set(seed.ROLES)
+    assert all(caller.removeprefix("service:") in SERVICE_SCOPES for caller in SERVICES)
+    assert SERVICE_ROLE == "service"
