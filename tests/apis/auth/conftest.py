@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from apis.auth.app import create_app
+from contracts.scopes import SERVICE_SCOPES
 from kit import db
 from kit.auth.secrets import service_credential
 from kit.settings import Settings
@@ -80,8 +81,9 @@ class Person:
 
 @dataclass
 class World:
-    """An admin, two customers, a supervisor, a user manager (a custom role holding read, write and
-    delete:user and the Customer's permissions) and two services, each logged in, over one running auth app.
+    """An admin, two customers, a supervisor, a support agent, an auditor, a user manager (a custom role
+    holding read, write and delete:user and the Customer's permissions) and every service identity, each
+    logged in, over one running auth app.
     """
 
     client: httpx.AsyncClient
@@ -100,12 +102,14 @@ class World:
         world.people["customer"] = await world.register("Carla Customer")
         world.people["other"] = await world.register("Omar Other")
         world.people["supervisor"] = await world.join("Fatima Supervisor", "Supervisor")
+        world.people["support"] = await world.join("Sam Support", "Support")
+        world.people["auditor"] = await world.join("Aude Auditor", "Auditor")
         customers = next(role for role in roles.json() if role["name"] == "Customer")["permissions"]
         user_manager = await world.new_role(
             "read:user", "write:user", "delete:user", *(p["name"] for p in customers)
         )
         world.people["manager"] = await world.join_as(user_manager, "Mia Manager")
-        world.service_tokens = {name: await world.service_token(name) for name in ("cli", "orders")}
+        world.service_tokens = {name: await world.service_token(name) for name in SERVICE_SCOPES}
         return world
 
     async def service_token(self, identity: str) -> str:
