@@ -95,7 +95,7 @@ def test_every_internal_route_is_in_the_matrix(tmp_path: Path, service: str) -> 
     internal = {
         f"{method} {route.path}"
         for route in iter_route_contexts(app.routes)  # app.routes holds included routers, not their routes
-        if route.path.startswith("/internal/")
+        if (route.path or "").startswith("/internal/")
         for method in route.methods or ()
         if route.path != SERVICE_TOKEN_PATH
     }
