@@ -15,6 +15,10 @@ from kit.errors import AppError, Unavailable, error_for_status
 from kit.logs import request_id_var
 
 TokenSource = Callable[[], Awaitable[str]]
+# A connection dropped under a request: a keep-alive connection the server closed as it was reused. Every
+# call between services is idempotent, so it is sent again once on a new connection.
+DROPPED = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
+DROPPED_RETRIES = 1
 
 
 class ServiceClient:
@@ -55,14 +59,22 @@ class ServiceClient:
         if self._token is not None:
             outgoing.setdefault("Authorization", f"Bearer {await self._token()}")
         base = await self._registry.resolve(self._service)
-        try:
-            response = await self._http.request(
-                method, base + path, json=json, params=params, headers=outgoing
-            )
-        except httpx.TransportError as exc:  # refused, reset, timed out: worth retrying
-            raise Unavailable(
-                f"Service '{self._service}' is unreachable: {exc!r}", code="UpstreamUnavailable"
-            ) from exc
+        for attempt in range(1 + DROPPED_RETRIES):
+            try:
+                response = await self._http.request(
+                    method, base + path, json=json, params=params, headers=outgoing
+                )
+                break
+            except DROPPED as exc:  # a pooled connection the server had closed: once more, afresh
+                if attempt < DROPPED_RETRIES:
+                    continue
+                raise Unavailable(
+                    f"Service '{self._service}' is unreachable: {exc!r}", code="UpstreamUnavailable"
+                ) from exc
+            except httpx.TransportError as exc:  # refused, timed out: worth retrying later
+                raise Unavailable(
+                    f"Service '{self._service}' is unreachable: {exc!r}", code="UpstreamUnavailable"
+                ) from exc
         body = _decode(response)
         if response.status_code >= 500 or response.status_code == 408:  # worth trying again
             raise Unavailable(

@@ -71,3 +71,28 @@ async def test_an_empty_answer_is_none() -> None:
     transport = httpx.MockTransport(lambda _request: httpx.Response(204))
     async with ServiceClient(registry, "products", transport=transport) as client:
         assert await client.delete("/x") is None
+
+
+@pytest.mark.parametrize("dropped", [httpx.ReadError, httpx.RemoteProtocolError])
+async def test_a_connection_dropped_under_a_request_is_tried_once_more(dropped: type[Exception]) -> None:
+    """Under load the e2e rush met it: a pooled keep-alive connection the server had just closed."""
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if len(calls) == 1:
+            raise dropped("connection closed")
+        return httpx.Response(200, json={"ok": True})
+
+    async with ServiceClient(registry, "products", transport=httpx.MockTransport(handler)) as client:
+        assert await client.post("/internal/variants") == {"ok": True}
+    assert calls == ["/internal/variants"] * 2
+
+
+async def test_a_connection_dropped_twice_is_unavailable() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError("connection closed")
+
+    async with ServiceClient(registry, "products", transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(Unavailable):
+            await client.get("/x")
