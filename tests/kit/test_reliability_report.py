@@ -1,0 +1,34 @@
+"""The reliability report: the totals of what must stay 0; a run that recorded nothing is not clean."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.figures import FIGURES_DIR, record
+from tests.reliability import main, report
+
+
+def test_a_run_is_clean_only_when_every_must_be_zero_figure_is_zero() -> None:
+    clean = report({"rounds": {"rounds": 3, "oversold": 0}, "fuzz": {"cases": 10, "server_errors": 0}})
+    dirty = report({"rounds": {"rounds": 3, "oversold": 1}, "faults.redis": {"lost": 2}})
+
+    assert clean["clean"] is True
+    assert (dirty["clean"], dirty["mustBeZero"]["oversold"], dirty["mustBeZero"]["lost"]) == (False, 1, 2)
+    assert report({})["clean"] is False
+
+
+def test_the_gathered_figures_are_printed_and_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(FIGURES_DIR, str(tmp_path / "figures"))
+    record("rounds", rounds=1, oversold=0, stuck=0)
+    record("rounds", rounds=1, oversold=0, stuck=1)
+
+    status = main(["--gathered", str(tmp_path / "figures"), "--json", str(tmp_path / "report.json")])
+
+    written = json.loads((tmp_path / "report.json").read_text())
+    assert (status, written["sections"]["rounds"]["rounds"], written["mustBeZero"]["stuck"]) == (1, 2, 1)
+    assert "NOT CLEAN" in capsys.readouterr().out
