@@ -42,13 +42,18 @@ async def shop(own_temporal: str, tmp_path_factory: pytest.TempPathFactory) -> A
 async def one_order(
     shop: Shop, variant_id: str, me: dict[str, str], rng: random.Random, cancel: bool
 ) -> str | None:
-    """Place one order (a card or cash, at random); cancel it at once when `cancel`. Its id, if it got one."""
+    """Place one order (a card or cash, at random); cancel it at once when `cancel`. Its id, if it got one.
+
+    Each order has its own `Idempotency-Key`: without one, the same customer's same order within a
+    minute is the first order again, and the rush would be two orders, not a rush.
+    """
+    headers = {**me, "Idempotency-Key": f"rush-{rng.getrandbits(64):016x}"}
     if rng.random() < 0.5:
         placed = await shop.order(
-            variant_id, headers=me, paymentMethod="CREDIT_CARD", paymentToken="tok_visa"
+            variant_id, headers=headers, paymentMethod="CREDIT_CARD", paymentToken="tok_visa"
         )
     else:
-        placed = await shop.order(variant_id, headers=me)
+        placed = await shop.order(variant_id, headers=headers)
     assert placed.status_code in (200, 201, 202, 409), placed.text
     order_id = placed.json().get("id") or _failed_order(placed)
     if cancel and order_id:
@@ -91,6 +96,7 @@ async def test_a_rush_with_a_killed_worker_shares_out_exactly_the_stock(
         worker.wait()
         worker = start_worker(shop)
         order_ids = [order_id for order_id in await asyncio.gather(*rush) if order_id]
+        assert len(set(order_ids)) == len(order_ids), "the rush was deduplicated into fewer orders"
 
         async def all_settled() -> bool:
             return set(await statuses(shop, order_ids)) <= SETTLED
