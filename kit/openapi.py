@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
-from kit.auth.callers import current_user, optional_user
+from kit.auth.callers import current_caller, optional_user
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
@@ -96,7 +96,7 @@ def _document_errors(operation: dict[str, Any], route: RouteContext) -> None:
     declared = [int(status) for status in responses if status.isdigit() and int(status) >= 400]
     statuses = {400, *declared}
     calls = set(_calls(route.dependant))
-    if current_user in calls:
+    if current_caller in calls:
         statuses |= {401, 403}
     elif optional_user in calls:
         statuses.add(401)  # a bad token is refused, never taken for anonymous

@@ -12,7 +12,6 @@ from apis.auth import errors, reads
 from apis.auth.context import AuthContext
 from apis.auth.reads import Account
 from kit.auth.callers import CurrentUser, MissingPermission
-from kit.errors import Forbidden
 from kit.web import SessionDep, service_state
 
 
@@ -29,9 +28,8 @@ def client_address(request: Request) -> str:
 
 
 async def get_caller(session: SessionDep, principal: CurrentUser) -> Account:
-    """The calling user as stored now: a deactivated or deleted user's token no longer opens anything."""
-    if principal.is_service:
-        raise Forbidden("Forbidden: this route serves users, not services.", code="UserRequired")
+    """The calling user as stored now: a deactivated or deleted user's token no longer opens anything (a
+    service's is refused by `CurrentUser`)."""
     account = await reads.account(session, principal.id)
     if account is None or not account.user.is_active:
         raise errors.AccountUnavailable()

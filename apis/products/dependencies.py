@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from apis.products.events import Notifier
 from apis.products.service.images import ImageCheck
 from contracts import scopes
-from kit.auth.callers import CurrentUser, MissingPermission, OptionalUser
+from kit.auth.callers import CurrentCaller, MissingPermission, OptionalUser
 from kit.auth.principal import Principal
 from kit.web import InfraDep, service_state
 
@@ -37,7 +37,7 @@ def is_staff(user: OptionalUser) -> bool:
     return user is not None and (user.can("read:product") or user.can("update:product"))
 
 
-async def stock_adjuster(user: CurrentUser) -> Principal:
+async def stock_adjuster(user: CurrentCaller) -> Principal:
     """`adjust:stock` holders, and services allowed to (the orders saga reserves and releases stock)."""
     if user.has_scope(scopes.ADJUST_STOCK) or user.can("adjust:stock"):
         return user

@@ -1,6 +1,7 @@
 """Caller dependencies: routes declare who may call them with `CurrentUser`, `OptionalUser`,
 `require_permission("create:product")` or, on internal routes, `require_scope(scopes.REINDEX)`; a bad token
-is a 401, a missing permission or scope a 403.
+is a 401, a missing permission or scope a 403. A user route needs a user: a service token there is a 403
+(`UserRequired`); a route serving both (the saga's stock adjustments) takes a `CurrentCaller` and decides.
 """
 
 from __future__ import annotations
@@ -46,13 +47,21 @@ async def optional_user(
     return await token_verifier(request).verify(credentials.credentials)
 
 
-async def current_user(user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
-    """The caller; 401 when the request carries no valid access token."""
-    if user is None:
+async def current_caller(caller: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
+    """The caller, a user or a service; 401 when the request carries no valid access token."""
+    if caller is None:
         raise MissingToken()
-    return user
+    return caller
 
 
+async def current_user(caller: Annotated[Principal, Depends(current_caller)]) -> Principal:
+    """The calling user; 401 without a valid token, 403 for a service (its token is no user's)."""
+    if caller.is_service:
+        raise Forbidden("Forbidden: this route serves users, not services.", code="UserRequired")
+    return caller
+
+
+CurrentCaller = Annotated[Principal, Depends(current_caller)]
 CurrentUser = Annotated[Principal, Depends(current_user)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 
@@ -85,7 +94,7 @@ def require_scope(scope: str) -> Any:
     for other services), used as `_caller: Annotated[Principal, require_scope(scopes.WRITE_INDEX)]`.
     """
 
-    async def check(user: CurrentUser) -> Principal:
+    async def check(user: CurrentCaller) -> Principal:
         if not user.is_service:
             raise Forbidden("Forbidden: service credentials required.", code="ServiceCredentialsRequired")
         if not user.has_scope(scope):

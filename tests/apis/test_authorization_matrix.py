@@ -42,6 +42,7 @@ from kit.cache import open_cache
 from kit.settings import Settings
 from tests.apis.carts.test_service import FakeCatalog, variant
 from tests.apis.products.conftest import Tokens
+from tests.figures import record
 from tests.support import asgi_client, embedded_settings
 
 # Users by caller name: the role of the seed they hold (`other` is a second customer).
@@ -51,6 +52,7 @@ SERVICES = tuple(f"service:{identity}" for identity in SERVICE_SCOPES)
 CALLERS = ("anonymous", *USERS, *SERVICES)
 EVERYONE = frozenset(CALLERS)
 SIGNED_IN = EVERYONE - {"anonymous"}
+USERS_ONLY = frozenset(USERS)  # a user route needs a user: a service token is no one's
 
 
 def user_id(caller: str) -> str:
@@ -67,9 +69,12 @@ def identities(scope: str) -> frozenset[str]:
 
 
 def admitted_by(guard: str) -> frozenset[str]:
-    """The callers a guard admits: `public`, `user`, `perm:<permission>` or `scope:<scope>`."""
+    """The callers a guard admits: `public`, `user` (users), `caller` (users and services),
+    `perm:<permission>` or `scope:<scope>`.
+    """
     kind, _, name = guard.partition(":")
-    return {"public": EVERYONE, "user": SIGNED_IN, "perm": holders(name), "scope": identities(name)}[kind]
+    admits = {"public": EVERYONE, "user": USERS_ONLY, "caller": SIGNED_IN}
+    return admits.get(kind) or {"perm": holders(name), "scope": identities(name)}[kind]
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,7 @@ MATRIX = [
     Row("products", "POST", "/categories", "perm:create:category"),
     Row("products", "PUT", "/categories/{category_id}", "perm:update:category"),
     Row("products", "DELETE", "/categories/{category_id}", "perm:delete:category"),
-    Row("products", "POST", "/stock/adjust/{variant_id}", "user", STOCK_ADJUSTERS, body=ADJUSTMENT),
+    Row("products", "POST", "/stock/adjust/{variant_id}", "caller", STOCK_ADJUSTERS, body=ADJUSTMENT),
     Row("products", "GET", "/stock/history/{variant_id}", "perm:read:stock"),
     Row("products", "GET", "/stock/reconcile", "perm:read:stock"),
     Row("products", "POST", "/internal/variant-details", f"scope:{scopes.READ_VARIANTS}"),
@@ -182,7 +187,8 @@ def declared(dependant: Dependant) -> str:
             return f"scope:{values[0]}"
         if name == "require_permission.<locals>.check":
             return "perm:" + ",".join(values[0])
-        inner = "user" if name == "current_user" else declared(dependency)
+        guards = {"current_user": "user", "current_caller": "caller"}
+        inner = guards[name] if name in guards else declared(dependency)
         found = inner if inner != "public" else found
     return found
 
@@ -288,10 +294,13 @@ async def test_every_caller_is_admitted_or_refused_as_its_row_says(tmp_path: Pat
                 if violation(row, caller, status):
                     wanted = "admitted" if caller in row.expected else f"refused {refusal(row, caller)}"
                     violations.append(f"{row} as {caller}: {status}, wanted {wanted}")
+    rows = sum(row.service == service for row in MATRIX)
+    record("authorization", routes=rows, cases=rows * len(CALLERS), violations=len(violations))
     assert violations == []
 
 
 def test_the_callers_are_every_seed_role_and_every_identity() -> None:
+    record("authorization", callers=len(CALLERS))  # once: the service tests record routes and cases
     assert set(USERS.values()) == set(seed.ROLES)
     assert all(caller.removeprefix("service:") in SERVICE_SCOPES for caller in SERVICES)
     assert SERVICE_ROLE == "service"

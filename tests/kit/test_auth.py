@@ -360,6 +360,21 @@ class TestDependencies:
         assert response.json()["code"] == "MissingScope"
         assert response.json()["details"] == [{"scope": "search:write-index"}]
 
+    async def test_a_user_route_refuses_a_service_token(
+        self, client: httpx.AsyncClient, key: Ed25519PrivateKey
+    ) -> None:
+        orders = sign(
+            key,
+            sub="service:orders",
+            role="service",
+            permissions=[],
+            aud=SERVICE_AUDIENCE,
+            scopes=["carts:use-any"],
+        )
+        response = await client.get("/mine", headers=bearer(orders))
+        assert response.status_code == 403
+        assert response.json()["code"] == "UserRequired"
+
     @pytest.mark.parametrize(
         "claimed",
         [
