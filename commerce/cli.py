@@ -72,6 +72,12 @@ def main(argv: list[str] | None = None) -> None:
     replayed = replay.add_mutually_exclusive_group(required=True)
     replayed.add_argument("id", nargs="?", help="the row's id (an event id or a workflow id)")
     replayed.add_argument("--all", action="store_true", help="every parked row of the service")
+    orders = commands.add_parser("orders", help="orders, as operators see them").add_subparsers(
+        dest="action", required=True
+    )
+    orders.add_parser(
+        "explain", help="the story of an order: its saga's steps, retries, compensations, signals"
+    ).add_argument("order_id")
     args = parser.parse_args(argv)
 
     if args.command == "dev":
@@ -104,6 +110,8 @@ def main(argv: list[str] | None = None) -> None:
         _run(list_outbox(Settings(), args.service, parked=args.parked))
     elif args.command == "outbox":
         _run(replay_outbox(Settings(), args.service, None if args.all else args.id))
+    elif args.command == "orders":
+        _run(explain_order(Settings(), args.order_id))
 
 
 def local_infra_settings() -> dict[str, str]:
@@ -239,6 +247,41 @@ def _outbox_database(settings: Settings, service: str) -> str:
     if service not in DATABASE_SERVICES:
         raise SystemExit(f"{service!r} has no outbox; those that do: {', '.join(DATABASE_SERVICES)}")
     return settings.for_service(service).service_database_url
+
+
+async def explain_order(settings: Settings, order_id: str) -> None:
+    """Print the order's timeline (`GET /orders/{id}/timeline`), read from its database and Temporal."""
+    from apis.orders import reads
+    from apis.orders.models import Order
+    from kit import db
+    from kit.temporal import TemporalConnection
+
+    engine = db.open_engine(settings.for_service("orders").service_database_url)
+    try:
+        async with db.session_factory(engine)() as session:
+            order = await session.get(Order, order_id)
+            if order is None:
+                raise SystemExit(f"orders: no order {order_id!r}")
+            told = await reads.order_timeline(session, TemporalConnection(settings), order)
+    finally:
+        await engine.dispose()
+    print(f"Order {told.order_id}: {told.status} (workflow {told.workflow_id})")
+    for entry in told.entries:
+        facts = [f"attempt {entry.attempt}"] if entry.attempt and entry.attempt > 1 else []
+        facts += [_took(entry.duration_ms)] if entry.duration_ms is not None else []
+        more = f"  ({', '.join(facts)})" if facts else ""
+        when = entry.at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        print(f"  {when}  {entry.kind:<12} {entry.text}{more}")
+
+
+def _took(ms: int) -> str:
+    """A duration for a person: 12 ms, 4.1 s, 3 min, 30 days."""
+    if ms < 1000:
+        return f"{ms} ms"
+    for unit, size in (("days", 86_400_000), ("h", 3_600_000), ("min", 60_000)):
+        if ms >= 2 * size:
+            return f"{ms // size} {unit}"
+    return f"{ms / 1000:.1f} s"
 
 
 async def dead_letters(settings: Settings, args: argparse.Namespace) -> None:

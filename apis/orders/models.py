@@ -64,6 +64,19 @@ class OrderItem(Base, table=True):
     quantity: int
 
 
+class OrderStatusChange(Base, table=True):
+    """One move of an order's status, written with the move itself: the order's side of its timeline."""
+
+    __tablename__ = "order_status_changes"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    order_id: str = Field(foreign_key="orders.id", index=True, ondelete="CASCADE", max_length=36)
+    previous: OrderStatus = Field(sa_type=sa.String(16))
+    status: OrderStatus = Field(sa_type=sa.String(16))
+    reason: str | None = Field(default=None, max_length=500)
+    at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+
 class CustomerCopy(Base, table=True):
     """A user as the auth service last described them (from `auth_events`), to show on orders."""
 

@@ -5,21 +5,29 @@ the local copy of the user).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_, select
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
-from apis.orders import rules
+from apis.orders import rules, timeline
 from apis.orders.errors import OrderNotFound
-from apis.orders.models import CustomerCopy, Order, OrderItem
-from apis.orders.schemas import OrderItemRead, OrderRead
+from apis.orders.models import CustomerCopy, Order, OrderItem, OrderStatusChange
+from apis.orders.schemas import OrderItemRead, OrderRead, OrderTimeline, TimelineEntry
 from contracts.orders import OrderStatus, PaymentMethod
 from kit.auth.principal import Principal
+from kit.db import now
+from kit.errors import Unavailable
 from kit.schemas import Pagination
+from workflows import place_order as saga
 
 LANGUAGES = ("en", "fr", "ar")
+HISTORY_TIMEOUT = timedelta(seconds=5)  # a timeline waits no longer for the saga's history
 SORTABLE = {
     "createdAt": Order.created_at,
     "updatedAt": Order.updated_at,
@@ -81,6 +89,43 @@ async def list_orders(
     query = query.order_by(column.desc() if descending else column.asc(), col(Order.id))
     orders = (await session.scalars(query.offset((page - 1) * limit).limit(limit))).all()
     return list(orders), Pagination.of(total, page, limit)
+
+
+async def order_timeline(
+    session: AsyncSession, temporal: Callable[[], Awaitable[Client]], order: Order
+) -> OrderTimeline:
+    """The order's story: its status changes, then (with no connection held) its saga's history."""
+    changes = (
+        await session.scalars(
+            select(OrderStatusChange)
+            .where(col(OrderStatusChange.order_id) == order.id)
+            .order_by(col(OrderStatusChange.at))
+        )
+    ).all()
+    told = OrderTimeline(
+        order_id=order.id,
+        status=order.status,
+        workflow_id=saga.workflow_id(order.id),
+        entries=timeline.from_changes(order, changes),
+    )
+    await session.rollback()  # the connection goes back to the pool while Temporal answers
+    saga_entries = await _saga_story(temporal, told.workflow_id)
+    return told.model_copy(update={"entries": timeline.merged(told.entries, saga_entries)})
+
+
+async def _saga_story(temporal: Callable[[], Awaitable[Client]], workflow_id: str) -> list[TimelineEntry]:
+    """The saga's side of the story; when its history cannot be read, a note saying why."""
+    try:
+        handle = (await temporal()).get_workflow_handle(workflow_id)
+        history = await handle.fetch_history(rpc_timeout=HISTORY_TIMEOUT)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            why = "its saga has not started yet, or Temporal no longer keeps its history"
+            return [timeline.note(now(), f"No workflow history: {why}")]
+        return [timeline.note(now(), f"The workflow history could not be read: {error.message}")]
+    except Unavailable as error:
+        return [timeline.note(now(), f"The workflow history could not be read: {error}")]
+    return timeline.from_history(history.events)
 
 
 def language(accept_language: str | None) -> str:

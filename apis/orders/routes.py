@@ -19,6 +19,7 @@ from apis.orders.schemas import (
     OrderCreate,
     OrderPage,
     OrderRead,
+    OrderTimeline,
     SortField,
     StatusChange,
 )
@@ -143,6 +144,22 @@ async def get_order(
 ) -> OrderRead:
     order = await reads.get_order(session, order_id, caller, guest_token)
     return await present_one(session, order, lang)
+
+
+@router.get(
+    "/{orderId}/timeline",
+    response_model=OrderTimeline,
+    summary="The order's story: each saga step, retry, compensation and signal, and each status change",
+)
+async def order_timeline(
+    order_id: OrderId,
+    session: SessionDep,
+    infra: InfraDep,
+    caller: OptionalUser,
+    guest_token: GuestToken = None,
+) -> OrderTimeline:
+    order = await reads.get_order(session, order_id, caller, guest_token)
+    return await reads.order_timeline(session, infra.temporal, order)
 
 
 @router.post(

@@ -132,3 +132,31 @@ class StatusChange(Schema):
 
 
 SortField = Literal["createdAt", "totalAmount", "status", "updatedAt"]
+
+
+EntryKind = Literal[
+    "started", "step", "retry", "failure", "compensation", "signal", "timer", "status", "ended", "note"
+]
+
+
+class TimelineEntry(Schema):
+    """One moment of an order's story, in plain words."""
+
+    at: Timestamp
+    kind: EntryKind
+    text: str
+    step: str | None = Field(default=None, description="the saga's step: reserve stock, charge the card, ...")
+    attempt: int | None = Field(default=None, description="which attempt of the step this was")
+    duration_ms: int | None = Field(default=None, description="how long the step took, retries included")
+    source: Literal["workflow", "order"] = Field(
+        description="the saga's Temporal history, or the order's own status changes"
+    )
+
+
+class OrderTimeline(Schema):
+    """The story of an order: what its saga did and how its status moved, in time order."""
+
+    order_id: str
+    status: OrderStatus
+    workflow_id: str
+    entries: list[TimelineEntry]

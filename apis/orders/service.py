@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from apis.orders import placing, rules
 from apis.orders.errors import InvalidTransition, NotCancellable, OrderNotFound
-from apis.orders.models import Order, OrderItem
+from apis.orders.models import Order, OrderItem, OrderStatusChange
 from apis.orders.reads import present_one
 from contracts import orders as contract
 from contracts.orders import OrderStatus, SagaReport
@@ -165,6 +165,11 @@ async def transition(
             details=details,
             transaction_id=transaction_id,
         )
+    session.add(
+        OrderStatusChange(
+            order_id=order_id, previous=current, status=new, reason=values.get("failure_reason")
+        )
+    )
     fresh = await session.get(Order, order_id, populate_existing=True)
     assert fresh is not None
     if new in rules.EVENTS:

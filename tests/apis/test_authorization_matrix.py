@@ -163,6 +163,7 @@ MATRIX = [
     Row("orders", "GET", "/", "perm:read:order"),
     Row("orders", "POST", "/guest-lookup", "public"),
     Row("orders", "GET", "/{orderId}", "public", ORDER_READERS, "order"),
+    Row("orders", "GET", "/{orderId}/timeline", "public", ORDER_READERS, "order"),
     Row("orders", "POST", "/{orderId}/cancel", "public", ORDER_CANCELLERS, "order"),
     Row("orders", "PUT", "/{orderId}/status", "perm:update:order"),
     Row("orders", "POST", "/internal/orders/{orderId}/status", f"scope:{scopes.REPORT_ORDER_STATUS}"),

@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from apis.orders import service
 from apis.orders.app import MIGRATIONS
-from apis.orders.models import Order, OrderItem
+from apis.orders.models import Order, OrderItem, OrderStatusChange
 from contracts.orders import OrderStatus, PaymentMethod, SagaReport
 from kit import db
 from kit.auth.principal import Principal
@@ -186,3 +186,28 @@ async def test_parked_compensations_stay_on_the_order_until_they_succeed(session
     order = await status_of(sessions, order_id)
     assert (order.status, order.parked_compensations) == (OrderStatus.CANCELLED, None)
     assert await outbox_of(sessions, order_id) == ["cancel", "ORDER_CANCELLED"]
+
+
+async def test_every_status_move_is_kept_for_the_timeline_and_a_repeated_report_is_not(
+    sessions: Sessions,
+) -> None:
+    order_id = await an_order(sessions, OrderStatus.PENDING)
+    await report(sessions, order_id, status="PAID", transactionId="txn_1")
+    await report(sessions, order_id, status="PAID", transactionId="txn_1")
+    await cancel(sessions, order_id)
+    with pytest.raises(Conflict):
+        await ship(sessions, order_id)
+    await report(sessions, order_id, status="CANCELLED")
+    async with sessions() as session:
+        changes = (
+            await session.scalars(
+                sa.select(OrderStatusChange)
+                .where(col(OrderStatusChange.order_id) == order_id)
+                .order_by(col(OrderStatusChange.at))
+            )
+        ).all()
+    assert [(c.previous, c.status, c.reason) for c in changes] == [
+        (OrderStatus.PENDING, OrderStatus.PAID, None),
+        (OrderStatus.PAID, OrderStatus.CANCELLING, "Cancelled by the customer"),
+        (OrderStatus.CANCELLING, OrderStatus.CANCELLED, None),
+    ]
