@@ -6,6 +6,7 @@ from temporalio import activity
 
 from activities.refusals import refusals
 from contracts.orders import OrdersClient, StatusReport
+from kit import metrics
 
 
 class OrderActivities:
@@ -17,3 +18,4 @@ class OrderActivities:
         """Idempotent: reporting the status the order already has changes nothing."""
         with refusals():
             await self._orders.report_status(report)
+        metrics.record_saga_outcome(report.status, report.code, parked=bool(report.parked))

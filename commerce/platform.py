@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from temporalio.worker import Worker
 
+from kit import metrics
 from kit.discovery import ServiceNotFound, open_registry
 from kit.infra import open_infra
 from kit.settings import SERVICES, Settings
@@ -65,7 +66,8 @@ async def run_worker(settings: Settings, queue: str) -> None:
         known = ", ".join(WORKERS) or "none yet"
         raise SystemExit(f"unknown task queue {queue!r}; known: {known}")
     worker_settings = settings.for_service("gateway").model_copy(update={"service_name": f"worker-{queue}"})
-    async with open_infra(worker_settings) as infra:
+    port = settings.metrics_port if settings.metrics_enabled else None
+    async with open_infra(worker_settings) as infra, metrics.serving(settings.host, port):
         client = await connect_temporal(settings)
         module = importlib.import_module(WORKERS[queue])
         if prepare := getattr(module, "prepare", None):  # what the queue needs in Temporal (schedules)

@@ -19,7 +19,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from contracts import images
 from gateway import docs, limits, proxy
-from gateway.routes import INTERNAL_SEGMENT, ROUTES
+from gateway.routes import ROUTES, forwarded
+from kit import metrics
 from kit.auth.edge import ROLE_HEADER, USER_ID_HEADER
 from kit.auth.principal import Principal
 from kit.auth.tokens import token_verifier
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health_details=_upstream_health,
         body_limits={UPLOAD_PATH: images.upload_body_limit(settings.max_upload_bytes)},
         trusted_proxies=settings.edge_trusted_proxies,
+        edge=True,  # its metrics on metrics_port, never on the public port
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -69,8 +71,14 @@ class GatewayState:
 
 
 @contextlib.asynccontextmanager
-async def _state(_infra: Infra) -> AsyncIterator[GatewayState]:
-    async with proxy.upstream_session() as session, httpx.AsyncClient(follow_redirects=False) as client:
+async def _state(infra: Infra) -> AsyncIterator[GatewayState]:
+    settings = infra.settings
+    port = settings.metrics_port if settings.metrics_enabled else None
+    async with (
+        metrics.serving(settings.host, port),
+        proxy.upstream_session() as session,
+        httpx.AsyncClient(follow_redirects=False) as client,
+    ):
         yield GatewayState(proxied=session, upstreams=client)
 
 
@@ -142,7 +150,7 @@ async def _verified(request: Request) -> Principal | None:
 def _forwarder(prefix: str, service: str, settings: Settings) -> Callable[..., Awaitable[Response]]:
     async def forward(request: Request, path: str) -> Response:
         target = proxy.upstream_path(request, prefix)
-        if target is None or (path and not path.startswith("/")) or INTERNAL_SEGMENT in path.split("/"):
+        if target is None or (path and not path.startswith("/")) or not forwarded(path):
             raise NotFound(f"Not Found: The path '{request.url.path}' does not exist on the API Gateway.")
         infra = get_infra(request)
         principal = await _verified(request)

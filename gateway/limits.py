@@ -8,10 +8,11 @@ from __future__ import annotations
 import logging
 import math
 
+from kit import metrics
 from kit.auth.principal import Principal
 from kit.cache import Cache
 from kit.errors import TooManyRequests
-from kit.settings import RateLimit, Settings
+from kit.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,12 @@ async def check(
 ) -> None:
     """Take a token from each bucket the request counts against; 429 with Retry-After when one is empty."""
     callers = [f"address:{address}"] + ([f"user:{principal.id}"] if principal else [])
-    buckets: list[tuple[str, RateLimit]] = [(f"rate:all:{caller}", settings.rate_limit) for caller in callers]
+    buckets = [(f"rate:all:{caller}", "all", settings.rate_limit) for caller in callers]
     route = (method, prefix, path.rstrip("/") or "/")
     if route in STRICT_ROUTES:
         name = f"{method}:{prefix}{route[2]}"
-        buckets += [(f"rate:{name}:{caller}", settings.strict_rate_limit) for caller in callers]
-    for key, limit in buckets:
+        buckets += [(f"rate:{name}:{caller}", name, settings.strict_rate_limit) for caller in callers]
+    for key, limit_name, limit in buckets:
         if limit.per_second <= 0:
             continue
         try:
@@ -47,6 +48,7 @@ async def check(
             log.warning("rate limit unchecked", extra={"key": key, "error": repr(exc)})
             return
         if wait > 0:
+            metrics.RATE_LIMIT_REFUSALS.labels(settings.service_name, limit_name).inc()
             seconds = max(1, math.ceil(wait))
             raise TooManyRequests(
                 f"Too many requests: try again in {seconds} s.",

@@ -16,6 +16,7 @@ from fastapi import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from kit import metrics
 from kit.auth.edge import IDENTITY_HEADER_PREFIX
 from kit.discovery import Registry
 from kit.errors import AppError, BadGateway, BadRequest, GatewayTimeout, Unavailable
@@ -40,6 +41,7 @@ HOP_BY_HOP = frozenset(
         b"traceparent",
     }
 )
+ROUTE_HEADER = metrics.ROUTE_HEADER.encode()
 # The gateway's own server writes these on every answer; the upstream's would make two of each.
 OWN_RESPONSE_HEADERS = frozenset({b"date", b"server"})
 REWRITTEN_PREFIXES = (b"x-forwarded-", IDENTITY_HEADER_PREFIX.encode())
@@ -178,8 +180,13 @@ async def forward(
     except (aiohttp.ClientError, TimeoutError) as exc:
         upstream.release()
         raise _failure(exc, service, seconds) from exc
-    lowered = ((k.lower(), v) for k, v in upstream.raw_headers)
-    answer = [(k, v) for k, v in lowered if k not in HOP_BY_HOP and k not in OWN_RESPONSE_HEADERS]
+    answer: Headers = []
+    for name, value in upstream.raw_headers:
+        lowered = name.lower()
+        if lowered == ROUTE_HEADER:  # the upstream's route template: our metrics' label, not the client's
+            metrics.name_route(request.scope, f"/{prefix}{value.decode('latin-1')}".rstrip("/"))
+        elif lowered not in HOP_BY_HOP and lowered not in OWN_RESPONSE_HEADERS:
+            answer.append((lowered, value))
     return Relayed(upstream, answer, first, service)
 
 

@@ -73,6 +73,7 @@ async def open_infra(settings: Settings, *, migrations: Path | None = None) -> A
             temporal,
             poll_interval=settings.outbox_poll_interval,
             max_attempts=settings.outbox_max_attempts,
+            name=settings.service_name,
         )
         relay_task = asyncio.create_task(relay.run(), name=f"outbox:{settings.service_name}")
         stack.push_async_callback(_stop, relay, relay_task)

@@ -24,7 +24,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from kit import db
+from kit import db, metrics
 from kit.bus import Event, EventBus
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,7 @@ class OutboxRelay:
         lease: timedelta = timedelta(seconds=60),
         retry_delay: timedelta = timedelta(seconds=0.5),
         retention: timedelta = timedelta(days=7),
+        name: str = "",
     ) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._postgres = engine.dialect.name == "postgresql"
@@ -112,22 +113,42 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = False
         self._last_purge = datetime.min.replace(tzinfo=UTC)
+        self._name = name  # the service, in the backlog's metrics
 
     def wake(self) -> None:
         """Ask for a delivery pass now (called after a commit)."""
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver until `stop()`; one failing destination never stops the others."""
-        while not self._stopping:
-            try:
-                if await self.deliver_pending() >= self._batch_size:
-                    continue  # a full batch: more may be waiting
-            except Exception:
-                log.exception("outbox pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
-            self._wake.clear()
+        """Deliver until `stop()`; one failing destination never stops the others. Meanwhile each scrape of
+        the metrics reads the backlog.
+        """
+        with metrics.refreshing(self.sample_backlog):
+            while not self._stopping:
+                try:
+                    if await self.deliver_pending() >= self._batch_size:
+                        continue  # a full batch: more may be waiting
+                except Exception:
+                    log.exception("outbox pass failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                self._wake.clear()
+
+    async def sample_backlog(self) -> None:
+        """Set the backlog gauges: rows undelivered, parked among them, and the oldest one's age."""
+        undelivered = col(OutboxMessage.delivered_at).is_(None)
+        parked = col(OutboxMessage.attempts) >= self._max_attempts
+        query = sa.select(
+            sa.func.count(),
+            sa.func.count().filter(parked),
+            sa.func.min(col(OutboxMessage.created_at)),
+        ).where(undelivered)
+        async with self._sessions() as session:
+            count, stuck, oldest = (await session.execute(query)).one()
+        age = (db.now() - oldest).total_seconds() if oldest is not None else 0.0
+        metrics.OUTBOX_BACKLOG.labels(self._name).set(count)
+        metrics.OUTBOX_PARKED.labels(self._name).set(stuck)
+        metrics.OUTBOX_OLDEST_SECONDS.labels(self._name).set(max(0.0, age))
 
     def stop(self) -> None:
         """End `run()` after the current pass: cancelling a pass mid-query can wedge a SQLite connection."""

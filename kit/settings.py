@@ -175,6 +175,22 @@ class Settings(BaseSettings):
         default=0, ge=0, description="Products the products service generates on its first start (dev)."
     )
 
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Count and time requests and activities, serve `/metrics` (kit.metrics); off: neither.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        description="Where the gateway and the workers serve `/metrics` (they have no service port for it; "
+        "the gateway's is public): one endpoint per process, shared. None: not served (services always "
+        "answer `/metrics` on their own port).",
+    )
+    stock_reconcile_every: float = Field(
+        default=300.0,
+        gt=0,
+        description="Products: seconds between the stock reconciles that scrapes of `/metrics` run (drift).",
+    )
+
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 

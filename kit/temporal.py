@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from kit import metrics
 from kit.errors import Unavailable
 from kit.settings import Settings
 
@@ -37,11 +38,14 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 
 
 async def connect_temporal(settings: Settings) -> Client:
-    """A client that carries pydantic models and dataclasses as workflow and activity payloads."""
+    """A client that carries pydantic models and dataclasses as workflow and activity payloads; the workers
+    built on it time their activities (kit.metrics).
+    """
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        interceptors=[metrics.ActivityMetrics()] if settings.metrics_enabled else [],
     )
 
 

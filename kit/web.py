@@ -23,7 +23,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kit import db
+from kit import db, metrics
 from kit.bus import EventBus
 from kit.cache import Cache
 from kit.discovery import Instance
@@ -67,6 +67,7 @@ def create_service(
     health_details: Callable[[Request], Awaitable[Mapping[str, Any]]] | None = None,
     body_limits: Mapping[str, int] | None = None,
     trusted_proxies: Sequence[str] | None = None,
+    edge: bool = False,
     **fastapi_options: Any,
 ) -> FastAPI:
     """A FastAPI app wired to its ports; `migrations` gives the service a database and an outbox.
@@ -76,7 +77,7 @@ def create_service(
     `checks` names what of that state `/ready` must also find answering (the search service's index).
     `health_details` adds to `/health` (the gateway's upstreams); `body_limits` raises the body limit of
     some paths (an upload); `trusted_proxies` replaces the peers whose X-Forwarded-* are believed (the
-    gateway's are the proxies in front of it).
+    gateway's are the proxies in front of it); `edge` (the gateway) serves no `/metrics` on its public port.
     """
 
     @contextlib.asynccontextmanager
@@ -116,6 +117,8 @@ def create_service(
     app.include_router(_probes(settings.service_name, checks, health_details))
     for router in routers:
         app.include_router(router)
+    if settings.metrics_enabled:
+        metrics.instrument(app, settings.service_name, edge=edge)
     app.openapi = truthful_openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -20,6 +20,7 @@ import httpx
 import pytest
 import uvicorn
 from asgi_lifespan import LifespanManager
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 from temporalio.api.enums.v1 import IndexedValueType
@@ -285,3 +286,14 @@ async def scratch_elastic_index() -> AsyncIterator[str]:
             found = await client.indices.get(index=f"{alias}-v*", allow_no_indices=True)
             if found.body:
                 await client.indices.delete(index=list(found.body))
+
+
+def sample(exposition: str | bytes, name: str, **labels: str) -> float:
+    """The sum of the samples named `name` whose labels include `labels`, in a `/metrics` text (0: none)."""
+    text = exposition.decode() if isinstance(exposition, bytes) else exposition
+    return sum(
+        found.value
+        for family in text_string_to_metric_families(text)
+        for found in family.samples
+        if found.name == name and labels.items() <= found.labels.items()
+    )

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from apis.auth.errors import LoginThrottled
+from kit import metrics
 from kit.cache import Cache
 
 
@@ -51,6 +52,7 @@ class LoginThrottle:
             if await self._cache.incr(key, ttl=self._policy.window) > limit:
                 for held in taken:
                     await self._cache.incr(held, ttl=self._policy.window, by=-1)
+                metrics.RATE_LIMIT_REFUSALS.labels("auth", "login-failures").inc()
                 remaining = self._policy.window - self._clock() % self._policy.window
                 raise LoginThrottled(max(1, math.ceil(remaining)))
 

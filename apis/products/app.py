@@ -12,8 +12,10 @@ from apis.products import demo
 from apis.products.dependencies import ProductsState
 from apis.products.events import Notifier
 from apis.products.routes import ROUTERS
+from apis.products.service import stock
 from apis.products.service.images import ImageCheck
 from contracts import images, products
+from kit import metrics
 from kit.auth.services import service_tokens
 from kit.infra import Infra
 from kit.settings import Settings
@@ -25,7 +27,15 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 @contextlib.asynccontextmanager
 async def _state(infra: Infra) -> AsyncIterator[ProductsState]:
     http = infra.client(images.SERVICE, token=service_tokens(infra, products.SERVICE))
-    yield ProductsState(images=ImageCheck(images.ImagesClient(http), infra.settings.images_public_url))
+    sessions = infra.sessions
+    assert sessions is not None
+
+    async def reconcile_stock() -> None:  # its drift, for the scrapes of /metrics
+        async with sessions() as session:
+            await stock.reconcile(session)
+
+    with metrics.refreshing(reconcile_stock, every=infra.settings.stock_reconcile_every):
+        yield ProductsState(images=ImageCheck(images.ImagesClient(http), infra.settings.images_public_url))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 from pydantic.alias_generators import to_camel
 
+from kit import metrics
+
 log = logging.getLogger(__name__)
 
 DEAD_LETTER_SUFFIX = ".dlq"
@@ -164,6 +166,7 @@ async def handle_with_retry(
                     "event handler failed; parking event", extra={"eventId": event.id, "group": group}
                 )
                 await bus.publish(dead_letter(event, group, exc))
+                metrics.DEAD_LETTERS.labels(group, event.topic).inc()
                 return
             await asyncio.sleep(retry.delay(attempt))
         else:
@@ -171,18 +174,32 @@ async def handle_with_retry(
             return
 
 
+Lag = Callable[[], Awaitable[dict[tuple[str, str], int]]]
+"""A bus's consumer lag now: events not yet committed, by (group, topic) of its subscriptions."""
+
+
 class Consumers:
     """A bus's consumer tasks. Each restarts with backoff when it fails instead of dying with its task;
-    `down` names those not running meanwhile, for readiness.
+    `down` names those not running meanwhile, for readiness. While any runs, each scrape of the metrics
+    reads their `lag`.
     """
 
-    def __init__(self, retry: Retry) -> None:
+    def __init__(self, retry: Retry, lag: Lag | None = None) -> None:
         self._retry = retry
         self._tasks: set[asyncio.Task[None]] = set()
         self.down: dict[str, str] = {}
+        self._lag = lag
+        self._sampling = contextlib.ExitStack()
+
+    async def _sample_lag(self) -> None:
+        if self._lag is not None:
+            for (group, topic), behind in (await self._lag()).items():
+                metrics.CONSUMER_LAG.labels(group, topic).set(behind)
 
     def start(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         """Run `run()` until the bus closes; it calls `running(name)` once it consumes."""
+        if not self._tasks:
+            self._sampling.enter_context(metrics.refreshing(self._sample_lag))
         task = asyncio.create_task(self._supervise(name, run), name=f"bus:{name}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -207,6 +224,7 @@ class Consumers:
                 await asyncio.sleep(delay)
 
     async def stop(self) -> None:
+        self._sampling.close()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -53,7 +53,9 @@ class KafkaBus:
         self._admin = AIOKafkaAdminClient(bootstrap_servers=self._servers, client_id=f"{client_id}-admin")
         self._known_topics: set[str] = set()
         self._retry = retry
-        self._consumers = Consumers(retry)
+        self._consumers = Consumers(retry, lag=self._lag)
+        # Running consumers, by group, with the offsets they committed since they started.
+        self._live: dict[str, tuple[AIOKafkaConsumer, dict[TopicPartition, int]]] = {}
 
     async def publish(self, event: Event) -> None:
         await self._ensure_topics([event.topic])
@@ -75,6 +77,8 @@ class KafkaBus:
         )
         await consumer.start()
         self._consumers.running(group)
+        committed: dict[TopicPartition, int] = {}
+        self._live[group] = (consumer, committed)
         try:
             async for message in consumer:
                 try:
@@ -87,8 +91,27 @@ class KafkaBus:
                     await handle_with_retry(self, group, event, handler, handled, self._retry)
                 partition = TopicPartition(message.topic, message.partition)
                 await consumer.commit({partition: message.offset + 1})
+                committed[partition] = message.offset + 1
         finally:
+            self._live.pop(group, None)
             await consumer.stop()
+
+    async def _lag(self) -> dict[tuple[str, str], int]:
+        """Each group's lag from what its consumer knows: the partitions' high watermarks (from its last
+        fetch) less its commits (or, before its first, the position it resumed from).
+        """
+        lag: dict[tuple[str, str], int] = {}
+        for group, (consumer, committed) in list(self._live.items()):
+            for partition in consumer.assignment():
+                end = consumer.highwater(partition)
+                if end is None:
+                    continue
+                done = committed.get(partition)
+                if done is None:
+                    done = await consumer.position(partition)
+                key = (group, partition.topic)
+                lag[key] = lag.get(key, 0) + max(0, end - done)
+        return lag
 
     async def _ensure_topics(self, topics: list[str]) -> None:
         missing = [t for t in topics if t not in self._known_topics]

@@ -64,7 +64,8 @@ class MemoryBus:
         self._url = url
         self._broker: MemoryBroker | None = None
         self._retry = retry
-        self._consumers = Consumers(retry)
+        self._consumers = Consumers(retry, lag=self._lag)
+        self._subscriptions: set[tuple[str, str]] = set()
 
     @property
     def broker(self) -> MemoryBroker:
@@ -81,6 +82,7 @@ class MemoryBus:
     def subscribe(self, group: str, topics: Sequence[str], handler: Handler) -> None:
         handled = HandledIds()
         for name in topics:
+            self._subscriptions.add((group, name))
             consumer = f"{group}:{name}"
             self._consumers.start(consumer, partial(self._consume, consumer, group, name, handler, handled))
 
@@ -96,6 +98,13 @@ class MemoryBus:
                     await topic.changed.wait_for(lambda: len(topic.events) > offset)  # noqa: B023
                 await handle_with_retry(self, group, topic.events[offset], handler, handled, self._retry)
                 broker.offsets[(group, name)] = offset + 1
+
+    async def _lag(self) -> dict[tuple[str, str], int]:
+        broker = self.broker
+        return {
+            (group, name): len(broker.topic(name).events) - broker.offsets.get((group, name), 0)
+            for group, name in self._subscriptions
+        }
 
     async def ping(self) -> None:
         return None

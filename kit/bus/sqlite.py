@@ -87,7 +87,8 @@ class SqliteBus:
         retention = parse_qs(urlsplit(url).query).get("retention_days", ["7"])[0]
         self._retention_seconds = float(retention) * 86_400
         self._retry = retry
-        self._consumers = Consumers(retry)
+        self._consumers = Consumers(retry, lag=self._lag)
+        self._subscriptions: set[tuple[str, str]] = set()
         self._db: aiosqlite.Connection | None = None
         self._writing = asyncio.Lock()
 
@@ -118,6 +119,7 @@ class SqliteBus:
     def subscribe(self, group: str, topics: Sequence[str], handler: Handler) -> None:
         handled = HandledIds()
         for topic in topics:
+            self._subscriptions.add((group, topic))
             consumer = f"{group}:{topic}"
             self._consumers.start(consumer, partial(self._consume, consumer, group, topic, handler, handled))
 
@@ -160,6 +162,17 @@ class SqliteBus:
             (topic, seq, limit),
         ) as cursor:
             return [(int(s), str(k), bytes(d)) for s, k, d in await cursor.fetchall()]
+
+    async def _lag(self) -> dict[tuple[str, str], int]:
+        lag = {}
+        for group, topic in self._subscriptions:
+            committed = await self._committed(group, topic)
+            async with self.db.execute(
+                "SELECT COUNT(*) FROM events WHERE topic = ? AND seq > ?", (topic, committed)
+            ) as cursor:
+                row = await cursor.fetchone()
+            lag[(group, topic)] = int(row[0]) if row else 0
+        return lag
 
     async def ping(self) -> None:
         async with self.db.execute("SELECT 1") as cursor:

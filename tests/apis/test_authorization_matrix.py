@@ -175,7 +175,8 @@ APPS: dict[str, Callable[[Settings], FastAPI]] = {
     "carts": create_carts,
     "orders": create_orders,
 }
-UNGUARDED = {"/health", "/ready", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# /metrics too: Prometheus scrapes it on the service's own port, and the gateway never forwards it.
+UNGUARDED = {"/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 
 def declared(dependant: Dependant) -> str:

@@ -42,6 +42,7 @@ from apis.products.schemas.stock import (
 )
 from apis.products.service.catalog import refresh_listing
 from contracts.products import VariantNotFound
+from kit import metrics
 from kit.db import commit, now
 
 GIVING_BACK = frozenset({StockMovementType.ORDER_CANCELLED, StockMovementType.RETURN_RESTOCK})
@@ -201,4 +202,7 @@ async def reconcile(session: AsyncSession) -> ReconcileReport:
         for v, p, q, t in rows
     ]
     checked = await session.scalar(sa.select(sa.func.count()).select_from(Variant)) or 0
+    metrics.STOCK_DRIFT_VARIANTS.set(len(mismatches))
+    metrics.STOCK_DRIFT_UNITS.set(sum(abs(m.stock_quantity - m.ledger_quantity) for m in mismatches))
+    metrics.STOCK_RECONCILED_AT.set_to_current_time()
     return ReconcileReport(variants_checked=checked, mismatches=mismatches)
