@@ -25,6 +25,7 @@ from typing import Any
 from tests.figures import FIGURES_DIR, gathered
 
 SUITES = [
+    "tests/e2e/test_faults.py",
     "tests/e2e/test_concurrency_rounds.py",
     "tests/e2e/test_worker_crash.py",
     "tests/test_fuzz.py",
