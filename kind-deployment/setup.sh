@@ -6,7 +6,8 @@
 #   kind-deployment/setup.sh              # all of: build cluster load apply wait
 #   kind-deployment/setup.sh STEP...      # build | cluster | load | apply | wait | smoke | diagnose | delete
 #
-# Then: gateway http://localhost:3000, Temporal Web UI http://localhost:8233.
+# Then: gateway http://localhost:3000, Temporal Web UI http://localhost:8233, Prometheus http://localhost:9090,
+# Grafana http://localhost:3100 (dashboard "Commerce: the shop at a glance").
 # Needs docker, kind, kubectl and envsubst (gettext); `smoke` needs curl and python3.
 # Variables: IMAGE_TAG (dev), KIND_CLUSTER_NAME (commerce), ROLLOUT_TIMEOUT (600s),
 # GATEWAY_URL (http://127.0.0.1:3000, for smoke).
@@ -71,6 +72,8 @@ step_apply() {
     kube -n "$namespace" wait --for=condition=complete job/temporal-setup --timeout="$timeout"
     log "applying the platform ($image)"
     render services.yaml | kube apply -f -
+    log "applying Prometheus and Grafana"
+    render observability.yaml | kube apply -f -
 }
 
 step_wait() {

@@ -2,7 +2,9 @@
 # Smoke tests of a deployed platform, through the gateway only: health, register + login, an image uploaded
 # and fetched (304 on a repeat), list products, search finds one, a guest order. Used by the Jenkinsfile and `setup.sh smoke`; works against docker
 # compose too.
-# Variables: GATEWAY_URL (http://127.0.0.1:3000), SMOKE_TIMEOUT (seconds to wait for the platform, 300).
+# Then Prometheus has scraped the order's metrics.
+# Variables: GATEWAY_URL (http://127.0.0.1:3000), PROMETHEUS_URL (http://127.0.0.1:9090), SMOKE_TIMEOUT
+# (seconds to wait for the platform, 300).
 # Needs curl and python3.
 set -euo pipefail
 
@@ -108,5 +110,17 @@ case "$status" in
     201 | 202) echo "ok   POST /orders (guest order: $status)" ;;
     *) fail "POST /orders answered $status" ;;
 esac
+
+request GET /orders/metrics
+[ "$status" = 404 ] || fail "GET /orders/metrics through the gateway answered $status, not 404"
+# Prometheus scrapes every part (deploy/observability/): the order's saga outcome shows up within a scrape.
+prometheus="${PROMETHEUS_URL:-http://127.0.0.1:9090}"
+query="$prometheus/api/v1/query?query=sum(commerce_saga_outcomes_total)"
+while : >"$body_file"; status="$(curl -s --max-time 10 -o "$body_file" -w '%{http_code}' "$query")" || status=000
+    [ "$status" != 200 ] || [ "$(field 'len(d["data"]["result"])')" = 0 ]; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "Prometheus ($prometheus) has no commerce_saga_outcomes_total"
+    sleep 3
+done
+echo "ok   Prometheus counts the order's saga outcome; /metrics not reachable through the gateway"
 
 echo "smoke: all passed"

@@ -40,7 +40,7 @@ COMPOSE_FILE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
 COMPOSE_SCRIPTS = REPO / "deploy" / "compose"
 KIND = REPO / "kind-deployment"
-MANIFESTS = ("infra.yaml", "services.yaml")
+MANIFESTS = ("infra.yaml", "services.yaml", "observability.yaml")
 KUBERNETES_VERSION = "1.33"
 IMAGE_TAG = "test-tag"
 OUR_IMAGE = "commerce"
@@ -462,7 +462,12 @@ def test_kind_cluster_maps_the_node_ports_and_runs_the_validated_version(objects
         for port in o["spec"]["ports"]
         if o["spec"].get("type") == "NodePort"
     }
-    assert mapped == {node_ports["gateway"]: DEFAULT_PORTS["gateway"], node_ports["temporal-ui"]: 8233}
+    assert mapped == {
+        node_ports["gateway"]: DEFAULT_PORTS["gateway"],
+        node_ports["temporal-ui"]: 8233,
+        node_ports["prometheus"]: 9090,
+        node_ports["grafana"]: 3100,
+    }
 
 
 def test_kubernetes_references_resolve(objects: list[Doc]) -> None:
