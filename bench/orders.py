@@ -1,11 +1,13 @@
 """Order placement through the gateway of the embedded platform, against the floor of the same engine.
 
-    python -m bench.orders [--orders 200] [--concurrency 10]
+    python -m bench.orders [--orders 200] [--concurrency 10] [--metrics-overhead]
 
 Both run in one process on one Temporal dev server, side by side: first the floor (a workflow running as
 many no-op activities as a one-line card order's saga: reserve, charge, confirm), then real orders
 (`POST /orders`, answered once the saga has confirmed the order). Prints median and p99 latency,
-throughput, and the ratios real/floor.
+throughput, and the ratios real/floor. With `--metrics-overhead`, the real orders run twice, metrics on
+(as deployed: every request and activity counted and timed, `/metrics` scraped every second, as a busy
+Prometheus would) then off (`COMMERCE_METRICS_ENABLED=false`), and the ratios on/off are printed too.
 """
 
 from __future__ import annotations
@@ -75,7 +77,16 @@ async def floor(settings: Settings, count: int, concurrency: int) -> dict[str, f
         return await measure("floor", count, concurrency, one)
 
 
-async def orders(settings: Settings, count: int, concurrency: int) -> dict[str, float]:
+async def scraping(settings: Settings) -> None:
+    """Read every service's `/metrics` once a second, until cancelled."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        while True:
+            for service in SERVICES:
+                await http.get(f"http://127.0.0.1:{settings.port_of(service)}/metrics")
+            await asyncio.sleep(1)
+
+
+async def orders(settings: Settings, count: int, concurrency: int, label: str = "orders") -> dict[str, float]:
     gateway = f"http://127.0.0.1:{settings.port_of('gateway')}"
     async with serving(settings), httpx.AsyncClient(base_url=gateway, timeout=60) as http:
         login = await http.post(
@@ -113,10 +124,15 @@ async def orders(settings: Settings, count: int, concurrency: int) -> dict[str, 
                 raise RuntimeError(f"order {n}: {response.status_code} {response.text}")
 
         await one(-1)  # warm-up
-        return await measure("orders", count, concurrency, one)
+        scraper = asyncio.create_task(scraping(settings)) if settings.metrics_enabled else None
+        try:
+            return await measure(label, count, concurrency, one)
+        finally:
+            if scraper is not None:
+                scraper.cancel()
 
 
-async def main(count: int, concurrency: int) -> None:
+async def main(count: int, concurrency: int, metrics_overhead: bool = False) -> None:
     with tempfile.TemporaryDirectory() as data:
         ports = dict(zip((*SERVICES, "gateway"), range(23001, 23008), strict=True))
         settings = Settings(
@@ -135,10 +151,19 @@ async def main(count: int, concurrency: int) -> None:
         async with dev_server(settings, ui=False):
             base = await floor(settings, count, concurrency)
             real = await orders(settings, count, concurrency)
+            if metrics_overhead:
+                off = settings.model_copy(update={"metrics_enabled": False})
+                without = await orders(off, count, concurrency, label="off")
+    ratio(real, base, "orders / floor")
+    if metrics_overhead:
+        ratio(real, without, "metrics on / off")
+
+
+def ratio(a: dict[str, float], b: dict[str, float], what: str) -> None:
     print(
-        f"ratio    median x{real['median_ms'] / base['median_ms']:.2f}"
-        f"   p99 x{real['p99_ms'] / base['p99_ms']:.2f}"
-        f"   throughput x{real['per_second'] / base['per_second']:.2f}  (orders / floor)"
+        f"ratio    median x{a['median_ms'] / b['median_ms']:.2f}"
+        f"   p99 x{a['p99_ms'] / b['p99_ms']:.2f}"
+        f"   throughput x{a['per_second'] / b['per_second']:.2f}  ({what})"
     )
 
 
@@ -146,5 +171,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--metrics-overhead", action="store_true", help="orders with metrics on, then off")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.orders, arguments.concurrency))
+    asyncio.run(main(arguments.orders, arguments.concurrency, arguments.metrics_overhead))
