@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from kit.logs import configure_logging
@@ -29,6 +32,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="commerce", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     dev = commands.add_parser("dev", help="the whole platform in one process, with a Temporal dev server")
+    dev.add_argument(
+        "--split",
+        action="store_true",
+        help="every API, the gateway and every worker as its own child process (commerce serve/worker), "
+        "supervised: a child that dies is reported and restarted",
+    )
     dev.add_argument("--data-dir", type=Path, help="where SQLite files and Temporal state live (./.commerce)")
     dev.add_argument(
         "--infra",
@@ -87,17 +96,15 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.setdefault("COMMERCE_DEMO_CATALOG", "60")  # the products service's first start
         if args.infra == "local":
             os.environ.update(local_infra_settings())
-        run_dev(Settings())
+        run_dev(Settings(), split=args.split)
     elif args.command == "infra":
         os.execv(INFRA_SCRIPT, [str(INFRA_SCRIPT), *args.action])
     elif args.command == "serve":
         serve_service(args.service)
     elif args.command == "worker":
-        from commerce.platform import run_worker
-
         settings = Settings()
         configure_logging(settings.log_level, settings.log_format)
-        _run(run_worker(settings, args.queue))
+        _run(worker_until_stopped(settings, args.queue))
     elif args.command == "migrate":
         _run(migrate(Settings(), args.service))
     elif args.command == "events":
@@ -123,9 +130,16 @@ def local_infra_settings() -> dict[str, str]:
         for line in printed.splitlines()
         if line.startswith("export ")
     )
+    return infra_settings(urls)
+
+
+def infra_settings(urls: Mapping[str, str], database: str = "{service}") -> dict[str, str]:
+    """The COMMERCE_* variables of a platform on the servers that `deploy/local/infra env` prints
+    (COMMERCE_TEST_POSTGRES_URL, ...): each service's database named `database` ({service} filled in).
+    """
     postgres = urls["COMMERCE_TEST_POSTGRES_URL"].replace("postgresql://", "postgresql+asyncpg://", 1)
     return {
-        "COMMERCE_DATABASE_URL": postgres + "/{service}",
+        "COMMERCE_DATABASE_URL": f"{postgres}/{database}",
         "COMMERCE_BUS_URL": urls["COMMERCE_TEST_KAFKA_URL"],
         "COMMERCE_CACHE_URL": urls["COMMERCE_TEST_REDIS_URL"],
         "COMMERCE_SEARCH_URL": urls["COMMERCE_TEST_ELASTIC_URL"],
@@ -133,8 +147,9 @@ def local_infra_settings() -> dict[str, str]:
     }
 
 
-def run_dev(settings: Settings) -> None:
+def run_dev(settings: Settings, *, split: bool = False) -> None:
     from commerce.platform import run_platform
+    from commerce.split import run_split_platform
 
     configure_logging(settings.log_level, settings.log_format)
 
@@ -142,6 +157,7 @@ def run_dev(settings: Settings) -> None:
         gateway = f"http://{settings.host}:{settings.port_of('gateway')}"
         temporal_host = settings.temporal_address.rpartition(":")[0] or "127.0.0.1"
         ui = f"http://{temporal_host}:{settings.temporal_ui_port}"
+        processes = "    Processes     one per API and worker (commerce serve/worker)\n" if split else ""
         print(
             "\n"
             "  Commerce platform is up\n"
@@ -151,11 +167,24 @@ def run_dev(settings: Settings) -> None:
             f"    Admin login   {settings.admin_email} / {settings.admin_password.get_secret_value()}"
             "  (development only)\n"
             f"    Data          {settings.data_dir.resolve()}\n"
+            f"{processes}"
             "  Press Ctrl-C to stop.\n",
             flush=True,
         )
 
-    _run(run_platform(settings, on_ready=banner))
+    _run((run_split_platform if split else run_platform)(settings, on_ready=banner))
+
+
+async def worker_until_stopped(settings: Settings, queue: str) -> None:
+    """`commerce worker <queue>` until SIGINT/SIGTERM, then a graceful shutdown of the worker."""
+    from commerce.platform import run_worker
+
+    running = asyncio.create_task(run_worker(settings, queue))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, running.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
 
 
 def serve_service(name: str) -> None:

@@ -1,4 +1,5 @@
-"""Running the platform: one service, one worker, or everything in one process (`commerce dev`)."""
+"""Running the platform: one service, one worker, or everything in one process (`commerce dev`; split into
+processes, `commerce dev --split`, see commerce/split.py)."""
 
 from __future__ import annotations
 
@@ -117,7 +118,7 @@ async def run_platform(settings: Settings, *, on_ready: Callable[[bool], None]) 
         loop.add_signal_handler(sig, stop.set)
     try:
         async with dev_server(settings) as started_temporal, serving(settings) as tasks:
-            await _until_discoverable(settings)
+            await until_discoverable(settings)
             on_ready(started_temporal)
             stopped = asyncio.create_task(stop.wait())
             await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -129,7 +130,7 @@ async def run_platform(settings: Settings, *, on_ready: Callable[[bool], None]) 
             loop.remove_signal_handler(sig)
 
 
-async def _until_discoverable(settings: Settings, seconds: float = 60) -> None:
+async def until_discoverable(settings: Settings, seconds: float = 60) -> None:
     """Wait until discovery finds every service (Consul lists an instance once its first check passed)."""
     defaults = {name: f"http://{settings.host}:{settings.port_of(name)}" for name in SERVICES}
     deadline = asyncio.get_running_loop().time() + seconds

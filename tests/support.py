@@ -133,11 +133,13 @@ async def eventually(check: Any, within: float = 5.0, interval: float = 0.02) ->
 
 
 @contextlib.asynccontextmanager
-async def scratch_database(server_url: str) -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database on the real server for one test; yields its SQLAlchemy URL."""
+async def scratch_database(server_url: str, name: str | None = None) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database (`name`, or a random one) on the real server for one test; yields
+    its SQLAlchemy URL.
+    """
     import asyncpg
 
-    name = f"test_{uuid.uuid4().hex[:12]}"
+    name = name or f"test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(f"{server_url}/postgres")
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')

@@ -44,14 +44,20 @@ class Platform:
         self.gateway = f"http://127.0.0.1:{self.ports['gateway']}"
         self.ui = f"http://127.0.0.1:{self.ui_port}"
 
-    def start(self) -> subprocess.Popen[str]:
+    def start(self, *options: str) -> subprocess.Popen[str]:
         env = {
             **os.environ,
             "COMMERCE_PORTS": json.dumps(self.ports),
             "COMMERCE_TEMPORAL_ADDRESS": f"127.0.0.1:{self.temporal_port}",
             "COMMERCE_TEMPORAL_UI_PORT": str(self.ui_port),
         }
-        command = [str(Path(sys.executable).parent / "commerce"), "dev", "--data-dir", str(self.data_dir)]
+        command = [
+            str(Path(sys.executable).parent / "commerce"),
+            "dev",
+            "--data-dir",
+            str(self.data_dir),
+            *options,
+        ]
         return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     @staticmethod
