@@ -7,6 +7,12 @@ again with its data kept:
 | --- | --- | --- |
 | `orders_worker` | a rush of orders, each with its Idempotency-Key | `commerce worker orders` mid-saga |
 | `products` | a rush of orders | `commerce serve products` while the saga reserves stock |
+| `orders_service` | a rush of orders | `commerce serve orders` right after it answered the first |
+| `kafka` | registrations | the broker |
+| `elasticsearch` | products created, renamed, deleted | the search engine |
+| `redis` | guest carts filled (a line checked on the cart before it is sent again) | the cache |
+| `postgres` | orders, registrations and product changes at once | the database server |
+| `temporal` | a rush of orders | the Temporal server mid-saga |
 
 After recovery every trial checks what it touched: every order settled (never stuck PENDING or
 CANCELLING), held plus left is the stock (never oversold) and the ledger reconciles with one ORDER movement
@@ -33,6 +39,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -41,11 +48,11 @@ import pytest
 import pytest_asyncio
 
 from apis.orders import rules
-from contracts import orders, products
+from contracts import auth, orders, products
 from contracts.orders import OrderStatus
 from kit.bus import Event, TopicReader, open_bus
 from tests.e2e.conftest import ADDRESS, Shop
-from tests.e2e.real_platform import Processes, Servers, private_servers
+from tests.e2e.real_platform import SERVERS, Processes, private_servers
 from tests.figures import record
 
 log = logging.getLogger(__name__)
@@ -127,11 +134,10 @@ def trial_rng(fault: str, trial: int) -> tuple[random.Random, Tally]:
 async def crash(platform: Processes, part: str, rng: random.Random, downtime: tuple[float, float]) -> None:
     """SIGKILL `part` (a server of the private set, or an API or worker process), leave it down a random
     while, start it again."""
-    servers: Servers = platform.servers
-    if part in servers.urls or part in ("postgres", "redis", "kafka", "elasticsearch", "temporal"):
-        await asyncio.to_thread(servers.stop, part)
+    if part in SERVERS:
+        await asyncio.to_thread(platform.servers.stop, part)
         await asyncio.sleep(rng.uniform(*downtime))
-        await asyncio.to_thread(servers.start, part)
+        await asyncio.to_thread(platform.servers.start, part)
     else:
         await asyncio.to_thread(platform.kill, part)
         await asyncio.sleep(rng.uniform(*downtime))
@@ -175,9 +181,12 @@ async def until(check: Callable[[], Awaitable[bool]], seconds: float = RECOVERY)
 # ---------------------------------------------------------------------------------------------- workloads
 
 
-async def place_orders(shop: Shop, rng: random.Random, variant_id: str, count: int) -> list[str]:
+async def place_orders(
+    shop: Shop, rng: random.Random, variant_id: str, count: int, accepted: asyncio.Event | None = None
+) -> list[str]:
     """`count` one-unit orders at once, card or cash, each retried with its own Idempotency-Key until it
     is answered (an order refused for want of stock has an id too): the ids of the orders placed.
+    `accepted` is set once the first is answered.
     """
 
     async def one(card: bool) -> str:
@@ -202,11 +211,105 @@ async def place_orders(shop: Shop, rng: random.Random, variant_id: str, count: i
             )
             order_id = placed.json().get("id") or _refused_order(placed)
             assert order_id, placed.text
+            if accepted is not None:
+                accepted.set()
             return str(order_id)
 
         return str(await retried(post))
 
     return list(await asyncio.gather(*(one(rng.random() < 0.5) for _ in range(count))))
+
+
+async def register_users(shop: Shop, platform: Processes, count: int) -> dict[str, str]:
+    """`count` customers registering at once, each retried until answered (a 409 after a lost answer: the
+    first try went through): their ids by e-mail, read from the auth database."""
+
+    async def one() -> str:
+        email = f"f-{uuid.uuid4().hex[:12]}@example.com"
+        body = {"name": "Fay Fault", "email": email, "password": "correct horse battery"}
+        await retried(lambda: post_once(shop, "/auth/register", body, 201))
+        return email
+
+    emails = list(await asyncio.gather(*(one() for _ in range(count))))
+    rows = await sql(platform, "auth", "SELECT email, id FROM users WHERE email = ANY($1::text[])", emails)
+    return {row["email"]: row["id"] for row in rows}
+
+
+async def post_once(shop: Shop, path: str, body: dict[str, Any], status: int) -> None:
+    """POST a creation; a 409 (already there) counts as done: a retry after a first try whose answer was
+    lost (unique keys: e-mails, SKUs)."""
+    answered(await shop.http.post(path, json=body, headers=shop.admin), status, 409)
+
+
+async def sql(platform: Processes, database: str, query: str, *args: Any) -> list[asyncpg.Record]:
+    """Rows of `query` on a service's database of the private PostgreSQL (retried while it restarts)."""
+
+    async def fetch() -> list[asyncpg.Record]:
+        connection = await asyncpg.connect(f"{platform.servers.postgres}/{database}")
+        try:
+            return list(await connection.fetch(query, *args))
+        finally:
+            await connection.close()
+
+    return list(await retried(fetch))
+
+
+async def change_products(
+    shop: Shop, platform: Processes, rng: random.Random, count: int
+) -> dict[str, tuple[str, bool]]:
+    """`count` products created, some renamed, some deleted, each change retried until answered: by id, the
+    last word of each one's name and whether it is still listed."""
+    fates = [rng.random() for _ in range(count)]
+
+    async def one(fate: float) -> tuple[str, tuple[str, bool]]:
+        word = "fault" + uuid.uuid4().hex[:10]
+        body = {
+            "sku": f"SKU-{word.upper()}",
+            "name": {"en": f"Lamp {word}", "fr": f"Lampe {word}"},
+            "variants": [{"attributes": {"Color": "Blue"}, "price": "12.00", "initialStockQuantity": 5}],
+        }
+        await retried(lambda: post_once(shop, "/products", body, 201))
+        [row] = await sql(platform, "products", "SELECT id FROM product WHERE sku = $1", body["sku"])
+        product_id = str(row["id"])
+        if fate < 0.25:
+            await retried(lambda: admin_call(shop, "DELETE", f"/products/{product_id}", None, 200, 204, 404))
+            return product_id, (word, False)
+        if fate < 0.75:
+            word = "fault" + uuid.uuid4().hex[:10]
+            rename = {"name": {"en": f"Lamp {word}", "fr": f"Lampe {word}"}}
+            await retried(lambda: admin_call(shop, "PUT", f"/products/{product_id}", rename, 200))
+        return product_id, (word, True)
+
+    return dict(await asyncio.gather(*(one(fate) for fate in fates)))
+
+
+async def admin_call(shop: Shop, method: str, path: str, body: Any, *ok: int) -> httpx.Response:
+    return answered(await shop.http.request(method, path, json=body, headers=shop.admin), *ok)
+
+
+async def fill_carts(shop: Shop, variants: list[str], carts: int) -> dict[str, list[str]]:
+    """`carts` guest carts, each given one unit of every variant, one after the other; an update left
+    unanswered is checked on the cart before it is sent again (a client that does not double its line):
+    the variants each cart must hold, by cart id."""
+
+    async def one() -> tuple[str, list[str]]:
+
+        async def open_cart() -> str:
+            return str(answered(await shop.http.post("/carts"), 200, 201).json()["id"])
+
+        cart_id = await retried(open_cart)
+        for variant_id in variants:
+
+            async def add(variant_id: str = variant_id) -> None:
+                held = answered(await shop.http.get(f"/carts/{cart_id}"), 200, 201).json()["items"]
+                if not any(line["variantId"] == variant_id for line in held):
+                    line = {"variantId": variant_id, "quantity": 1}
+                    answered(await shop.http.post(f"/carts/{cart_id}/items", json=line), 200, 201)
+
+            await retried(add)
+        return cart_id, variants
+
+    return dict(await asyncio.gather(*(one() for _ in range(carts))))
 
 
 def _refused_order(answer: httpx.Response) -> str | None:
@@ -281,42 +384,108 @@ async def check_stock(
     tally.count("lost", len(report["mismatches"]), f"ledger mismatches: {report['mismatches']}")
 
 
-async def check_consumed(
-    platform: Processes, tally: Tally, topic: str, keys: set[str], types: set[str]
+async def check_announced(
+    platform: Processes,
+    tally: Tally,
+    topic: str,
+    created: str,
+    keys: set[str],
+    also: frozenset[str] | set[str] = frozenset(),
 ) -> None:
-    """Every event of `types` about `keys` on `topic` is applied by the orders service (its handled_events);
-    returns nothing, counts into `tally`."""
+    """On `topic`: one `created` event (one id) for each of `keys`, and each event about them and `also`
+    applied by the orders service's consumer (its `handled_events`: an event id is applied once there)."""
 
-    async def on_kafka() -> list[Event]:
-        return [e for e in await read_topic(platform, topic) if e.key in keys and e.type in types]
+    async def about() -> list[Event]:
+        return [e for e in await read_topic(platform, topic) if e.key in keys | also]
 
-    async def handled(ids: set[str]) -> set[str]:
-        connection = await asyncpg.connect(f"{platform.servers.postgres}/orders")
-        try:
-            rows = await connection.fetch(
-                "SELECT id FROM handled_events WHERE id = ANY($1::text[])", list(ids)
-            )
-        finally:
-            await connection.close()
+    async def applied(ids: set[str]) -> set[str]:
+        rows = await sql(
+            platform, "orders", "SELECT id FROM handled_events WHERE id = ANY($1::text[])", list(ids)
+        )
         return {row["id"] for row in rows}
 
-    async def all_applied() -> bool:
-        ids = {e.id for e in await on_kafka()}
-        return await handled(ids) == ids
+    async def complete() -> bool:
+        events = await about()
+        ids = {e.id for e in events}
+        return {e.key for e in events if e.type == created} >= keys and await applied(ids) == ids
 
-    await until(all_applied, seconds=90)
-    events = await on_kafka()
+    await until(complete)
+    events = await about()
     ids = {e.id for e in events}
     tally.events += len(ids)
-    unapplied = ids - await handled(ids)
-    tally.count("lost", len(unapplied), f"events on {topic} never applied by the orders service: {unapplied}")
+    creations: dict[str, set[str]] = defaultdict(set)
+    for event in events:
+        if event.type == created:
+            creations[event.key].add(event.id)
+    missing = keys - set(creations)
+    tally.count("lost", len(missing), f"no {created} on {topic} for {sorted(missing)}")
+    twice = {key: ids for key, ids in creations.items() if len(ids) > 1}
+    tally.count("duplicated", len(twice), f"{created} published under two ids: {twice}")
+    unapplied = ids - await applied(ids)
+    tally.count("lost", len(unapplied), f"events on {topic} the orders service never applied: {unapplied}")
 
 
-async def order_rush(shop: Shop, rng: random.Random) -> tuple[str, str, int, asyncio.Task[list[str]]]:
-    stock = rng.randint(3, 6)
-    product_id, variant_id = await retried(lambda: shop.product(stock=stock))
-    rush = asyncio.create_task(place_orders(shop, rng, variant_id, 2 * stock))
-    return product_id, variant_id, stock, rush
+async def check_search(shop: Shop, tally: Tally, words: dict[str, tuple[str, bool]]) -> None:
+    """The index converges on the catalog: a live product found alone by its name's last word, a deleted
+    one by nothing."""
+
+    async def found(word: str) -> list[str]:
+        response = answered(await shop.http.get("/search/products", params={"q": word}), 200)
+        return [hit["id"] for hit in response.json()["data"]]
+
+    async def wrong() -> dict[str, list[str]]:
+        off = {}
+        for product_id, (word, live) in words.items():
+            if (hits := await found(word)) != ([product_id] if live else []):
+                off[product_id] = hits
+        return off
+
+    async def converged() -> bool:
+        return not await wrong()
+
+    await until(converged)
+    off = await retried(wrong)
+    tally.count("stuck", len(off), f"products the index never caught up with: {off}")
+
+
+async def read_cart(shop: Shop, cart_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = answered(await shop.http.get(f"/carts/{cart_id}"), 200).json()
+    return body
+
+
+async def check_carts(shop: Shop, tally: Tally, carts: dict[str, list[str]]) -> None:
+    """Each cart holds one line of one unit for each of its variants: no line lost, none doubled."""
+    for cart_id, variants in carts.items():
+        body = await retried(partial(read_cart, shop, cart_id))
+        lines = Counter(line["variantId"] for line in body["items"])
+        units = {line["variantId"]: line["quantity"] for line in body["items"]}
+        tally.count("lost", len(set(variants) - set(lines)), f"cart {cart_id} lost lines")
+        doubled = sum(n - 1 for n in lines.values()) + sum(q - 1 for q in units.values() if q > 1)
+        tally.count("duplicated", doubled, f"cart {cart_id} doubled lines: {body['items']}")
+
+
+@dataclass
+class Rush:
+    """Twice as many one-unit orders as there are units of a new product, placed at once."""
+
+    product_id: str
+    variant_id: str
+    stock: int
+    orders: asyncio.Task[list[str]]
+    accepted: asyncio.Event
+
+    @classmethod
+    async def start(cls, shop: Shop, rng: random.Random) -> Rush:
+        stock = rng.randint(3, 6)
+        product_id, variant_id = await retried(lambda: shop.product(stock=stock))
+        accepted = asyncio.Event()
+        orders = asyncio.create_task(place_orders(shop, rng, variant_id, 2 * stock, accepted))
+        return cls(product_id, variant_id, stock, orders, accepted)
+
+    async def check(self, shop: Shop, platform: Processes, tally: Tally) -> None:
+        order_ids = await self.orders
+        final = await check_orders(shop, platform, tally, order_ids)
+        await check_stock(shop, tally, self.product_id, self.variant_id, self.stock, final)
 
 
 async def saga_trial(
@@ -327,20 +496,20 @@ async def saga_trial(
     part: str,
     delay: tuple[float, float],
     downtime: tuple[float, float],
+    *,
+    after_first_answer: bool = False,
 ) -> None:
-    """A rush of orders; `part` crashed after a random `delay` and started again after a random `downtime`;
-    then every order settles, once, with the stock shared out exactly."""
+    """A rush of orders; `part` crashed after a random `delay` (counted from the first order's answer when
+    `after_first_answer`) and started again after a random `downtime`; then every order settles, once,
+    with the stock shared out exactly.
+    """
     rng, tally = trial_rng(fault, trial)
-    product_id, variant_id, stock, rush = await order_rush(shop, rng)
+    rush = await Rush.start(shop, rng)
+    if after_first_answer:
+        await rush.accepted.wait()
     await asyncio.sleep(rng.uniform(*delay))
-    log.info("%s: crashing %s", tally.seed, part)
     await crash(platform, part, rng, downtime)
-    log.info("%s: %s back", tally.seed, part)
-    order_ids = await rush
-    log.info("%s: %d orders answered", tally.seed, len(order_ids))
-    final = await check_orders(shop, platform, tally, order_ids)
-    log.info("%s: orders checked", tally.seed)
-    await check_stock(shop, tally, product_id, variant_id, stock, final)
+    await rush.check(shop, platform, tally)
     tally.close(fault)
 
 
@@ -355,3 +524,73 @@ async def test_orders_worker_killed_mid_saga(shop: Shop, platform: Processes, tr
 @pytest.mark.parametrize("trial", TRIAL)
 async def test_products_killed_during_stock_reservation(shop: Shop, platform: Processes, trial: int) -> None:
     await saga_trial(shop, platform, "products", trial, "products", (0.05, 1.0), (0, 1.5))
+
+
+@pytest.mark.parametrize("trial", TRIAL)
+async def test_orders_service_killed_right_after_accepting_an_order(
+    shop: Shop, platform: Processes, trial: int
+) -> None:
+    await saga_trial(
+        shop, platform, "orders_service", trial, "orders", (0, 0.2), (0, 1.5), after_first_answer=True
+    )
+
+
+@pytest.mark.parametrize("trial", TRIAL)
+async def test_temporal_restarted_mid_saga(shop: Shop, platform: Processes, trial: int) -> None:
+    await saga_trial(shop, platform, "temporal", trial, "temporal", (0.05, 1.5), (0, 2))
+
+
+@pytest.mark.parametrize("trial", TRIAL)
+async def test_kafka_killed_during_registrations(shop: Shop, platform: Processes, trial: int) -> None:
+    rng, tally = trial_rng("kafka", trial)
+    registering = asyncio.create_task(register_users(shop, platform, rng.randint(4, 8)))
+    await asyncio.sleep(rng.uniform(0, 1))
+    await crash(platform, "kafka", rng, (0, 3))
+    users = await registering
+    await check_announced(platform, tally, auth.AUTH_EVENTS, auth.USER_CREATED, set(users.values()))
+    tally.close("kafka")
+
+
+@pytest.mark.parametrize("trial", TRIAL)
+async def test_elasticsearch_killed_during_product_changes(
+    shop: Shop, platform: Processes, trial: int
+) -> None:
+    rng, tally = trial_rng("elasticsearch", trial)
+    changing = asyncio.create_task(change_products(shop, platform, rng, rng.randint(4, 8)))
+    await asyncio.sleep(rng.uniform(0, 1.5))
+    await crash(platform, "elasticsearch", rng, (0, 3))
+    words = await changing
+    await check_search(shop, tally, words)
+    live = {product_id for product_id, (_, listed) in words.items() if listed}
+    await check_announced(
+        platform, tally, products.PRODUCT_EVENTS, products.PRODUCT_CREATED, live, set(words) - live
+    )
+    tally.close("elasticsearch")
+
+
+@pytest.mark.parametrize("trial", TRIAL)
+async def test_redis_killed_during_cart_updates(shop: Shop, platform: Processes, trial: int) -> None:
+    rng, tally = trial_rng("redis", trial)
+    variants = [(await retried(lambda: shop.product(stock=50)))[1] for _ in range(rng.randint(3, 5))]
+    filling = asyncio.create_task(fill_carts(shop, variants, rng.randint(3, 6)))
+    await asyncio.sleep(rng.uniform(0, 1))
+    await crash(platform, "redis", rng, (0, 1.5))
+    await check_carts(shop, tally, await filling)
+    tally.close("redis")
+
+
+@pytest.mark.parametrize("trial", TRIAL)
+async def test_postgres_restarted_under_load(shop: Shop, platform: Processes, trial: int) -> None:
+    """Orders, registrations and product changes at once, while the database server crashes."""
+    rng, tally = trial_rng("postgres", trial)
+    rush = await Rush.start(shop, rng)
+    registering = asyncio.create_task(register_users(shop, platform, rng.randint(2, 5)))
+    changing = asyncio.create_task(change_products(shop, platform, rng, rng.randint(2, 4)))
+    await asyncio.sleep(rng.uniform(0.05, 1.5))
+    await crash(platform, "postgres", rng, (0, 2))
+    await rush.check(shop, platform, tally)
+    users = await registering
+    await check_announced(platform, tally, auth.AUTH_EVENTS, auth.USER_CREATED, set(users.values()))
+    words = await changing
+    await check_search(shop, tally, words)
+    tally.close("postgres")
