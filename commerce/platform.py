@@ -112,22 +112,34 @@ async def run_platform(settings: Settings, *, on_ready: Callable[[bool], None]) 
     """The embedded platform: Temporal dev server (unless one answers), then `serving`; returns after
     SIGINT/SIGTERM once everything has stopped.
     """
+    with stop_signals() as stop:
+        async with dev_server(settings) as started_temporal, serving(settings) as tasks:
+            await until_discoverable(settings)
+            on_ready(started_temporal)
+            if not await until_stopped(stop, tasks):
+                raise SystemExit(_failure(tasks))
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[asyncio.Event]:
+    """An event that SIGINT or SIGTERM sets while the block runs: Ctrl-C stops the platform in order."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with dev_server(settings) as started_temporal, serving(settings) as tasks:
-            await until_discoverable(settings)
-            on_ready(started_temporal)
-            stopped = asyncio.create_task(stop.wait())
-            await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
-            if not stop.is_set():
-                raise SystemExit(_failure(tasks))
+        yield stop
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+async def until_stopped(stop: asyncio.Event, running: Iterable[asyncio.Future[Any]]) -> bool:
+    """Wait for `stop` or for the first of `running` to end; True when it was `stop` (a signal)."""
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait([stopped, *running], return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    return stop.is_set()
 
 
 async def until_discoverable(settings: Settings, seconds: float = 60) -> None:

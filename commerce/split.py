@@ -38,7 +38,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from commerce.platform import until_discoverable
+from commerce.platform import stop_signals, until_discoverable, until_stopped
 from kit.settings import SERVICES, Settings
 from kit.temporal import connect_temporal, dev_server
 from workers import WORKERS
@@ -290,23 +290,14 @@ async def run_split_platform(settings: Settings, *, on_ready: Callable[[bool], N
     """`commerce dev --split`: a Temporal dev server (unless one answers), every child, then supervision
     (a dead child is restarted); returns after SIGINT/SIGTERM once every child has stopped.
     """
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
+    with stop_signals() as stop:
         async with dev_server(settings) as started_temporal, split_platform(settings) as platform:
             on_ready(started_temporal)
-            stopped = asyncio.create_task(stop.wait())
             supervising = asyncio.create_task(platform.supervise(restart=True))
-            await asyncio.wait([stopped, supervising], return_when=asyncio.FIRST_COMPLETED)
-            stopped.cancel()
+            signalled = await until_stopped(stop, [supervising])
             supervising.cancel()
-            if not stop.is_set():
+            if not signalled:
                 raise SystemExit(f"the platform stopped: {supervising.exception()}")
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
 
 
 def _die_with_parent() -> None:

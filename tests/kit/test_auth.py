@@ -93,6 +93,19 @@ def sign(key: Ed25519PrivateKey, kid: str = "k1", **overrides: Any) -> str:
     return jwt.encode(claims(**overrides), key, algorithm="EdDSA", headers={"kid": kid})
 
 
+def service_token(key: Ed25519PrivateKey, name: str, *scopes: str) -> str:
+    """A token as auth mints it for the service `name`, holding `scopes`."""
+    return sign(
+        key,
+        sub=f"service:{name}",
+        name=name,
+        role="service",
+        permissions=[],
+        aud=SERVICE_AUDIENCE,
+        scopes=list(scopes),
+    )
+
+
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -337,24 +350,14 @@ class TestDependencies:
     ) -> None:
         admin = sign(key, role="ADMIN", permissions=["write:user"])
         assert (await client.post("/internal/sync", headers=bearer(admin))).status_code == 403
-        service = sign(
-            key,
-            sub="service:catalog",
-            name="catalog",
-            role="service",
-            permissions=[],
-            aud=SERVICE_AUDIENCE,
-            scopes=["search:write-index"],
-        )
+        service = service_token(key, "catalog", "search:write-index")
         response = await client.post("/internal/sync", headers=bearer(service))
         assert response.json() == {"caller": "catalog"}
 
     async def test_an_internal_route_refuses_a_service_without_its_scope(
         self, client: httpx.AsyncClient, key: Ed25519PrivateKey
     ) -> None:
-        products = sign(
-            key, sub="service:products", role="service", permissions=[], aud=SERVICE_AUDIENCE, scopes=["x"]
-        )
+        products = service_token(key, "products", "x")
         response = await client.post("/internal/sync", headers=bearer(products))
         assert response.status_code == 403
         assert response.json()["code"] == "MissingScope"
@@ -363,14 +366,7 @@ class TestDependencies:
     async def test_a_user_route_refuses_a_service_token(
         self, client: httpx.AsyncClient, key: Ed25519PrivateKey
     ) -> None:
-        orders = sign(
-            key,
-            sub="service:orders",
-            role="service",
-            permissions=[],
-            aud=SERVICE_AUDIENCE,
-            scopes=["carts:use-any"],
-        )
+        orders = service_token(key, "orders", "carts:use-any")
         response = await client.get("/mine", headers=bearer(orders))
         assert response.status_code == 403
         assert response.json()["code"] == "UserRequired"
