@@ -28,6 +28,7 @@ SUITES = [
     "tests/e2e/test_faults.py",
     "tests/e2e/test_concurrency_rounds.py",
     "tests/e2e/test_worker_crash.py",
+    "tests/e2e/test_faults.py",
     "tests/test_fuzz.py",
     "tests/apis/test_authorization_matrix.py",
 ]
