@@ -217,65 +217,77 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     duration = seconds(args.duration)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = Path(args.out) / f"{stamp}-{args.target}-{args.scale:g}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="commerce-load-") as scratch:
         work = Path(scratch)
-        phases: dict[str, float] = {}
-        clock = time.monotonic()
-        async with started(args.target, work, url=args.url) as target:
-            phases["start_s"] = round(time.monotonic() - clock, 1)
-            if args.bus:
-                target.bus_url = args.bus
-            clock = time.monotonic()
-            admin, initial = await prepare(target, work, args.products)
-            phases["prepare_s"] = round(time.monotonic() - clock, 1)
-            sampler = LoadSampler()
-            before = os.getloadavg()[0]
-            sampling = asyncio.create_task(sampler.run())
-            began = time.monotonic()
-            try:
-                figures = await locust(target, work, args.scale, duration)
-            finally:
-                sampling.cancel()
-            ran = time.monotonic() - began
-            phases["load_s"] = round(ran, 1)
-            result: dict[str, Any] = {
-                "target": args.target,
-                "scale": args.scale,
-                "users": figures["users"],
-                "users_total": sum(figures["users"].values()),
-                "duration_s": duration,
-                "phases": phases,
-                "at": stamp,
-                "load": {
-                    "before": before,
-                    "mean": sum(sampler.samples) / len(sampler.samples) if sampler.samples else before,
-                    "max": max(sampler.samples, default=before),
-                    "cores": os.cpu_count(),
-                },
-                **evaluate(figures, duration),
-            }
-            async with httpx.AsyncClient(base_url=target.gateway, timeout=60) as http:
-                result["audit"] = await audit(
-                    http,
-                    admin,
-                    answered=figures["orders"],
-                    initial=initial,
-                    own_platform=args.target != "url",
-                    bus_url=target.bus_url,
-                    settle_seconds=args.settle,
-                )
-            phases["audit_s"] = round(time.monotonic() - began - ran, 1)
-            if args.keep_logs:
-                for name in ("platform.log", "locust.log"):
-                    if (work / name).exists():
-                        out.parent.mkdir(parents=True, exist_ok=True)
-                        (out.parent / f"{out.stem}.{name}").write_bytes((work / name).read_bytes())
+        kept = False
+        try:
+            result = await measure(args, work, duration, stamp)
+            kept = args.keep_logs
+        except BaseException:
+            kept = True  # a run that broke keeps its logs
+            raise
+        finally:
+            for name in ("platform.log", "locust.log") if kept else ():
+                if (work / name).exists():
+                    (out.parent / f"{out.stem}.{name}").write_bytes((work / name).read_bytes())
+                    print(f"log kept: {out.parent / f'{out.stem}.{name}'}", file=sys.stderr)
     result["passed"] = result["within_thresholds"] and result["audit"]["clean"]
     result["json"] = str(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     print(report(result), flush=True)
     return result
+
+
+async def measure(args: argparse.Namespace, work: Path, duration: float, stamp: str) -> dict[str, Any]:
+    """Start, prepare, load, audit: the figures (without the verdict)."""
+    phases: dict[str, float] = {}
+    clock = time.monotonic()
+    async with started(args.target, work, url=args.url) as target:
+        phases["start_s"] = round(time.monotonic() - clock, 1)
+        if args.bus:
+            target.bus_url = args.bus
+        clock = time.monotonic()
+        admin, initial = await prepare(target, work, args.products)
+        phases["prepare_s"] = round(time.monotonic() - clock, 1)
+        sampler = LoadSampler()
+        before = os.getloadavg()[0]
+        sampling = asyncio.create_task(sampler.run())
+        clock = time.monotonic()
+        try:
+            figures = await locust(target, work, args.scale, duration)
+        finally:
+            sampling.cancel()
+        phases["load_s"] = round(time.monotonic() - clock, 1)
+        clock = time.monotonic()
+        async with httpx.AsyncClient(base_url=target.gateway, timeout=60) as http:
+            audited = await audit(
+                http,
+                admin,
+                answered=figures["orders"],
+                initial=initial,
+                own_platform=args.target != "url",
+                bus_url=target.bus_url,
+                settle_seconds=args.settle,
+            )
+        phases["audit_s"] = round(time.monotonic() - clock, 1)
+    return {
+        "target": args.target,
+        "scale": args.scale,
+        "users": figures["users"],
+        "users_total": sum(figures["users"].values()),
+        "duration_s": duration,
+        "at": stamp,
+        "phases": phases,
+        "load": {
+            "before": before,
+            "mean": sum(sampler.samples) / len(sampler.samples) if sampler.samples else before,
+            "max": max(sampler.samples, default=before),
+            "cores": os.cpu_count(),
+        },
+        **evaluate(figures, duration),
+        "audit": audited,
+    }
 
 
 def parser() -> argparse.ArgumentParser:
