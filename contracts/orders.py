@@ -42,6 +42,37 @@ class OrderStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+S = OrderStatus
+# The state machine: the statuses each one may move to. The orders service guards every change with it
+# (apis/orders/rules.py); the saga uses it to keep its `OrderStatus` search attribute from moving back.
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING: frozenset({S.CONFIRMED, S.PAID, S.FAILED, S.CANCELLING}),
+    S.CONFIRMED: frozenset({S.SHIPPED, S.CANCELLING}),
+    S.PAID: frozenset({S.SHIPPED, S.CANCELLING}),
+    S.CANCELLING: frozenset({S.CANCELLED, S.FAILED}),
+    S.SHIPPED: frozenset({S.DELIVERED}),
+    S.DELIVERED: frozenset(),
+    S.FAILED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+FINAL = frozenset(status for status, after in TRANSITIONS.items() if not after)
+del S
+
+
+def comes_after(current: OrderStatus, new: OrderStatus) -> bool:
+    """True if an order at `current` can reach `new` by one or more changes. The machine has no cycle, so
+    a status that does not come after the current one is behind it or on another branch: a stale report.
+    """
+    seen, frontier = set[OrderStatus](), set(TRANSITIONS[current])
+    while frontier:
+        status = frontier.pop()
+        if status == new:
+            return True
+        seen.add(status)
+        frontier |= TRANSITIONS[status] - seen
+    return False
+
+
 class PaymentMethod(StrEnum):
     CREDIT_CARD = "CREDIT_CARD"
     CASH_ON_DELIVERY = "CASH_ON_DELIVERY"

@@ -1,8 +1,9 @@
-"""Transactional outbox: events and workflow starts are written in the same transaction as the change,
-and a relay delivers them after commit, retrying until the bus or Temporal accepts them.
+"""Transactional outbox: events, workflow starts and signals are written in the same transaction as the
+change, and a relay delivers them after commit, retrying until the bus or Temporal accepts them.
 
 A crash right after a commit loses nothing: the rows wait in the service's own database. Delivery is at
-least once and in order per key; consumers de-duplicate by event id, workflow starts by workflow id.
+least once and in order per key; consumers de-duplicate by event id, workflow starts by workflow id, and
+a signal's handler must take a repeat as done.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlmodel import JSON, Column, Field, SQLModel, col
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from kit import db, metrics
 from kit.bus import Event, EventBus
@@ -64,6 +66,16 @@ class WorkflowStart(BaseModel):
     signal_args: list[Any] = []
 
 
+class WorkflowSignal(BaseModel):
+    """A signal to a running workflow, sent once the change is committed (and only to a run that is still
+    open: a workflow that has ended, or never started, takes nothing, and that counts as delivered).
+    """
+
+    workflow_id: str
+    signal: str
+    args: list[Any] = []
+
+
 def record_event(session: AsyncSession, event: Event) -> None:
     """Queue `event` for the bus in the caller's transaction."""
     body = {"topic": event.topic, "event": event.model_dump(mode="json", by_alias=True)}
@@ -75,6 +87,14 @@ def record_workflow(session: AsyncSession, start: WorkflowStart, *, dedup_id: st
     session.add(
         OutboxMessage(id=dedup_id or start.id, kind="workflow", key=start.id, body=start.model_dump())
     )
+
+
+def record_signal(session: AsyncSession, signal: WorkflowSignal, *, dedup_id: str) -> None:
+    """Queue a signal in the caller's transaction, keyed by its workflow id: it follows that workflow's
+    start (and any earlier signal) queued in the same database.
+    """
+    body = signal.model_dump()
+    session.add(OutboxMessage(id=dedup_id, kind="signal", key=signal.workflow_id, body=body))
 
 
 class OutboxRelay:
@@ -272,6 +292,9 @@ class OutboxRelay:
             return
         if self._temporal is None:
             raise RuntimeError("this process has no Temporal connection")
+        if message.kind == "signal":
+            await signal_workflow(await self._temporal(), WorkflowSignal.model_validate(message.body))
+            return
         await start_workflow(await self._temporal(), WorkflowStart.model_validate(message.body))
 
 
@@ -338,6 +361,16 @@ async def start_workflow(client: Client, start: WorkflowStart) -> None:
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
+
+
+async def signal_workflow(client: Client, signal: WorkflowSignal) -> None:
+    """Signal the workflow's open run; none open (it ended, or never started) is a delivery too."""
+    try:
+        await client.get_workflow_handle(signal.workflow_id).signal(signal.signal, args=signal.args)
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        log.info("signal not delivered: no open run", extra={"workflowId": signal.workflow_id})
 
 
 def create_outbox_table() -> None:

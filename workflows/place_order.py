@@ -1,7 +1,10 @@
 """The order-placement saga: reserve stock item by item, charge the card, clear the cart, confirm; on any
 failure undo what was done, in reverse. The workflow then stays open while the order can still be
 cancelled, so a cancellation (which the orders service has already won: the order is CANCELLING) runs the
-same compensations.
+same compensations, and once the order ships, until it is delivered: its `OrderStatus` search attribute
+follows every status (the orders service signals `order_status` on each change the saga does not make),
+so operators list orders by status in the Web UI. The attribute only moves forward along the order's state
+machine (`contracts.orders.TRANSITIONS`): a late, repeated or out-of-order signal changes nothing.
 
 Orchestration only: every effect is an activity (a local one: see `_call`), retried with backoff up to a
 bounded number of attempts; business refusals (`InsufficientStock`, `VariantNotFound`, `PaymentDeclined`)
@@ -40,15 +43,17 @@ with workflow.unsafe.imports_passed_through():
     from activities.payments import Charge, PaymentActivities
     from contracts import orders, products
     from contracts.orders import OrderStatus, PaymentMethod, StatusReport
-    from kit.outbox import WorkflowStart
+    from kit.outbox import WorkflowSignal, WorkflowStart
 
 WORKFLOW = "PlaceOrderWorkflow"
 TASK_QUEUE = "orders"
 CANCEL_SIGNAL = "cancel"
 FULFILMENT_SIGNAL = "fulfilment_started"
 RETRY_COMPENSATIONS_SIGNAL = "retry_compensations"
+ORDER_STATUS_SIGNAL = "order_status"
 CURRENT_STEP_QUERY = "current_step"
 AWAITING_FULFILMENT = "awaiting fulfilment"  # the step of a placed order, until it ships or is cancelled
+AWAITING_DELIVERY = "awaiting delivery"  # the step of a shipped order
 ORDER_ID = SearchAttributeKey.for_keyword("OrderId")
 CUSTOMER_EMAIL = SearchAttributeKey.for_keyword("CustomerEmail")
 ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
@@ -67,12 +72,14 @@ COMPENSATION_ATTEMPTS = 12  # then a compensation is parked for an operator (abo
 FINAL_REPORT_ATTEMPTS = 0  # unlimited: the final status is always written, once the orders service answers
 LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)  # a local step's longer backoffs are durable timers
 CANCEL_WINDOW = timedelta(days=30)  # a placed order can be cancelled until it ships, or for this long
+DELIVERY_WINDOW = timedelta(days=60)  # a shipped order is followed until delivered, or for this long
 
 # Changes to the commands issued, each behind its patch so that open workflows replay as they ran.
 CLEAR_CART_FIRST = "clear-cart-before-confirming"  # a 201 means the cart is already empty
 CANCEL_INTERRUPTS_STEP = "cancel-interrupts-step"  # a cancel does not wait for a step's retries
 CANCELLED_BEFORE_START = "cancelled-before-start"  # a run started by the cancel gives everything back
 LOCAL_STEPS = "local-steps"  # forward steps and reports as local activities: no server round trip each
+FOLLOW_TO_DELIVERY = "follow-to-delivery"  # a shipped order's saga stays open until it is delivered
 
 
 # How a step that gave up reaches the workflow: wrapped in an ActivityError from a (regular) activity,
@@ -132,6 +139,13 @@ def start(order: PlaceOrderInput, *, cancel: str | None = None) -> WorkflowStart
     )
 
 
+def status_changed(order_id: str, status: OrderStatus) -> WorkflowSignal:
+    """The `order_status` signal for a change the saga did not make (staff shipped the order, a customer
+    cancelled it), to send through the outbox in the change's transaction.
+    """
+    return WorkflowSignal(workflow_id=workflow_id(order_id), signal=ORDER_STATUS_SIGNAL, args=[status.value])
+
+
 class CancelRequested(Exception):
     """A cancellation arrived while the saga was still placing the order."""
 
@@ -156,6 +170,8 @@ class PlaceOrderWorkflow:
         self._cancel_reason: str | None = None
         self._fulfilment_started = False
         self._retry_requested = False
+        self._status = OrderStatus.PENDING  # the order's status as the OrderStatus search attribute has it
+        self._attributes_set = False
 
     @workflow.run
     async def run(self, order: PlaceOrderInput) -> PlaceOrderResult:
@@ -163,9 +179,10 @@ class PlaceOrderWorkflow:
             [
                 ORDER_ID.value_set(order.order_id),
                 CUSTOMER_EMAIL.value_set(order.customer_email),
-                ORDER_STATUS.value_set(OrderStatus.PENDING),
+                ORDER_STATUS.value_set(self._status),  # PENDING, or what a signal ahead of this said
             ]
         )
+        self._attributes_set = True
         if self._cancel_reason is not None and workflow.patched(CANCELLED_BEFORE_START):
             # Started by the cancel itself (no run was open): give back whatever the order may hold.
             return await self._unwind(
@@ -201,7 +218,12 @@ class PlaceOrderWorkflow:
             return PlaceOrderResult(status=status)
         if self._cancel_reason is not None:
             return await self._unwind(order, undo, OrderStatus.CANCELLED, self._cancel_reason)
-        return PlaceOrderResult(status=status)
+        if not workflow.patched(FOLLOW_TO_DELIVERY):
+            return PlaceOrderResult(status=status)
+        self._step = AWAITING_DELIVERY
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: self._status in orders.FINAL, timeout=DELIVERY_WINDOW)
+        return PlaceOrderResult(status=self._status)
 
     async def _place(self, order: PlaceOrderInput, undo: _Undo) -> tuple[OrderStatus, str | None]:
         """Reserve every line, then charge a card order; returns the status to confirm."""
@@ -306,7 +328,17 @@ class PlaceOrderWorkflow:
         self._step = f"marking the order {report.status}"
         attempts = FINAL_REPORT_ATTEMPTS if final else STEP_ATTEMPTS
         await self._call(OrderActivities.set_order_status, report, attempts=attempts)
-        workflow.upsert_search_attributes([ORDER_STATUS.value_set(report.status)])
+        self._follow(report.status, again=True)
+
+    def _follow(self, status: OrderStatus, *, again: bool = False) -> None:
+        """Move the OrderStatus search attribute to `status` if that comes after the one it has (`again`:
+        or is the same, set once more, as a repeated report always did); a stale status is dropped.
+        """
+        if not (orders.comes_after(self._status, status) or (again and status == self._status)):
+            return
+        self._status = status
+        if self._attributes_set:  # else the run's first upsert sets it
+            workflow.upsert_search_attributes([ORDER_STATUS.value_set(status)])
 
     def _stop_if_cancelled(self) -> None:
         if self._cancel_reason is not None:
@@ -378,6 +410,16 @@ class PlaceOrderWorkflow:
     def fulfilment_started(self) -> None:
         """The order shipped: it can no longer be cancelled, the saga is over."""
         self._fulfilment_started = True
+
+    @workflow.signal(name=ORDER_STATUS_SIGNAL)
+    def order_status(self, status: OrderStatus) -> None:
+        """The orders service changed the order (staff shipped or delivered it, a cancellation won it): the
+        search attribute follows. A status that does not come after the current one is dropped, so a
+        repeated or late signal, or one for a status the saga already moved past, changes nothing.
+        """
+        if status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            self._fulfilment_started = True
+        self._follow(status)
 
     @workflow.signal(name=RETRY_COMPENSATIONS_SIGNAL)
     def retry_compensations(self) -> None:

@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 from apis.orders import placing, reads, service
 from apis.orders.dependencies import Language, StateDep
 from apis.orders.reads import present, present_one
-from apis.orders.rules import FINAL
 from apis.orders.schemas import (
     GuestLookup,
     OrderAccepted,
@@ -24,7 +23,7 @@ from apis.orders.schemas import (
     StatusChange,
 )
 from contracts import scopes
-from contracts.orders import STATUS_REPORT_PATH, OrderStatus, PaymentMethod, SagaReport
+from contracts.orders import FINAL, STATUS_REPORT_PATH, OrderStatus, PaymentMethod, SagaReport
 from kit.auth.callers import OptionalUser, require_permission, require_scope
 from kit.auth.principal import Principal
 from kit.outbox import start_workflow
@@ -197,12 +196,9 @@ async def set_status(
     data: StatusChange,
     lang: Language,
     session: SessionDep,
-    infra: InfraDep,
     _: Annotated[Principal, require_permission("update:order")],
 ) -> OrderRead:
     order = await service.staff_set_status(session, order_id, data.status)
-    if order.status == OrderStatus.SHIPPED:
-        await service.end_saga(await infra.temporal(), order_id)
     return await present_one(session, order, lang)
 
 

@@ -1,4 +1,5 @@
-"""The orders service's pure rules: the state machine, and who may see and act on an order.
+"""The orders service's pure rules: the state machine (`contracts.orders.TRANSITIONS`), and who may see and
+act on an order.
 
 Every status change goes through `check` and a conditional update (see `service.transition`), and each one
 publishes an event.
@@ -17,24 +18,13 @@ from apis.orders.errors import InvalidTransition, OrderCancelling
 from apis.orders.models import Order
 from contracts import orders as contract
 from contracts import scopes
+from contracts.orders import TRANSITIONS
 from contracts.orders import OrderStatus as S
 from kit.auth.principal import Principal
-
-TRANSITIONS: dict[S, frozenset[S]] = {
-    S.PENDING: frozenset({S.CONFIRMED, S.PAID, S.FAILED, S.CANCELLING}),
-    S.CONFIRMED: frozenset({S.SHIPPED, S.CANCELLING}),
-    S.PAID: frozenset({S.SHIPPED, S.CANCELLING}),
-    S.CANCELLING: frozenset({S.CANCELLED, S.FAILED}),
-    S.SHIPPED: frozenset({S.DELIVERED}),
-    S.DELIVERED: frozenset(),
-    S.FAILED: frozenset(),
-    S.CANCELLED: frozenset(),
-}
 
 # What staff may set by hand (`PUT /orders/{id}/status`); the saga owns the others.
 STAFF_SETTABLE = frozenset({S.SHIPPED, S.DELIVERED})
 CANCELLABLE = frozenset({S.PENDING, S.CONFIRMED, S.PAID})
-FINAL = frozenset({S.DELIVERED, S.FAILED, S.CANCELLED})
 
 # The event published for reaching each status (topic `order_events`); CANCELLING publishes nothing,
 # its outcome (ORDER_CANCELLED) does.

@@ -1,16 +1,15 @@
 """Order changes after placement: cancelling and status changes, each one guarded by the state machine
-(`rules`) and published as an event in the same transaction.
+(`rules`) and published as an event in the same transaction. Each change the saga does not make itself is
+also signalled to it (`order_status`, through the outbox), so its OrderStatus search attribute follows.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
-from temporalio.client import Client
 
 from apis.orders import placing, rules
 from apis.orders.errors import InvalidTransition, NotCancellable, OrderNotFound
@@ -22,10 +21,8 @@ from kit.auth.principal import Principal
 from kit.bus import Event
 from kit.db import commit, now
 from kit.errors import BadRequest
-from kit.outbox import record_event, record_workflow
+from kit.outbox import record_event, record_signal, record_workflow
 from workflows import place_order as saga
-
-log = logging.getLogger(__name__)
 
 
 async def request_cancel(
@@ -53,6 +50,7 @@ async def request_cancel(
         )
     except InvalidTransition as lost:  # another change won the order first
         raise NotCancellable(lost.current) from lost
+    tell_saga(session, order_id, OrderStatus.CANCELLING)
     items = (await session.scalars(select(OrderItem).where(col(OrderItem.order_id) == order_id))).all()
     lines = {item.variant_id: item.quantity for item in items}
     record_workflow(
@@ -81,18 +79,18 @@ async def staff_set_status(session: AsyncSession, order_id: str, new: OrderStatu
     if order is None:
         raise OrderNotFound(order_id)
     order, _ = await transition(session, order, new, repeat_ok=False)
+    tell_saga(session, order_id, new)
     await commit(session)
     return order
 
 
-async def end_saga(temporal: Client, order_id: str) -> None:
-    """Tell the saga its order shipped, so it ends now; if the signal is lost, the saga ends when its
-    cancellation window closes, and the order's status already refuses any cancellation.
+def tell_saga(session: AsyncSession, order_id: str, status: OrderStatus) -> None:
+    """Queue the saga's `order_status` signal in the change's transaction: sent once committed, never lost.
+    A shipped order's saga stops waiting for a cancellation and follows the order until it is delivered;
+    a saga that has ended takes nothing, and a repeat changes nothing.
     """
-    try:
-        await temporal.get_workflow_handle(saga.workflow_id(order_id)).signal(saga.FULFILMENT_SIGNAL)
-    except Exception as exc:  # the saga may have ended already (its cancellation window closed)
-        log.info("saga not signalled", extra={"orderId": order_id, "error": repr(exc)})
+    signal = saga.status_changed(order_id, status)
+    record_signal(session, signal, dedup_id=f"{signal.workflow_id}-{status.value.lower()}")
 
 
 async def saga_report(session: AsyncSession, order_id: str, report: SagaReport) -> None:

@@ -50,6 +50,7 @@ SIGNALS = {
     saga.CANCEL_SIGNAL: "Cancellation requested: {0}",
     saga.FULFILMENT_SIGNAL: "The order shipped: the saga stops waiting for a cancellation",
     saga.RETRY_COMPENSATIONS_SIGNAL: "An operator asked to retry the parked compensations",
+    saga.ORDER_STATUS_SIGNAL: "The orders service told the saga the order is now {0}",
 }
 STATUS_TEXT = {
     OrderStatus.CONFIRMED: "confirmed (cash on delivery): stock reserved",
@@ -59,6 +60,19 @@ STATUS_TEXT = {
     OrderStatus.FAILED: "failed; what the saga did was undone",
     OrderStatus.SHIPPED: "shipped",
     OrderStatus.DELIVERED: "delivered",
+}
+# The saga's long waits: what it waits for, what its closing means, what ending it early means.
+WINDOWS = {
+    saga.CANCEL_WINDOW: (
+        "for the order to ship or be cancelled",
+        "The cancellation window closed: the order can no longer be cancelled here",
+        "Stopped waiting for shipping or a cancellation",
+    ),
+    saga.DELIVERY_WINDOW: (
+        "for the order to be delivered",
+        "The delivery window closed: the saga stops following the order",
+        "The order reached its final status: the saga stops following it",
+    ),
 }
 E = EventType
 
@@ -268,25 +282,19 @@ class _Reader:
             started = event.timer_started_event_attributes
             length = started.start_to_fire_timeout.ToTimedelta()
             self._timers[started.timer_id] = length
-            if length == saga.CANCEL_WINDOW:
-                text = f"Waiting up to {length.days} days for the order to ship or be cancelled"
-                self._add(_entry(at, "timer", text))
+            if length in WINDOWS:
+                self._add(_entry(at, "timer", f"Waiting up to {length.days} days {WINDOWS[length][0]}"))
             return  # a shorter timer is a local step's backoff, told with the attempt that failed
         attributes = (
             event.timer_fired_event_attributes
             if event.event_type == E.EVENT_TYPE_TIMER_FIRED
             else event.timer_canceled_event_attributes
         )
-        if self._timers.pop(attributes.timer_id, None) != saga.CANCEL_WINDOW:
-            return
-        if event.event_type == E.EVENT_TYPE_TIMER_FIRED:
-            self._add(
-                _entry(
-                    at, "timer", "The cancellation window closed: the order can no longer be cancelled here"
-                )
-            )
-        else:
-            self._add(_entry(at, "timer", "Stopped waiting for shipping or a cancellation"))
+        window = WINDOWS.get(self._timers.pop(attributes.timer_id, timedelta()))
+        if window is not None:
+            _, closed, stopped = window
+            fired = event.event_type == E.EVENT_TYPE_TIMER_FIRED
+            self._add(_entry(at, "timer", closed if fired else stopped))
 
     def _workflow_ended(self, at: datetime, event: HistoryEvent) -> None:
         duration = _ms(at - self._started) if self._started else None

@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(900)]
 TRIALS = int(os.environ.get("COMMERCE_FAULT_TRIALS", "2"))
 SEED = os.environ.get("COMMERCE_FAULTS_SEED", "20261202")
-SETTLED = {*rules.FINAL, OrderStatus.CONFIRMED, OrderStatus.PAID}
+SETTLED = {*orders.FINAL, OrderStatus.CONFIRMED, OrderStatus.PAID}
 HOLDING = {OrderStatus.CONFIRMED, OrderStatus.PAID}
 RECOVERY = 180  # seconds a trial waits for everything to settle after the fault
 TRIAL = range(TRIALS)

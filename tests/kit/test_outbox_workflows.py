@@ -1,4 +1,5 @@
-"""Outbox rows that start workflows: delivered to a real Temporal dev server, once per workflow id."""
+"""Outbox rows that start or signal workflows: delivered to a real Temporal dev server, once per workflow
+id; a signal follows its workflow's start, and one for a workflow that has ended is delivered as nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from temporalio.worker import Worker
 from apis.orders.app import MIGRATIONS
 from kit import db
 from kit.bus import open_bus
-from kit.outbox import OutboxRelay, WorkflowStart, record_workflow
+from kit.outbox import OutboxRelay, WorkflowSignal, WorkflowStart, record_signal, record_workflow
 from tests.kit.greeting import GreetWorkflow
 
 
@@ -32,10 +33,13 @@ async def client(temporal_address: str) -> Client:
     return await Client.connect(temporal_address, data_converter=pydantic_data_converter)
 
 
-async def deliver(engine: AsyncEngine, client: Client, *starts: WorkflowStart) -> int:
+async def deliver(engine: AsyncEngine, client: Client, *rows: WorkflowStart | WorkflowSignal) -> int:
     async with db.transaction(db.session_factory(engine)) as session:
-        for start in starts:
-            record_workflow(session, start)
+        for row in rows:
+            if isinstance(row, WorkflowSignal):
+                record_signal(session, row, dedup_id=f"{row.workflow_id}-{row.signal}")
+            else:
+                record_workflow(session, row)
 
     async def connection() -> Client:
         return client
@@ -84,3 +88,17 @@ async def test_a_start_waits_in_the_outbox_while_temporal_is_unreachable(engine:
 
     async with open_bus(f"memory://{uuid.uuid4().hex}") as bus:
         assert await OutboxRelay(engine, bus, unreachable).deliver_pending() == 0
+
+
+async def test_a_signal_follows_its_workflows_start_and_one_for_an_ended_workflow_is_done(
+    engine: AsyncEngine, client: Client
+) -> None:
+    queue, workflow_id = f"q-{uuid.uuid4().hex}", f"greet-{uuid.uuid4().hex}"
+    start = WorkflowStart(workflow="GreetWorkflow", id=workflow_id, task_queue=queue, args=["cy"])
+    touch = WorkflowSignal(workflow_id=workflow_id, signal="touch")
+    assert await deliver(engine, client, start, touch) == 2  # one pass: the start first, then the signal
+    async with Worker(client, task_queue=queue, workflows=[GreetWorkflow]):
+        assert await client.get_workflow_handle(workflow_id).result() == "hello cy, touched 1"
+    assert await deliver(engine, client, touch) == 1  # ended: nothing to do, and not retried
+    never_started = WorkflowSignal(workflow_id=f"greet-{uuid.uuid4().hex}", signal="touch")
+    assert await deliver(engine, client, never_started) == 1

@@ -34,11 +34,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.payments import PaymentActivities, SandboxPayments
+from contracts.orders import OrderStatus
 from kit.temporal import answers
 from tests.support import eventually, temporal_dev_server, time_skipping_environment
 from tests.workflows.shop_fakes import FakeShop, an_order
 from workflows import place_order
-from workflows.place_order import AWAITING_FULFILMENT, PlaceOrderResult, PlaceOrderWorkflow
+from workflows.place_order import AWAITING_DELIVERY, AWAITING_FULFILMENT, PlaceOrderResult, PlaceOrderWorkflow
 
 log = logging.getLogger("record_histories")
 
@@ -62,10 +63,14 @@ class Run:
 
 
 async def awaiting_fulfilment(handle: Handle) -> None:
-    async def placed() -> bool:
-        return await handle.query(PlaceOrderWorkflow.current_step) == AWAITING_FULFILMENT
+    await at_step(handle, AWAITING_FULFILMENT)
 
-    await eventually(placed, within=30)
+
+async def at_step(handle: Handle, step: str) -> None:
+    async def there() -> bool:
+        return await handle.query(PlaceOrderWorkflow.current_step) == step
+
+    await eventually(there, within=30)
 
 
 async def ends(handle: Handle, status: str) -> None:
@@ -75,10 +80,42 @@ async def ends(handle: Handle, status: str) -> None:
 
 
 async def card_shipped(run: Run) -> Handle:
+    """Shipped, then delivered: the orders service signals each status (from v3; `fulfilment_started`
+    before)."""
     handle = await run.start(("red", 2), ("blue", 1))
     await awaiting_fulfilment(handle)
-    await handle.signal(PlaceOrderWorkflow.fulfilment_started)
-    await ends(handle, "PAID")
+    await handle.signal(PlaceOrderWorkflow.order_status, OrderStatus.SHIPPED)
+    await handle.signal(PlaceOrderWorkflow.order_status, OrderStatus.DELIVERED)
+    await ends(handle, "DELIVERED")
+    return handle
+
+
+async def shipped_awaiting_delivery(run: Run) -> Handle:
+    """Still open: shipped, followed until it is delivered."""
+    handle = await run.start(("red", 1), method="CASH_ON_DELIVERY")
+    await awaiting_fulfilment(handle)
+    await handle.signal(PlaceOrderWorkflow.order_status, OrderStatus.SHIPPED)
+    await at_step(handle, AWAITING_DELIVERY)
+    return handle
+
+
+async def statuses_out_of_order(run: Run) -> Handle:
+    """Late and repeated signals (a PAID after SHIPPED, SHIPPED twice) leave the attribute where it is."""
+    handle = await run.start(("red", 1))
+    await awaiting_fulfilment(handle)
+    for status in ("SHIPPED", "PAID", "SHIPPED", "CANCELLING", "DELIVERED"):
+        await handle.signal(PlaceOrderWorkflow.order_status, OrderStatus(status))
+    await ends(handle, "DELIVERED")
+    return handle
+
+
+async def cancelling_then_cancelled(run: Run) -> Handle:
+    """A cancellation as the orders service sends it: the CANCELLING status, then the cancel."""
+    handle = await run.start(("red", 3))
+    await awaiting_fulfilment(handle)
+    await handle.signal(PlaceOrderWorkflow.order_status, OrderStatus.CANCELLING)
+    await handle.signal(PlaceOrderWorkflow.cancel, "Cancelled by the customer")
+    await ends(handle, "CANCELLED")
     return handle
 
 
@@ -158,6 +195,9 @@ SCENARIOS: dict[str, Callable[[Run], Awaitable[Handle]]] = {
     "cancel-signalled-while-reserve-retries": cancel_signalled_while_reserve_retries,
     "cart-awaiting-fulfilment": cart_awaiting_fulfilment,
     "cancellation-window-expired": cancellation_window_expired,
+    "shipped-awaiting-delivery": shipped_awaiting_delivery,
+    "statuses-out-of-order": statuses_out_of_order,
+    "cancelling-then-cancelled": cancelling_then_cancelled,
 }
 SKIPS_TIME = {"cancellation-window-expired"}  # recorded on the time-skipping test server
 

@@ -12,10 +12,15 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from contracts.orders import OrderStatus
+from kit.outbox import signal_workflow
 from tests.support import eventually
 from tests.workflows.shop_fakes import Saga, running_saga
+from workflows import place_order
 from workflows.place_order import (
+    AWAITING_DELIVERY,
     AWAITING_FULFILMENT,
+    ORDER_STATUS,
     STEP_ATTEMPTS,
     OrderLine,
     PlaceOrderInput,
@@ -46,8 +51,9 @@ async def test_a_card_order_reserves_charges_confirms_and_clears_the_cart(saga: 
     assert saga.shop.statuses[0].transaction_id is not None
     assert saga.shop.stock == {"red": 8, "blue": 0}
     assert saga.shop.cleared == ["cart-1"]
-    await handle.signal(PlaceOrderWorkflow.fulfilment_started)
-    assert await handle.result() == PlaceOrderResult(status="PAID")
+    await handle.signal(PlaceOrderWorkflow.order_status, OrderStatus.SHIPPED)
+    await handle.signal(PlaceOrderWorkflow.order_status, OrderStatus.DELIVERED)
+    assert await finished(handle) == PlaceOrderResult(status="DELIVERED")
 
 
 async def test_a_cash_order_is_confirmed_without_a_charge(saga: Saga) -> None:
@@ -151,3 +157,102 @@ async def _listed(client: Client, order_id: str) -> bool:
     return [
         w.id async for w in client.list_workflows(f"OrderId = '{order_id}' AND OrderStatus = 'PAID'")
     ] == [f"order-{order_id}"]
+
+
+Handle = WorkflowHandle[PlaceOrderWorkflow, PlaceOrderResult]
+
+
+async def attribute(handle: Handle) -> str | None:
+    """The run's OrderStatus search attribute as the server holds it now (visibility lags behind)."""
+    return (await handle.describe()).typed_search_attributes.get(ORDER_STATUS)
+
+
+async def becomes(handle: Handle, status: str) -> None:
+    async def now() -> bool:
+        return await attribute(handle) == status
+
+    await eventually(now, within=30)
+
+
+async def listed_as(client: Client, handle: Handle, status: str) -> None:
+    """Visibility (the Web UI's list, `temporal workflow list --query`) finds the run by its status."""
+    query = f"WorkflowId = '{handle.id}' AND OrderStatus = '{status}'"
+
+    async def found() -> bool:
+        return [w.id async for w in client.list_workflows(query)] == [handle.id]
+
+    await eventually(found, within=30)
+
+
+async def test_the_status_attribute_follows_the_order_to_its_delivery(saga: Saga) -> None:
+    handle = await saga.start(("red", 1))
+    await settled(handle)
+    await listed_as(saga.client, handle, "PAID")
+    await handle.signal(PlaceOrderWorkflow.order_status, OrderStatus.SHIPPED)
+    await becomes(handle, "SHIPPED")
+    assert await handle.query(PlaceOrderWorkflow.current_step) == AWAITING_DELIVERY
+    await listed_as(saga.client, handle, "SHIPPED")
+    await handle.signal(PlaceOrderWorkflow.order_status, OrderStatus.DELIVERED)
+    assert await finished(handle) == PlaceOrderResult(status="DELIVERED")
+    await listed_as(saga.client, handle, "DELIVERED")
+
+
+async def test_a_late_repeated_or_out_of_order_status_never_moves_the_attribute_back(saga: Saga) -> None:
+    handle = await saga.start(("red", 1), method="CASH_ON_DELIVERY")
+    await settled(handle)
+    await handle.signal(PlaceOrderWorkflow.order_status, OrderStatus.SHIPPED)
+    for stale in (OrderStatus.SHIPPED, OrderStatus.CONFIRMED, OrderStatus.PENDING, OrderStatus.CANCELLING):
+        await handle.signal(PlaceOrderWorkflow.order_status, stale)
+    await becomes(handle, "SHIPPED")
+    upserts = await _status_upserts(handle)
+    assert upserts == ["PENDING", "CONFIRMED", "SHIPPED"]  # the stale signals issued no upsert
+    await handle.signal(PlaceOrderWorkflow.order_status, OrderStatus.DELIVERED)
+    assert (await finished(handle)).status == "DELIVERED"
+
+
+async def test_a_delivery_reported_before_its_shipping_ends_the_saga_and_the_late_one_is_harmless(
+    saga: Saga,
+) -> None:
+    handle = await saga.start(("red", 1))
+    await settled(handle)
+    await handle.signal(PlaceOrderWorkflow.order_status, OrderStatus.DELIVERED)
+    assert await finished(handle) == PlaceOrderResult(status="DELIVERED")
+    order_id = handle.id.removeprefix("order-")
+    await signal_workflow(saga.client, place_order.status_changed(order_id, OrderStatus.SHIPPED))  # no raise
+    assert await attribute(handle) == "DELIVERED"
+    await listed_as(saga.client, handle, "DELIVERED")
+
+
+async def test_a_cancellation_shows_cancelling_then_cancelled(saga: Saga) -> None:
+    handle = await saga.start(("red", 2))
+    await settled(handle)
+    await handle.signal(PlaceOrderWorkflow.order_status, OrderStatus.CANCELLING)
+    await becomes(handle, "CANCELLING")
+    await listed_as(saga.client, handle, "CANCELLING")
+    await handle.signal(PlaceOrderWorkflow.cancel, "Changed my mind")
+    assert (await finished(handle)).status == "CANCELLED"
+    late = place_order.status_changed(handle.id.removeprefix("order-"), OrderStatus.CANCELLING)
+    await signal_workflow(saga.client, late)  # the saga has ended: delivered as nothing to do
+    await listed_as(saga.client, handle, "CANCELLED")
+    assert await _status_upserts(handle) == ["PENDING", "PAID", "CANCELLING", "CANCELLED"]
+
+
+async def test_a_declined_order_is_listed_as_failed(saga: Saga) -> None:
+    handle = await saga.start(("red", 1), token="tok_declined")
+    assert (await finished(handle)).status == "FAILED"
+    await listed_as(saga.client, handle, "FAILED")
+
+
+async def test_a_signal_for_an_order_with_no_saga_is_delivered_as_nothing_to_do(saga: Saga) -> None:
+    await signal_workflow(saga.client, place_order.status_changed(str(uuid.uuid4()), OrderStatus.SHIPPED))
+
+
+async def _status_upserts(handle: Handle) -> list[str]:
+    """Every value the run gave its OrderStatus attribute, in order, read from its history."""
+    values = []
+    async for event in handle.fetch_history_events():
+        if event.HasField("upsert_workflow_search_attributes_event_attributes"):
+            fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+            if "OrderStatus" in fields:
+                values.append(fields["OrderStatus"].data.decode().strip('"'))
+    return values

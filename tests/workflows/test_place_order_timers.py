@@ -14,11 +14,13 @@ from temporalio.client import WorkflowExecutionDescription
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.orders import OrderStatus
 from tests.support import eventually
 from tests.workflows.shop_fakes import Handle, Saga, running_saga
 from workflows.place_order import STEP_ATTEMPTS, PlaceOrderResult, PlaceOrderWorkflow
 
 CANCEL_WINDOW = timedelta(days=30)  # how long a placed order stays cancellable (PlaceOrderWorkflow)
+DELIVERY_WINDOW = timedelta(days=60)  # how long a shipped order is followed until delivered
 
 
 @pytest.fixture
@@ -61,6 +63,18 @@ async def test_a_cancel_just_before_the_window_closes_still_gives_everything_bac
     assert saga.shop.stock == {"red": 10, "blue": 1}
     assert [r.status for r in saga.shop.statuses] == ["PAID", "CANCELLED"]
     assert saga.sandbox.refunded == set(saga.sandbox.charged) != set()
+
+
+async def test_a_shipped_order_nobody_delivers_is_followed_for_its_delivery_window(
+    saga: Saga, time_skipping_env: WorkflowEnvironment
+) -> None:
+    handle = await saga.start(("red", 1))
+    await placed(saga)
+    await time_skipping_env.sleep(timedelta(days=29))
+    await handle.signal(PlaceOrderWorkflow.order_status, OrderStatus.SHIPPED)
+    assert await handle.result() == PlaceOrderResult(status="SHIPPED")
+    assert DELIVERY_WINDOW + timedelta(days=29) <= await lasted(handle) < DELIVERY_WINDOW + CANCEL_WINDOW
+    assert saga.sandbox.refunded == set()
 
 
 async def test_a_cancel_after_the_window_closed_finds_no_saga_to_reach(saga: Saga) -> None:

@@ -75,14 +75,28 @@ async def status_of(sessions: Sessions, order_id: str) -> Order:
 
 
 async def outbox_of(sessions: Sessions, order_id: str) -> list[str]:
-    """What the order's changes queued: event types, and `cancel` for the saga's cancel signal."""
+    """What the order's changes queued: event types, `cancel` for the saga's cancel signal (sent with-start)
+    and `order_status:<status>` for the signals that keep its search attribute current.
+    """
     async with sessions() as session:
         rows = await session.scalars(
             sa.select(OutboxMessage)
             .where(col(OutboxMessage.key).in_([order_id, f"order-{order_id}"]))
             .order_by(col(OutboxMessage.seq))
         )
-        return [m.body["event"]["type"] if m.kind == "event" else str(m.body["signal"]) for m in rows]
+        return [_queued(m) for m in rows]
+
+
+def _queued(message: OutboxMessage) -> str:
+    if message.kind == "event":
+        return str(message.body["event"]["type"])
+    if message.kind == "signal":
+        return ":".join([message.body["signal"], *message.body["args"]])
+    return str(message.body["signal"])
+
+
+SHIPPED = ["ORDER_SHIPPED", "order_status:SHIPPED"]  # what shipping queues
+CANCELLING = ["order_status:CANCELLING", "cancel"]  # what winning a cancellation queues
 
 
 async def ship(sessions: Sessions, order_id: str) -> Order:
@@ -116,7 +130,7 @@ async def test_shipping_and_cancelling_a_paid_order_at_once_only_one_wins(sessio
         final = (await status_of(sessions, order_id)).status
         assert final in (OrderStatus.SHIPPED, OrderStatus.CANCELLING)
         queued = await outbox_of(sessions, order_id)
-        assert queued == (["ORDER_SHIPPED"] if final == OrderStatus.SHIPPED else ["cancel"])
+        assert queued == (SHIPPED if final == OrderStatus.SHIPPED else CANCELLING)
 
 
 async def test_two_staff_requests_ship_an_order_once(sessions: Sessions) -> None:
@@ -125,7 +139,7 @@ async def test_two_staff_requests_ship_an_order_once(sessions: Sessions) -> None
         wins, refusals = await race(ship(sessions, order_id), ship(sessions, order_id))
         assert len(wins) == 1, refusals
         assert [type(r).__name__ for r in refusals] == ["InvalidTransition"]
-        assert await outbox_of(sessions, order_id) == ["ORDER_SHIPPED"]
+        assert await outbox_of(sessions, order_id) == SHIPPED
 
 
 async def test_two_cancellations_cancel_once(sessions: Sessions) -> None:
@@ -134,7 +148,7 @@ async def test_two_cancellations_cancel_once(sessions: Sessions) -> None:
         wins, refusals = await race(cancel(sessions, order_id), cancel(sessions, order_id))
         assert len(wins) == 1, refusals
         assert [getattr(r, "code", r) for r in refusals] == ["OrderNotCancellable"]
-        assert await outbox_of(sessions, order_id) == ["cancel"]
+        assert await outbox_of(sessions, order_id) == CANCELLING
 
 
 async def test_a_placement_reported_after_a_cancellation_won_is_told_to_unwind(sessions: Sessions) -> None:
@@ -146,7 +160,7 @@ async def test_a_placement_reported_after_a_cancellation_won_is_told_to_unwind(s
     await report(sessions, order_id, status="CANCELLED")
     order = await status_of(sessions, order_id)
     assert (order.status, order.failure_reason) == (OrderStatus.CANCELLED, "Cancelled by the customer")
-    assert await outbox_of(sessions, order_id) == ["cancel", "ORDER_CANCELLED"]
+    assert await outbox_of(sessions, order_id) == [*CANCELLING, "ORDER_CANCELLED"]
 
 
 async def test_a_cancelling_order_does_not_ship(sessions: Sessions) -> None:
@@ -171,9 +185,9 @@ async def test_a_cancellation_racing_the_saga_always_wins_the_order(sessions: Se
         assert final == OrderStatus.CANCELLING
         if refusals:
             assert [getattr(r, "code", r) for r in refusals] == ["OrderCancelling"]
-            assert queued == ["cancel"]
+            assert queued == CANCELLING
         else:
-            assert queued == ["ORDER_CREATED", "cancel"]
+            assert queued == ["ORDER_CREATED", *CANCELLING]
 
 
 async def test_parked_compensations_stay_on_the_order_until_they_succeed(sessions: Sessions) -> None:
@@ -185,7 +199,7 @@ async def test_parked_compensations_stay_on_the_order_until_they_succeed(session
     await report(sessions, order_id, status="CANCELLED")
     order = await status_of(sessions, order_id)
     assert (order.status, order.parked_compensations) == (OrderStatus.CANCELLED, None)
-    assert await outbox_of(sessions, order_id) == ["cancel", "ORDER_CANCELLED"]
+    assert await outbox_of(sessions, order_id) == [*CANCELLING, "ORDER_CANCELLED"]
 
 
 async def test_every_status_move_is_kept_for_the_timeline_and_a_repeated_report_is_not(
