@@ -22,7 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased, registry
 from sqlmodel import JSON, Column, Field, SQLModel, col
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -64,6 +70,7 @@ class WorkflowStart(BaseModel):
     args: list[Any] = []
     signal: str | None = None
     signal_args: list[Any] = []
+    search_attributes: dict[str, str] = {}  # keyword attributes the run is listed by before it first runs
 
 
 class WorkflowSignal(BaseModel):
@@ -342,6 +349,10 @@ async def replay_parked(engine: AsyncEngine, *, max_attempts: int, message_id: s
 
 async def start_workflow(client: Client, start: WorkflowStart) -> None:
     """Start once per workflow id (a duplicate is success), or signal-with-start to coalesce bursts."""
+    pairs = start.search_attributes.items()
+    attributes = TypedSearchAttributes(
+        [SearchAttributePair(SearchAttributeKey.for_keyword(name), value) for name, value in pairs]
+    )
     if start.signal:
         await client.start_workflow(
             start.workflow,
@@ -350,6 +361,7 @@ async def start_workflow(client: Client, start: WorkflowStart) -> None:
             task_queue=start.task_queue,
             start_signal=start.signal,
             start_signal_args=start.signal_args,
+            search_attributes=attributes,
         )
         return
     with contextlib.suppress(WorkflowAlreadyStartedError):  # it ran before: the start was delivered
@@ -360,6 +372,7 @@ async def start_workflow(client: Client, start: WorkflowStart) -> None:
             task_queue=start.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=attributes,
         )
 
 

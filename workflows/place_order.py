@@ -127,7 +127,8 @@ class PlaceOrderResult(BaseModel):
 
 def start(order: PlaceOrderInput, *, cancel: str | None = None) -> WorkflowStart:
     """The order's saga, to start through the outbox; with `cancel`, the cancel signal, sent with-start: it
-    reaches the running saga, or starts one that only gives back what the order may hold.
+    reaches the running saga, or starts one that only gives back what the order may hold. It is listed by
+    its search attributes from its start, so a saga no worker has run yet is found PENDING too.
     """
     return WorkflowStart(
         workflow=WORKFLOW,
@@ -136,6 +137,11 @@ def start(order: PlaceOrderInput, *, cancel: str | None = None) -> WorkflowStart
         args=[order.model_dump(mode="json")],
         signal=None if cancel is None else CANCEL_SIGNAL,
         signal_args=[] if cancel is None else [cancel],
+        search_attributes={
+            ORDER_ID.name: order.order_id,
+            CUSTOMER_EMAIL.name: order.customer_email,
+            ORDER_STATUS.name: OrderStatus.PENDING.value,
+        },
     )
 
 

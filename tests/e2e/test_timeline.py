@@ -99,7 +99,10 @@ async def test_a_cancelled_order_tells_its_guest_the_signal_refund_and_release(s
     assert cancelled.json()["status"] == "CANCELLED", cancelled.text
 
     entries = await story(shop, order_id, params={"guest_token": token})
-    assert texts(entries, "signal") == ["Cancellation requested: Cancelled by the customer"]
+    assert texts(entries, "signal") == [
+        "The orders service told the saga the order is now CANCELLING",
+        "Cancellation requested: Cancelled by the customer",
+    ]
     assert texts(entries, "compensation") == [
         "Refunded the charge, if any (25.00)",
         "Released 1 x " + variant_id,

@@ -13,9 +13,9 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from contracts.orders import OrderStatus
-from kit.outbox import signal_workflow
+from kit.outbox import signal_workflow, start_workflow
 from tests.support import eventually
-from tests.workflows.shop_fakes import Saga, running_saga
+from tests.workflows.shop_fakes import Saga, an_order, running_saga
 from workflows import place_order
 from workflows.place_order import (
     AWAITING_DELIVERY,
@@ -256,3 +256,20 @@ async def _status_upserts(handle: Handle) -> list[str]:
             if "OrderStatus" in fields:
                 values.append(fields["OrderStatus"].data.decode().strip('"'))
     return values
+
+
+async def test_a_saga_no_worker_has_run_yet_is_listed_pending_by_its_order_id(saga: Saga) -> None:
+    order = an_order(("red", 1))
+    start = place_order.start(order).model_copy(update={"task_queue": f"nobody-{uuid.uuid4().hex}"})
+    await start_workflow(saga.client, start)  # as the outbox starts it; no worker polls that queue
+    handle = saga.client.get_workflow_handle(start.id)
+    try:
+        await eventually(lambda: _listed_as_pending(saga.client, order.order_id), within=30)
+        assert (await handle.describe()).typed_search_attributes.get(ORDER_STATUS) == "PENDING"
+    finally:
+        await handle.terminate("test over")
+
+
+async def _listed_as_pending(client: Client, order_id: str) -> bool:
+    query = f"OrderId = '{order_id}' AND CustomerEmail = 'ann@example.com' AND OrderStatus = 'PENDING'"
+    return [w.id async for w in client.list_workflows(query)] == [f"order-{order_id}"]
