@@ -10,8 +10,8 @@ Orchestration only: every effect is an activity (a local one: see `_call`), retr
 bounded number of attempts; business refusals (`InsufficientStock`, `VariantNotFound`, `PaymentDeclined`)
 are not retried. Timeouts and retry policies are this module's constants, never fields of the input. Each
 compensation runs on its own: one that keeps failing is parked for an operator (on the order, in the
-workflow's memo and `current_step`) and retried on the `retry_compensations` signal, and the final
-status is always written.
+workflow's memo and `current_step`) and retried on the `retry_compensations` signal. A status report is
+the one step never given up: it is retried until the orders service answers.
 
 Open orders live for weeks: any change to the commands this workflow issues goes behind
 `workflow.patched(...)` (the names below), and tests/workflows/test_place_order_replay.py replays the
@@ -69,7 +69,7 @@ FIRST_RETRY = timedelta(milliseconds=200)
 MAX_RETRY_INTERVAL = timedelta(seconds=30)
 STEP_ATTEMPTS = 8  # a forward step gives up after these (about a minute of backoff): the order fails
 COMPENSATION_ATTEMPTS = 12  # then a compensation is parked for an operator (about five minutes)
-FINAL_REPORT_ATTEMPTS = 0  # unlimited: the final status is always written, once the orders service answers
+REPORT_ATTEMPTS = 0  # unlimited: every status is written, once the orders service answers (see `_report`)
 LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)  # a local step's longer backoffs are durable timers
 CANCEL_WINDOW = timedelta(days=30)  # a placed order can be cancelled until it ships, or for this long
 DELIVERY_WINDOW = timedelta(days=60)  # a shipped order is followed until delivered, or for this long
@@ -304,14 +304,14 @@ class PlaceOrderWorkflow:
         report = StatusReport(
             order_id=order.order_id, status=status, reason=reason, code=code, details=details
         )
-        await self._report(report.model_copy(update={"parked": _parked(parked)}), final=True)
+        await self._report(report.model_copy(update={"parked": _parked(parked)}))
         while parked:
             self._step = "awaiting an operator: " + "; ".join(f"{step}: {error}" for step, _, error in parked)
             workflow.upsert_memo({"parkedCompensations": _parked(parked)})
             await workflow.wait_condition(lambda: self._retry_requested)
             self._retry_requested = False
             parked = await self._compensate([(step, compensate) for step, compensate, _ in parked])
-            await self._report(report.model_copy(update={"parked": _parked(parked)}), final=True)
+            await self._report(report.model_copy(update={"parked": _parked(parked)}))
             workflow.upsert_memo({"parkedCompensations": _parked(parked)})
         return PlaceOrderResult(status=status, reason=reason)
 
@@ -330,10 +330,13 @@ class PlaceOrderWorkflow:
                 failed.append((step, compensate, str(cause)))
         return failed
 
-    async def _report(self, report: StatusReport, *, final: bool = False) -> None:
+    async def _report(self, report: StatusReport) -> None:
+        """Write the status, retried until the orders service answers (a refusal ends it). Never given up:
+        a report whose answer was lost may have been recorded, and a placement then unwound would leave a
+        PAID order without its stock (a FAILED report after it is refused).
+        """
         self._step = f"marking the order {report.status}"
-        attempts = FINAL_REPORT_ATTEMPTS if final else STEP_ATTEMPTS
-        await self._call(OrderActivities.set_order_status, report, attempts=attempts)
+        await self._call(OrderActivities.set_order_status, report, attempts=REPORT_ATTEMPTS)
         self._follow(report.status, again=True)
 
     def _follow(self, status: OrderStatus, *, again: bool = False) -> None:

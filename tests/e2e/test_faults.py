@@ -579,12 +579,6 @@ async def test_redis_killed_during_cart_updates(shop: Shop, platform: Processes,
     tally.close("redis")
 
 
-@pytest.mark.xfail(
-    reason="open defect found by this fault (CI of 2026-12-02, seed 20261202:postgres:0 and :1): after a "
-    "crash of PostgreSQL under load, 6 orders held 5 units, one user.created event was never applied by the "
-    "orders service, and an order stayed PENDING; the figures still go to the reliability report",
-    strict=False,
-)
 @pytest.mark.parametrize("trial", TRIAL)
 async def test_postgres_restarted_under_load(shop: Shop, platform: Processes, trial: int) -> None:
     """Orders, registrations and product changes at once, while the database server crashes."""

@@ -51,6 +51,7 @@ class FakeShop:
         self.reserve_attempts = 0
         self.calls: list[str] = []  # activity names, in the order the saga ran them
         self.cancelling = False  # the orders service: a cancellation has won the order
+        self.answers_lost = 0  # the orders service records this many reports, then the answer is lost
 
     @activity.defn(name="reserve_stock")
     async def reserve_stock(self, change: StockChange) -> None:
@@ -84,8 +85,16 @@ class FakeShop:
             raise ApplicationError(
                 "The order is being cancelled.", type="OrderCancelling", non_retryable=True
             )
+        placed = bool(self.statuses) and self.statuses[-1].status in ("PAID", "CONFIRMED")
+        if placed and report.status == "FAILED":  # as the orders service's state machine refuses it
+            raise ApplicationError(
+                "Invalid status transition.", type="InvalidStatusTransition", non_retryable=True
+            )
         if not self.statuses or self.statuses[-1] != report:
             self.statuses.append(report)
+        if self.answers_lost > 0:
+            self.answers_lost -= 1
+            raise ConnectionError("orders service: the answer was lost")
 
     @activity.defn(name="clear_cart")
     async def clear_cart(self, cart_id: str) -> None:

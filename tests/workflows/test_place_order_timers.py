@@ -105,6 +105,20 @@ async def test_a_step_that_keeps_failing_fails_the_order_after_its_attempts(saga
     assert saga.shop.stock["red"] == 10
 
 
+async def test_a_placement_whose_report_keeps_losing_its_answer_is_reported_until_answered(
+    saga: Saga,
+) -> None:
+    """The orders service recorded PAID but its answers were lost, beyond a step's attempts: giving up
+    would release stock the order, PAID for good, still holds (and a FAILED report is refused)."""
+    saga.shop.answers_lost = STEP_ATTEMPTS + 2
+    handle = await saga.start(("red", 1))
+    assert await handle.result() == PlaceOrderResult(status="PAID")
+    assert [r.status for r in saga.shop.statuses] == ["PAID"]
+    assert saga.shop.calls.count("set_order_status:PAID") == STEP_ATTEMPTS + 3
+    assert saga.shop.stock["red"] == 9
+    assert "release_stock" not in saga.shop.calls
+
+
 async def test_a_compensation_that_keeps_failing_is_parked_until_an_operator_retries_it(
     saga: Saga, time_skipping_env: WorkflowEnvironment
 ) -> None:
