@@ -23,14 +23,19 @@ from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 from urllib.parse import urlsplit
 
+import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 from pydantic.alias_generators import to_camel
+from sqlalchemy import exc as sa_exc
 
 from kit import metrics
+from kit.errors import AppError
 
 log = logging.getLogger(__name__)
 
 DEAD_LETTER_SUFFIX = ".dlq"
+# A PostgreSQL that is starting, stopping or gone, as asyncpg tells it (wrapped or not by SQLAlchemy).
+UNAVAILABLE = (asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, asyncpg.InterfaceError)
 
 
 class Event(BaseModel):
@@ -150,6 +155,8 @@ async def handle_with_retry(
     retry: Retry = DEFAULT_RETRY,
 ) -> None:
     """Run `handler` once per event id, retrying with backoff, then park the event on the dead-letter topic.
+    A handler that failed because what it needs is `unavailable` is retried until that is back: the outage
+    is not the event's fault, and parking every event of a database restart would leave them to an operator.
 
     Returns only when the event may be committed; cancellation propagates (the event is then redelivered),
     and so does a failure to park it (the consumer restarts and the event comes again). A parked event is
@@ -157,10 +164,19 @@ async def handle_with_retry(
     """
     if event.id in handled:
         return
-    for attempt in range(1, retry.attempts + 1):
+    attempt = waits = 0
+    while True:
         try:
             await handler(event)
         except Exception as exc:
+            if unavailable(
+                exc
+            ):  # not the event's fault: wait for what the handler needs, as long as it takes
+                waits += 1
+                log.warning("event handler waits: %s", exc, extra={"eventId": event.id, "group": group})
+                await asyncio.sleep(retry.delay(waits))
+                continue
+            attempt += 1
             if attempt >= retry.attempts:
                 log.exception(
                     "event handler failed; parking event", extra={"eventId": event.id, "group": group}
@@ -172,6 +188,23 @@ async def handle_with_retry(
         else:
             handled.add(event.id)
             return
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc`, or what caused it, is a connection that failed (refused, reset, timed out), a database
+    that cannot serve yet, or a service that is down: an outage to wait for, not an event the handler
+    cannot take (that one is parked after its attempts).
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (OSError, *UNAVAILABLE)) or (
+            isinstance(seen, sa_exc.DBAPIError) and seen.connection_invalidated
+        ):
+            return True
+        if isinstance(seen, AppError) and seen.status_code in (502, 503, 504):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 Lag = Callable[[], Awaitable[dict[tuple[str, str], int]]]

@@ -13,34 +13,38 @@ import contextlib
 import itertools
 
 import asyncpg
-from asyncpg.exceptions import InternalClientError
 import pytest
+from asyncpg.exceptions import InternalClientError
 
 from tests.e2e.real_platform import private_servers
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# How asyncpg tells a client its server died under it.
+GONE = (asyncpg.PostgresError, asyncpg.InterfaceError, InternalClientError, OSError)
 
 
 async def test_every_acknowledged_commit_survives_a_sigkill_of_the_server() -> None:
     with private_servers(("postgres",)) as servers:
         url = f"{servers.postgres}/orders"
         acknowledged: list[int] = []
+        going = asyncio.Event()
 
         async def commit_until_the_crash() -> None:
             """One-row transactions, one after the other, until the server is gone."""
             connection = await asyncpg.connect(url)
             try:
                 await connection.execute("CREATE TABLE acknowledged (n integer PRIMARY KEY)")
-                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, InternalClientError, OSError):
+                with contextlib.suppress(*GONE):
                     for n in itertools.count():
                         await connection.execute("INSERT INTO acknowledged VALUES ($1)", n)
                         acknowledged.append(n)
+                        if n == 200:
+                            going.set()
             finally:
                 connection.terminate()
 
         committing = asyncio.create_task(commit_until_the_crash())
-        while len(acknowledged) < 200:
-            await asyncio.sleep(0.05)
+        await asyncio.wait_for(going.wait(), 60)
         await asyncio.to_thread(servers.stop, "postgres")  # SIGKILL while commits go on
         await committing
         servers.start("postgres")

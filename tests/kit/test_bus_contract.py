@@ -148,6 +148,30 @@ async def test_a_failing_handler_is_retried_then_the_event_is_parked(bus_url: st
     assert "cannot handle" in dead.payload["error"]
 
 
+async def test_a_handler_whose_database_is_down_waits_for_it_instead_of_parking(
+    bus_url: str, topic: str
+) -> None:
+    """A failure of what the handler needs (a connection refused, a database restarting) is not the
+    event's fault: it is retried beyond the attempts, until it passes, and nothing is parked."""
+    outage = FAST.attempts + 3
+    attempts: list[int] = []
+    handled, parked = Recorder(), Recorder()
+
+    async def database_down_a_while(received: Event) -> None:
+        attempts.append(1)
+        if len(attempts) <= outage:
+            raise ConnectionRefusedError("the database is restarting")
+        await handled(received)
+
+    async with open_bus(bus_url, retry=FAST) as bus:
+        bus.subscribe(topic + "-a", [topic], database_down_a_while)
+        bus.subscribe(topic + "-dlq-reader", [topic + DEAD_LETTER_SUFFIX], parked)
+        await bus.publish(event(topic, "k", 1))
+        await eventually(lambda: handled.events, within=60)
+    assert len(attempts) == outage + 1
+    assert parked.events == []
+
+
 async def test_ping_answers_when_the_bus_is_reachable(bus_url: str) -> None:
     bus: EventBus
     async with open_bus(bus_url) as bus:
