@@ -14,8 +14,11 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from kit import metrics
@@ -68,6 +71,37 @@ class TemporalConnection:
                         f"Temporal is unreachable at {address}", code="TemporalUnavailable"
                     ) from exc
             return self._client
+
+
+async def ensure_search_attributes(client: Client) -> list[str]:
+    """Register those of SEARCH_ATTRIBUTES the client's namespace lacks (a Temporal started elsewhere,
+    without them: every saga start would be refused); returns those added. A cluster that does not let the
+    worker register them (a managed one) gets a warning naming them, for its operators to add.
+    """
+    namespace = client.namespace
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+        known = {*listed.custom_attributes, *listed.system_attributes}
+        missing = {
+            name: IndexedValueType.Value(f"INDEXED_VALUE_TYPE_{kind.upper()}")
+            for name, kind in SEARCH_ATTRIBUTES.items()
+            if name not in known
+        }
+        if missing:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(search_attributes=missing, namespace=namespace)
+            )
+    except RPCError as error:
+        log.warning(
+            "search attributes not checked or not registered: register them",
+            extra={"namespace": namespace, "wanted": SEARCH_ATTRIBUTES, "error": str(error)},
+        )
+        return []
+    if missing:
+        log.info("search attributes registered", extra={"namespace": namespace, "added": sorted(missing)})
+    return sorted(missing)
 
 
 def search_attribute_flags() -> list[str]:

