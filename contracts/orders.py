@@ -20,6 +20,12 @@ ORDER_FAILED = "ORDER_FAILED"
 ORDER_CANCELLED = "ORDER_CANCELLED"
 ORDER_SHIPPED = "ORDER_SHIPPED"
 ORDER_DELIVERED = "ORDER_DELIVERED"
+# The seed's return updates (payload: the return request, with `orderId` and `customerEmail`), mailed by the
+# notifications consumer once returns publish them.
+RETURN_REQUEST_CREATED = "RETURN_REQUEST_CREATED"
+RETURN_REQUEST_APPROVED = "RETURN_REQUEST_APPROVED"
+RETURN_REQUEST_REJECTED = "RETURN_REQUEST_REJECTED"
+RETURN_REQUEST_COMPLETED = "RETURN_REQUEST_COMPLETED"
 
 # Refusal codes (and the failure code of an order that was cancelled).
 ORDER_CANCELLING = "OrderCancelling"  # a cancellation won the order first: the saga must unwind

@@ -85,6 +85,16 @@ class Settings(BaseSettings):
         description="Origin clients reach the gateway at, prefixed to image URLs (http://localhost:3000); "
         "empty: URLs are relative (/images/<name>).",
     )
+    mail_url: str = Field(
+        default="folder://{data_dir}/mail",
+        validate_default=True,
+        description="Where notification e-mails go: folder:///path (one .eml file each; {data_dir} is filled "
+        "in), smtp://[user:password@]host:port[?starttls=true] or smtps://host:port.",
+    )
+    mail_from: str = Field(default="Commerce <shop@commerce.local>", description="The From of every e-mail.")
+    shop_url: str = Field(
+        default="http://localhost:5173", description="The storefront the e-mails link to (the seed's)."
+    )
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_ui_port: int = 8233
@@ -194,7 +204,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
 
-    @field_validator("bus_url", "search_url", "images_store")
+    @field_validator("bus_url", "search_url", "images_store", "mail_url")
     @classmethod
     def _in_data_dir(cls, url: str, info: ValidationInfo) -> str:
         return url.replace("{data_dir}", str(info.data.get("data_dir", ".commerce")))

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from apis.orders import handlers
+from apis.orders import handlers, notifications
 from apis.orders.dependencies import OrdersState
 from apis.orders.placing import Settlements
 from apis.orders.routes import router
 from contracts import carts, orders, products
 from kit.auth.services import service_tokens
 from kit.infra import Infra
+from kit.mail import open_mailer
 from kit.settings import Settings
 from kit.web import create_service
 
@@ -24,6 +25,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 async def _subscribe(infra: Infra) -> None:
     assert infra.sessions is not None
     handlers.subscribe(infra.bus, infra.sessions)
+    mailer = open_mailer(infra.settings.mail_url, timeout=infra.settings.service_call_timeout)
+    notifications.subscribe(infra.bus, notifications.Notifier(infra.sessions, mailer, infra.settings))
 
 
 @contextlib.asynccontextmanager

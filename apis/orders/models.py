@@ -112,3 +112,19 @@ class HandledEvent(Base, table=True):
 
     id: str = Field(primary_key=True, max_length=100)
     handled_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+
+class SentMail(Base, table=True):
+    """A notification e-mail, by its Message-ID: claimed before it is handed to the mailer, `sent_at` set
+    once the mailer took it, so a redelivered event finds it sent and sends nothing.
+    """
+
+    __tablename__ = "sent_mails"
+
+    message_id: str = Field(primary_key=True, max_length=320)
+    kind: str = Field(max_length=40)
+    recipient: str = Field(max_length=320)
+    event_id: str = Field(max_length=100)
+    attempts: int = 0
+    claimed_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,157 @@
+"""Notification e-mails, sent by the orders service's `notifications` consumer of `auth_events` (a welcome
+on USER_CREATED) and `order_events` (placed, shipped, cancelled; the return updates once returns publish
+them). The orders service holds what a mail needs: the orders, and the customers' copies for an order whose
+event carries no address.
+
+Once per fact: a mail's Message-ID comes from what it tells (`<order-shipped.<order id>@domain>`), not from
+the event, so a redelivered event and the same fact republished under a new event id are one mail. SMTP is
+not transactional, so a mail is claimed (a `sent_mails` row) before it is handed over and marked sent after;
+a redelivery skips a sent one. A crash between the handing over and the mark sends it again on redelivery,
+with the same Message-ID: the folder mailbox keeps one file, and an SMTP receiver can drop the repeat
+(at least once to the server, once per Message-ID).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from email.utils import parseaddr
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from apis.orders import mails
+from apis.orders.models import CustomerCopy, SentMail
+from contracts import auth
+from contracts import orders as contract
+from kit.bus import Event, EventBus
+from kit.db import now
+from kit.localisation import LANGUAGES, preferred_language
+from kit.mail import Mailer
+from kit.settings import Settings
+
+log = logging.getLogger(__name__)
+
+GROUP = "notifications"
+KINDS: dict[str, str] = {
+    auth.USER_CREATED: mails.WELCOME,
+    contract.ORDER_CREATED: mails.ORDER_PLACED,
+    contract.ORDER_SHIPPED: mails.ORDER_SHIPPED,
+    contract.ORDER_CANCELLED: mails.ORDER_CANCELLED,
+    contract.RETURN_REQUEST_CREATED: mails.RETURN_REQUESTED,
+    contract.RETURN_REQUEST_APPROVED: mails.RETURN_APPROVED,
+    contract.RETURN_REQUEST_REJECTED: mails.RETURN_REJECTED,
+    contract.RETURN_REQUEST_COMPLETED: mails.RETURN_COMPLETED,
+}
+_PLAIN = re.compile(r"[^A-Za-z0-9._+-]")
+
+
+class NoRecipient(LookupError):
+    """An order event whose customer has no known address yet (their user event not copied yet): retried."""
+
+
+class Notifier:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], mailer: Mailer, settings: Settings
+    ) -> None:
+        self._sessions = sessions
+        self._mailer = mailer
+        self._sender = settings.mail_from
+        self._shop = settings.shop_url.rstrip("/")
+        self._domain = parseaddr(settings.mail_from)[1].partition("@")[2] or "commerce.local"
+
+    async def handle(self, event: Event) -> None:
+        """The bus handler: the event's mail, sent unless it was already."""
+        kind = KINDS.get(event.type)
+        if kind is None:
+            return
+        mail = await self._mail_for(kind, event)
+        if not await self._claim(mail, event.id):
+            return
+        await self._mailer.send(mails.render(mail, sender=self._sender))
+        async with self._sessions() as session, session.begin():
+            claimed = await session.get(SentMail, mail.message_id)
+            if claimed is not None:
+                claimed.sent_at = now()
+        log.info("mail sent", extra={"kind": kind, "messageId": mail.message_id, "eventId": event.id})
+
+    def message_id(self, kind: str, subject_id: str) -> str:
+        return f"<{kind}.{_PLAIN.sub('-', subject_id)[:200]}@{self._domain}>"
+
+    async def _mail_for(self, kind: str, event: Event) -> mails.Mail:
+        payload = event.payload
+        language = _language(payload.get("language"))
+        if kind == mails.WELCOME:
+            user_id = str(payload.get("id") or event.key)
+            facts = {"name": str(payload.get("name") or ""), "link": f"{self._shop}/account"}
+            return mails.Mail(
+                kind, self.message_id(kind, user_id), _address(payload.get("email")), language, facts
+            )
+        order = payload.get("order") if isinstance(payload.get("order"), dict) else payload
+        assert isinstance(order, dict)
+        subject_id = str(payload.get("id") or event.key)
+        link = (
+            f"{self._shop}/account/orders"
+            if order.get("userId")
+            else f"{self._shop}/track-order?orderId={order.get('id') or order.get('orderId') or event.key}"
+        )
+        recipient = payload.get("customerEmail") or order.get("customerEmail") or order.get("guestEmail")
+        if not recipient:
+            recipient = await self._customer_email(order.get("userId"))
+        return mails.Mail(
+            kind,
+            self.message_id(kind, subject_id),
+            _address(recipient),
+            language,
+            mails.order_facts(order, link),
+        )
+
+    async def _customer_email(self, user_id: Any) -> str:
+        if user_id:
+            async with self._sessions() as session:
+                customer = await session.get(CustomerCopy, str(user_id))
+            if customer is not None and customer.email:
+                return customer.email
+        raise NoRecipient(f"no e-mail address known for customer {user_id!r}")
+
+    async def _claim(self, mail: mails.Mail, event_id: str) -> bool:
+        """Record the mail as being sent (another try, if it was claimed before); False if it was sent."""
+        try:
+            async with self._sessions() as session, session.begin():
+                claimed = await session.get(SentMail, mail.message_id)
+                if claimed is None:
+                    session.add(
+                        SentMail(
+                            message_id=mail.message_id,
+                            kind=mail.kind,
+                            recipient=mail.to,
+                            event_id=event_id,
+                            attempts=1,
+                        )
+                    )
+                    return True
+                if claimed.sent_at is not None:
+                    return False
+                claimed.attempts += 1
+                claimed.claimed_at = now()
+                return True
+        except sa_exc.IntegrityError:  # claimed at this very moment by another consumer: it sends
+            return False
+
+
+def _address(value: Any) -> str:
+    address = parseaddr(str(value or ""))[1]
+    if "@" not in address:
+        raise ValueError(f"not an e-mail address: {value!r}")
+    return address
+
+
+def _language(value: Any) -> str:
+    """The customer's language where the event tells it (an `Accept-Language`-like value), else English."""
+    language = preferred_language(str(value)) if value else "en"
+    return language if language in LANGUAGES else "en"
+
+
+def subscribe(bus: EventBus, notifier: Notifier) -> None:
+    bus.subscribe(GROUP, [auth.AUTH_EVENTS, contract.ORDER_EVENTS], notifier.handle)
