@@ -77,16 +77,24 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Processes]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def shop(platform: Processes) -> AsyncIterator[Shop]:
-    gateway = f"http://127.0.0.1:{platform.ports['gateway']}"
-    async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
-        settings = platform.settings()
-        admin = await retried(
-            lambda: Shop(http, settings, {}).login(
-                settings.admin_email, settings.admin_password.get_secret_value()
-            )
+async def gateway(platform: Processes) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{platform.ports['gateway']}", timeout=30
+    ) as http:
+        yield http
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def shop(platform: Processes, gateway: httpx.AsyncClient) -> Shop:
+    """The shop with an admin logged in for this trial: a token of the module's first trial would expire
+    before a full run's last (20 trials a fault take longer than an access token lives)."""
+    settings = platform.settings()
+    admin = await retried(
+        lambda: Shop(gateway, settings, {}).login(
+            settings.admin_email, settings.admin_password.get_secret_value()
         )
-        yield Shop(http, settings, admin)
+    )
+    return Shop(gateway, settings, admin)
 
 
 # ---------------------------------------------------------------------------------------------- a trial
