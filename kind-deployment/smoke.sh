@@ -2,9 +2,9 @@
 # Smoke tests of a deployed platform, through the gateway only: health, register + login, an image uploaded
 # and fetched (304 on a repeat), list products, search finds one, a guest order. Used by the Jenkinsfile and `setup.sh smoke`; works against docker
 # compose too.
-# Then Prometheus has scraped the order's metrics.
-# Variables: GATEWAY_URL (http://127.0.0.1:3000), PROMETHEUS_URL (http://127.0.0.1:9090), SMOKE_TIMEOUT
-# (seconds to wait for the platform, 300).
+# Then Prometheus has scraped the order's metrics, and the mailbox holds the new user's welcome and order mails.
+# Variables: GATEWAY_URL (http://127.0.0.1:3000), PROMETHEUS_URL (http://127.0.0.1:9090), MAILPIT_URL
+# (http://127.0.0.1:8025), SMOKE_TIMEOUT (seconds to wait for the platform, 300).
 # Needs curl and python3.
 set -euo pipefail
 
@@ -122,5 +122,17 @@ while : >"$body_file"; status="$(curl -s --max-time 10 -o "$body_file" -w '%{htt
     sleep 3
 done
 echo "ok   Prometheus counts the order's saga outcome; /metrics not reachable through the gateway"
+
+# The orders service mails the welcome (registration) and the confirmation (the order) once each: Mailpit's
+# API finds both, addressed to the smoke user, and no more.
+mailpit="${MAILPIT_URL:-http://127.0.0.1:8025}"
+search="$mailpit/api/v1/search?query=to:$email"
+while : >"$body_file"; status="$(curl -s --max-time 10 -o "$body_file" -w '%{http_code}' "$search")" || status=000
+    [ "$status" != 200 ] || [ "$(field 'len(d["messages"])')" -lt 2 ]; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "the mailbox ($mailpit) has not the welcome and the order mails of $email"
+    sleep 3
+done
+[ "$(field 'len(d["messages"])')" = 2 ] || fail "the mailbox holds $(field 'len(d["messages"])') mails to $email, not 2"
+echo "ok   the mailbox holds the welcome and the order confirmation, once each"
 
 echo "smoke: all passed"

@@ -151,6 +151,7 @@ def referenced_hosts(settings: Settings) -> dict[str, str]:
     database = make_url(settings.for_service("auth").service_database_url)
     assert database.drivername == "postgresql+asyncpg"
     assert database.database == "auth", "{service} must pick each service's own database"
+    assert urlsplit(settings.mail_url).scheme == "smtp", "mails go to the deployment's SMTP catcher"
     return {
         "COMMERCE_DATABASE_URL": database.host or "",
         "COMMERCE_BUS_URL": host_of(settings.bus_url),
@@ -158,6 +159,7 @@ def referenced_hosts(settings: Settings) -> dict[str, str]:
         "COMMERCE_SEARCH_URL": host_of(settings.search_url),
         "COMMERCE_DISCOVERY_URL": host_of(settings.discovery_url),
         "COMMERCE_TEMPORAL_ADDRESS": host_of(settings.temporal_address),
+        "COMMERCE_MAIL_URL": host_of(settings.mail_url),
     }
 
 
@@ -466,13 +468,14 @@ def test_kind_cluster_maps_the_node_ports_and_runs_the_validated_version(objects
         service: port["nodePort"]
         for service, o in named(objects, "Service").items()
         for port in o["spec"]["ports"]
-        if o["spec"].get("type") == "NodePort"
+        if o["spec"].get("type") == "NodePort" and "nodePort" in port  # mailpit's SMTP stays inside
     }
     assert mapped == {
         node_ports["gateway"]: DEFAULT_PORTS["gateway"],
         node_ports["temporal-ui"]: 8233,
         node_ports["prometheus"]: 9090,
         node_ports["grafana"]: 3100,
+        node_ports["mailpit"]: 8025,
     }
 
 
@@ -625,6 +628,19 @@ def test_kubernetes_scripts_are_those_of_compose(objects: list[Doc]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- scripts, CI
+
+
+def test_the_smoke_test_finds_the_mails_in_the_mailbox_compose_and_kind_publish(
+    services: dict[str, Doc], objects: list[Doc]
+) -> None:
+    """smoke.sh reads Mailpit's API on 8025: compose publishes it there, Kind's NodePort is mapped to it."""
+    smoke = (KIND / "smoke.sh").read_text()
+    assert "MAILPIT_URL:-http://127.0.0.1:8025" in smoke
+    assert "/api/v1/search?query=to:$email" in smoke
+    assert "8025:8025" in services["mailpit"]["ports"]
+    assert services["orders"]["depends_on"]["mailpit"] == {"condition": "service_healthy"}
+    ports = {p["name"]: p["port"] for p in named(objects, "Service")["mailpit"]["spec"]["ports"]}
+    assert ports == {"smtp": 1025, "http": 8025}
 
 
 def test_setup_and_smoke_scripts_parse() -> None:
