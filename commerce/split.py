@@ -109,13 +109,16 @@ class Child:
 class SplitPlatform:
     """The children of one split platform: start, answer, kill, restart, stop (see the module's doc)."""
 
-    def __init__(self, settings: Settings, *, log_dir: Path | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, log_dir: Path | None = None, ready_seconds: float = READY_SECONDS
+    ) -> None:
         if settings.bus_url.startswith("memory:"):
             raise ValueError(
                 "a memory:// bus reaches one process only: split the platform on sqlite:// or kafka://"
             )
         self.settings = settings
         self.log_dir = log_dir
+        self.ready_seconds = ready_seconds
         self.children = {name: Child(name, args) for name, args in child_commands().items()}
         env = dict(os.environ)
         for variable, value in settings_env(settings).items():
@@ -143,8 +146,11 @@ class SplitPlatform:
         await self.until_ready(chosen)
         await until_discoverable(self.settings)
 
-    async def until_ready(self, names: Iterable[str], seconds: float = READY_SECONDS) -> None:
-        """Wait until each named child answers: a service its `/health`, a worker polls Temporal."""
+    async def until_ready(self, names: Iterable[str], seconds: float | None = None) -> None:
+        """Wait until each named child answers: a service its `/health`, a worker polls Temporal (within
+        `seconds`, the platform's `ready_seconds` by default).
+        """
+        seconds = self.ready_seconds if seconds is None else seconds
         deadline = time.monotonic() + seconds
         async with httpx.AsyncClient(timeout=2) as http:
             for name in names:
@@ -274,11 +280,13 @@ class SplitPlatform:
 
 
 @contextlib.asynccontextmanager
-async def split_platform(settings: Settings, *, log_dir: Path | None = None) -> AsyncIterator[SplitPlatform]:
-    """Every child of the split platform, started and answering; all stopped on exit. Temporal must
-    answer at `settings.temporal_address` (see `kit.temporal.dev_server`).
+async def split_platform(
+    settings: Settings, *, log_dir: Path | None = None, ready_seconds: float = READY_SECONDS
+) -> AsyncIterator[SplitPlatform]:
+    """Every child of the split platform, started and answering (within `ready_seconds`); all stopped on
+    exit. Temporal must answer at `settings.temporal_address` (see `kit.temporal.dev_server`).
     """
-    platform = SplitPlatform(settings, log_dir=log_dir)
+    platform = SplitPlatform(settings, log_dir=log_dir, ready_seconds=ready_seconds)
     try:
         await platform.start()
         yield platform

@@ -104,10 +104,14 @@ class SqliteBus:
         return shared.setdefault(self._path.resolve(), _Local())
 
     async def _write(self, sql: str, parameters: Sequence[object]) -> None:
-        """One statement in its own transaction, committed (synchronous=FULL) before returning."""
+        """One statement in its own transaction, committed (synchronous=FULL) before returning. The
+        connection is in autocommit mode, so the write lock is taken and given back inside the one call on
+        SQLite's thread: a transaction left open across an `await` (the event loop busy elsewhere, say a
+        worker importing its workflows) would make every other connection's write wait, then fail with
+        `database is locked`.
+        """
         async with self._writing:
             await self.db.execute(sql, parameters)
-            await self.db.commit()
 
     async def publish(self, event: Event) -> None:
         await self._write(
@@ -195,10 +199,10 @@ class SqliteBus:
 
     async def __aenter__(self) -> Self:
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = await aiosqlite.connect(self._path)
+        self._db = await aiosqlite.connect(self._path, isolation_level=None)
+        await self._db.execute("PRAGMA busy_timeout=10000")
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=FULL")
-        await self._db.execute("PRAGMA busy_timeout=10000")
         await self._db.executescript(SCHEMA)
         await self._write("DELETE FROM events WHERE stored_at < ?", (time.time() - self._retention_seconds,))
         return self
