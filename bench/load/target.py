@@ -16,7 +16,10 @@ import asyncio
 import contextlib
 import json
 import os
+import random
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -27,12 +30,12 @@ from pathlib import Path
 
 import httpx
 
-from bench.products_read import free_port
 from commerce.cli import INFRA_SCRIPT, infra_settings
 from kit.settings import DATABASE_SERVICES, SERVICES
 
 ADMIN = ("load-admin@commerce.local", "load-admin-password")
 READY_SECONDS = 300.0
+START_TRIES = 3
 STOP_SECONDS = 30.0
 
 
@@ -46,6 +49,15 @@ class Target:
     bus_url: str | None = None
     pid: int | None = None  # the platform's process (its children are its own)
     log: Path | None = None
+
+
+def free_port() -> int:
+    """A port free now, outside the kernel's ephemeral range (where an outgoing connection may take it)."""
+    while True:
+        port = random.randrange(15_000, 30_000)
+        with socket.socket() as sock, contextlib.suppress(OSError):
+            sock.bind(("127.0.0.1", port))
+            return port
 
 
 def real_servers() -> dict[str, str]:
@@ -114,16 +126,36 @@ async def started(kind: str, work: Path, *, url: str | None = None) -> AsyncIter
     elif kind != "embedded":
         raise ValueError(f"unknown target {kind!r}: embedded, split or url")
     log = work / "platform.log"
-    platform = _launch(["dev", *(["--split"] if kind == "split" else [])], env, log)
     gateway = f"http://127.0.0.1:{ports['gateway']}"
+    platform = None
     try:
-        await _until_up(platform, gateway, log)
+        platform = await _start(["dev", *(["--split"] if kind == "split" else [])], env, log, gateway)
         yield Target(kind, gateway, bus_url=bus_url, pid=platform.pid, log=log)
     finally:
-        _stop(platform)
+        if platform is not None:
+            _stop(platform)
         if databases:
             await _databases(servers["COMMERCE_TEST_POSTGRES_URL"], databases, create=False)
             _drop_index(servers["COMMERCE_TEST_ELASTIC_URL"], f"load-{run}")
+
+
+async def _start(args: list[str], env: dict[str, str], log: Path, gateway: str) -> subprocess.Popen[bytes]:
+    """The platform, answering; a start that fails is tried again on a fresh data dir, up to START_TRIES
+    (on a loaded machine, `commerce dev` on a fresh data dir may fail its start: SQLite's "database is
+    locked" as the services open the embedded bus together).
+    """
+    for attempt in range(1, START_TRIES + 1):
+        shutil.rmtree(env["COMMERCE_DATA_DIR"], ignore_errors=True)
+        platform = _launch(args, env, log)
+        try:
+            await _until_up(platform, gateway, log)
+            return platform
+        except RuntimeError as error:
+            _stop(platform)
+            if attempt == START_TRIES:
+                raise
+            print(f"start {attempt} failed, trying again: {str(error)[-300:]}", file=sys.stderr)
+    raise AssertionError("unreachable")
 
 
 async def _until_up(platform: subprocess.Popen[bytes], gateway: str, log: Path) -> None:

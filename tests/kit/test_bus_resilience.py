@@ -119,3 +119,22 @@ async def test_replay_puts_a_parked_event_back_on_its_topic(durable_url: str) ->
         await eventually(lambda: len(attempts) == 2, within=30)
     assert attempts[1] == sent
     assert await dlq.list_parked("memory://", "all") == [dlq.IN_PROCESS_NOTE]
+
+
+async def test_a_write_to_the_embedded_bus_holds_no_lock_once_it_returned(tmp_path: Path) -> None:
+    """The statement commits in its own call: another writer of the file never waits on an event loop's
+    next turn (a starved loop used to keep the file locked between a write and its commit)."""
+    import sqlite3
+
+    async with open_bus(f"sqlite:///{tmp_path}/bus.db") as bus:
+        await bus.publish(event("things", "k", 1))
+        loop_busy_elsewhere = await bus.db.execute(  # type: ignore[attr-defined]
+            "INSERT INTO events (topic, key, data, stored_at) VALUES ('things', 'k', '{}', 0)"
+        )
+        await loop_busy_elsewhere.close()
+        other = sqlite3.connect(tmp_path / "bus.db", timeout=0)  # fails at once on a held lock
+        try:
+            other.execute("DELETE FROM events WHERE stored_at = 0")
+            other.commit()
+        finally:
+            other.close()
