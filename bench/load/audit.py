@@ -87,7 +87,9 @@ async def audit(
     settle_started = time.monotonic()
     while True:
         held = await all_orders(http, admin)
-        unsettled = [i for i in mine if i in held and held[i]["status"] in UNSETTLED]
+        unsettled = [
+            i for i, o in held.items() if (own_platform or i in mine) and o["status"] in UNSETTLED
+        ]  # on its own platform, an order whose answer was lost (a 502) must settle too
         if not unsettled or time.monotonic() > deadline:
             break
         await asyncio.sleep(2)
