@@ -1,18 +1,21 @@
 """ASGI guards every service and the gateway run before routing: bodies bounded in size and in pauses,
 a trailing slash routed as if absent (never a redirect to an internal address), X-Forwarded-* believed
-only from trusted peers, and paths naming nothing (control characters, dot segments) refused.
+only from trusted peers, paths naming nothing (control characters, dot segments) refused, and NUL characters
+refused wherever they could reach a text column.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
+from urllib.parse import parse_qsl
 
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kit.errors import AppError, NotFound, PayloadTooLarge, RequestTimeout
+from kit.errors import AppError, BadRequest, NotFound, PayloadTooLarge, RequestTimeout
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -176,3 +179,68 @@ def is_plain(path: str) -> bool:
     if any(ord(char) < 0x20 or ord(char) == 0x7F for char in path):
         return False
     return not any(segment in (".", "..") for segment in path.split("/"))
+
+
+# `\u0000` in JSON text, not preceded by an escaping backslash (`\\u0000` is the six characters).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+NUL_MESSAGE = "must not contain the NUL character"
+_CARRY = 64  # bytes of the previous chunk kept, so that an escape split between two chunks is seen
+
+
+class NoNul:
+    """400 for a NUL character in the query string (`%00`) or in a JSON body (`\\u0000`): PostgreSQL stores
+    no NUL in a text column, so one would fail the query with a 500 instead of being refused as bad input.
+    (A NUL in the path is PlainPaths' 404; a raw NUL byte is no valid JSON anyway.)
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query: bytes = scope.get("query_string", b"")
+        if b"%00" in query:
+            pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+            named = [name for name, value in pairs if "\x00" in name + value]
+            await _answer(scope, receive, send, _nul(named or ["query"], "query"))
+            return
+        kind = _header(scope, b"content-type").lower()
+        if kind and "json" not in kind:  # FastAPI reads a body without a content type as JSON too
+            await self.app(scope, receive, send)
+            return
+        carry, refused, started = b"", False, False
+
+        async def scanned_receive() -> Message:
+            nonlocal carry, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                seen = carry + message.get("body", b"")
+                if _NUL_ESCAPE.search(seen):
+                    refused = True
+                    raise _nul(["body"], "body")
+                carry = seen[-_CARRY:]
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if refused and not started:
+                return  # whatever the app made of the refusal, the client gets the refusal itself
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, scanned_receive, guarded_send)
+        except Exception:
+            if not refused or started:
+                raise
+        if refused and not started:
+            await _answer(scope, receive, send, _nul(["body"], "body"))
+
+
+def _nul(fields: list[str], location: str) -> BadRequest:
+    """The refusal of a NUL, as bad input is answered: naming the query parameters (or the body)."""
+    details = [{"field": name, "location": location, "message": NUL_MESSAGE} for name in fields]
+    summary = "; ".join(f"{name}: {NUL_MESSAGE}" for name in fields)
+    return BadRequest(f"Invalid request: {summary}", code="ValidationError", details=details)

@@ -28,7 +28,7 @@ from kit.bus import EventBus
 from kit.cache import Cache
 from kit.discovery import Instance
 from kit.errors import AppError
-from kit.guards import BodyGuard, PlainPaths, TrailingSlash, TrustedForwarded
+from kit.guards import BodyGuard, NoNul, PlainPaths, TrailingSlash, TrustedForwarded
 from kit.infra import Infra, open_infra
 from kit.logs import configure_logging, request_id_var, service_var
 from kit.openapi import truthful_openapi
@@ -108,6 +108,7 @@ def create_service(
         limits=body_limits or {},
         timeout=settings.body_timeout,
     )
+    app.add_middleware(NoNul)
     app.add_middleware(TrailingSlash)
     app.add_middleware(PlainPaths)
     trusted = settings.trusted_proxies if trusted_proxies is None else trusted_proxies

@@ -30,6 +30,7 @@ SUITES = [
     "tests/e2e/test_worker_crash.py",
     "tests/e2e/test_faults.py",
     "tests/test_fuzz.py",
+    "tests/test_nasty_input.py",
     "tests/apis/test_authorization_matrix.py",
 ]
 FULL_SIZES = {"COMMERCE_ROUNDS": "20", "COMMERCE_FAULT_TRIALS": "20", "COMMERCE_FUZZ_EXAMPLES": "100"}
@@ -44,6 +45,8 @@ MUST_BE_ZERO = (
     "wrong_answers",
     "undocumented_statuses",
     "schema_mismatches",
+    "errors_without_message",
+    "internal_reached",
 )
 
 

@@ -81,9 +81,18 @@ async def raw_get(url: str, target: str) -> bytes:
     """The whole answer to `GET <target>` sent byte for byte to the server at `url`: a path as a client
     may send it, which httpx would normalise first (`..`, `%0A`).
     """
+    return await raw_request(url, "GET", target)
+
+
+async def raw_request(url: str, method: str, target: str, body: bytes = b"", headers: bytes = b"") -> bytes:
+    """The whole answer to `<method> <target>` with `body` (and `headers`, CRLF-ended lines), sent byte for
+    byte to the server at `url`.
+    """
     address = urlsplit(url)
     reader, writer = await asyncio.open_connection(address.hostname, address.port)
-    writer.write(f"GET {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".encode())
+    length = f"Content-Length: {len(body)}\r\n".encode() if body else b""
+    head = f"{method} {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n".encode("latin-1")
+    writer.write(head + length + headers + b"\r\n" + body)
     await writer.drain()
     answer = await reader.read()
     writer.close()

@@ -21,6 +21,7 @@ from contracts.images import IMAGE_STATUS_PATH, UPLOAD_FIELD, UPLOAD_PATH, image
 from kit.auth.callers import CurrentUser, require_permission, require_scope
 from kit.auth.principal import Principal
 from kit.errors import BadRequest
+from kit.schemas import Limit, Page
 
 router = APIRouter(tags=["images"])
 
@@ -87,8 +88,8 @@ async def upload(request: Request, response: Response, images: ImagesDep, _user:
 )
 async def list_images(
     images: ImagesDep,
-    page: Annotated[int, Query(ge=1)] = 1,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    page: Page = 1,  # bounded, as every listing's: 10**100 was answered as a page
+    limit: Limit = 50,
 ) -> ImagePage:
     return await reads.listing(images.store, images.catalog, images.public_url, page=page, limit=limit)
 

@@ -256,3 +256,37 @@ async def test_a_path_naming_nothing_is_a_404_even_as_the_server_reads_it_raw(
     status, _, body = answer.partition(b"\r\n")
     assert status.split()[1] == b"404", answer
     assert b'"RouteNotFound"' in body
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'{"name": "a\\u0000b", "quantity": 1}', 400),
+        (b'{"name": "\\\\\\u0000", "quantity": 1}', 400),  # an escaped backslash, then the NUL
+        (b'{"name": "\\\\u0000", "quantity": 1}', 201),  # the six characters \u0000
+    ],
+)
+async def test_a_nul_in_a_json_body_answers_400(client: httpx.AsyncClient, body: bytes, status: int) -> None:
+    """PostgreSQL stores no NUL in text: one would fail the insert with a 500."""
+    response = await client.post("/items", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == status, response.text
+    if status == 400:
+        assert response.json()["details"] == [
+            {"field": "body", "location": "body", "message": "must not contain the NUL character"}
+        ]
+
+
+async def test_a_nul_split_between_two_chunks_answers_400(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"name": "a\\u00'
+        yield b'00", "quantity": 1}'
+
+    response = await client.post("/items", content=chunks(), headers={"Content-Type": "application/json"})
+    assert (response.status_code, response.json()["code"]) == (400, "ValidationError")
+
+
+async def test_a_nul_in_the_query_string_answers_400(client: httpx.AsyncClient) -> None:
+    response = await client.get("/", params={"q": "a\x00b", "page": "1"})
+    assert (response.status_code, response.json()["code"]) == (400, "ValidationError")
+    assert response.json()["message"] == "Invalid request: q: must not contain the NUL character"
+    assert (await client.get("/", params={"q": "a%00b"})).status_code == 200  # the text %00 is no NUL
