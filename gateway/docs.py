@@ -39,7 +39,7 @@ def merge(title: str, documents: dict[str, dict[str, Any] | None]) -> dict[str, 
             "description": "Every service's routes as the gateway exposes them.",
         },
         "paths": {},
-        "components": {"schemas": {}},
+        "components": {"schemas": {}, "securitySchemes": {}},
         "tags": [],
     }
     answered = {prefix: document for prefix, document in documents.items() if document is not None}
@@ -54,7 +54,9 @@ def merge(title: str, documents: dict[str, dict[str, Any] | None]) -> dict[str, 
                     operation["tags"] = [prefix]
                     add_errors(operation, GATEWAY_ERRORS)
             merged["paths"][f"/{prefix}{path}".rstrip("/") or "/"] = operations
-        merged["components"]["schemas"].update(document.get("components", {}).get("schemas", {}))
+        components = document.get("components", {})
+        merged["components"]["schemas"].update(components.get("schemas", {}))
+        merged["components"]["securitySchemes"].update(components.get("securitySchemes", {}))
     merged["components"]["schemas"]["Error"] = ERROR_SCHEMA
     return merged
 

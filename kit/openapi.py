@@ -101,6 +101,8 @@ def _document_errors(operation: dict[str, Any], route: RouteContext) -> None:
     elif optional_user in calls:
         statuses.add(401)  # a bad token is refused, never taken for anonymous
         operation["security"] = [*operation.get("security", []), {}]  # no token at all is fine
+    else:
+        operation["security"] = []  # no token is read: said, not left to a document-wide default
     if route.dependant.path_params:
         statuses.add(404)
     if "requestBody" in operation:

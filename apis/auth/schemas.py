@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
-from kit.schemas import Page, Pagination, Schema
+from kit.schemas import Email, Page, Pagination, Schema
 
 CUSTOMER = "Customer"
 
-_EMAIL = re.compile(
-    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
-)
-
-
-def normalise_email(value: str) -> str:
-    """Trimmed and lower-cased, so that uniqueness ignores case; the shape of an address is checked."""
-    email = value.strip().lower()
-    if len(email) > 254 or len(email.partition("@")[0]) > 64 or not _EMAIL.match(email):
-        raise ValueError("must be a valid email address")
-    return email
-
-
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(normalise_email)]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
 ImageUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048)]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]

@@ -19,12 +19,12 @@ from apis.auth import reads
 from apis.auth.models import Permission, Role, RolePermission, SeedStep, User, name_key
 from apis.auth.passwords import Passwords
 from apis.auth.reads import ADMIN
-from apis.auth.schemas import normalise_email
 from apis.auth.service.roles import FOUNDATIONAL
 from contracts import auth as events
 from kit import db
 from kit.auth.secrets import InsecureConfiguration
 from kit.outbox import record_event
+from kit.schemas import normalise_email
 from kit.settings import Settings
 
 log = logging.getLogger(__name__)

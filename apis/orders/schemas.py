@@ -5,19 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.orders import OrderStatus, PaymentMethod
-from kit.schemas import Money, Pagination, Schema, Timestamp
+from kit.schemas import Email, Money, Pagination, Schema, Timestamp
 
 MAX_LINE_QUANTITY = 99
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Email = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, to_lower=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-    ),
-]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()\-.]{5,30}$")]
 
 
@@ -37,8 +31,20 @@ class OrderLineIn(Schema):
     product_id: str | None = None
 
 
+# The rule `one_source_of_items` enforces (a 400 otherwise), as the document tells it: `items` and no
+# `cartId`, or a `cartId` and no `items` (a null one counts as absent).
+ONE_SOURCE_OF_ITEMS: dict[str, Any] = {
+    "oneOf": [
+        {"required": ["items"], "properties": {"items": {"type": "array"}, "cartId": {"type": "null"}}},
+        {"required": ["cartId"], "properties": {"cartId": {"type": "string"}, "items": {"type": "null"}}},
+    ]
+}
+
+
 class OrderCreate(Schema):
     """From `items` or from a `cartId` (one of the two); guests give `guestEmail` and `guestName`."""
+
+    model_config = ConfigDict(json_schema_extra=ONE_SOURCE_OF_ITEMS)
 
     items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=50)] | None = None
     cart_id: uuid.UUID | None = None

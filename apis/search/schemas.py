@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints, ValidationInfo, field_validator
 
-from kit.schemas import Limit, Page, Pagination, Schema
+from kit.schemas import Limit, Money, Page, Pagination, Schema
 from kit.search import SortField, SortOrder
 
 MAX_TEXT = 200  # characters of `q`, after trimming
@@ -30,7 +30,7 @@ def _trimmed(value: Any) -> Any:
     return value
 
 
-Price = Annotated[Decimal | None, Field(ge=0, max_digits=12, decimal_places=2)]
+Price = Money | None
 
 
 class ProductSearch(Schema):

@@ -309,8 +309,8 @@ class ProductQuery(Schema):
         description="A substring of the name (in the caller's language or English) or of the SKU, matched "
         "as typed. To search text, use `GET /search/products`: typo-tolerant, ranked and faceted.",
     )
-    min_price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
-    max_price: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    min_price: Money | None = None
+    max_price: Money | None = None
     in_stock: bool | None = None
     # no control character: a NUL cuts SQLite's JSON path short (an error, a 500, fuzzing found)
     attributes: list[
