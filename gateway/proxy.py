@@ -49,6 +49,9 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # No answer came: refused, or a connection dropped before the answer (a pooled one to an instance just
 # killed). Sending an idempotent request again elsewhere is then safe (RFC 9110 section 9.2.2).
 CONNECTION_FAILURES = (aiohttp.ClientOSError, aiohttp.ConnectionTimeoutError, aiohttp.ServerDisconnectedError)
+POOL_IDLE_SECONDS = (
+    30  # below the services' own keep-alive (kit.web.KEEP_ALIVE_SECONDS): they never close first
+)
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-[0-9a-f]{16}-([0-9a-f]{2})$")
 
 Headers = list[tuple[bytes, bytes]]
@@ -113,7 +116,7 @@ def upstream_session() -> aiohttp.ClientSession:
     client's), bodies passed on as they are (no decompression), no header the client did not send.
     """
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=500, limit_per_host=0, keepalive_timeout=30),
+        connector=aiohttp.TCPConnector(limit=500, limit_per_host=0, keepalive_timeout=POOL_IDLE_SECONDS),
         cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=False,
         skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),

@@ -319,10 +319,14 @@ def serve(name: str, create_app: Callable[[Settings], FastAPI]) -> None:
 
 
 # X-Forwarded-* are read by TrustedForwarded, from the configured peers only; uvicorn would believe any
-# from 127.0.0.1. The `server` header would name our server to anyone asking.
+# from 127.0.0.1. The `server` header would name our server to anyone asking. An idle connection is kept
+# longer than the gateway's pool keeps one (30 s; httpx's service clients 5 s): closed first here (uvicorn's
+# 5 s), it raced the next request the gateway sent on it, and a POST, never sent twice, was a 502.
+KEEP_ALIVE_SECONDS = 75
 UVICORN_OPTIONS: dict[str, Any] = {
     "log_config": None,
     "access_log": False,
     "proxy_headers": False,
     "server_header": False,
+    "timeout_keep_alive": KEEP_ALIVE_SECONDS,
 }
