@@ -12,7 +12,7 @@ from apis.orders import handlers, notifications
 from apis.orders.dependencies import OrdersState
 from apis.orders.placing import Settlements
 from apis.orders.routes import router
-from contracts import carts, orders, products
+from contracts import carts, currencies, orders, products
 from kit.auth.services import service_tokens
 from kit.infra import Infra
 from kit.mail import open_mailer
@@ -34,6 +34,7 @@ async def _state(infra: Infra) -> AsyncIterator[OrdersState]:
     token = service_tokens(infra, orders.SERVICE)
     yield OrdersState(
         catalog=products.ProductsClient(infra.client(products.SERVICE, token=token)),
+        currencies=currencies.CurrenciesClient(infra.client(products.SERVICE)),  # public reads
         carts=carts.CartsClient(infra.client(carts.SERVICE, token=token)),
         settlements=Settlements(),
     )

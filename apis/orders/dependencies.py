@@ -12,18 +12,20 @@ from fastapi import Depends, Header, Request
 from apis.orders.placing import Settlements
 from apis.orders.reads import language
 from contracts.carts import CartsClient
+from contracts.currencies import CurrenciesClient
 from contracts.products import ProductsClient
 from kit.web import service_state
 
 
 @dataclass(frozen=True)
 class OrdersState:
-    """Opened once per app by `app.py`: the catalog (prices) and the carts, called with this service's
+    """Opened once per app by `app.py`: the catalog (prices, rates) and the carts, called with this service's
     own credentials, and the requests waiting for their orders to settle.
     """
 
     catalog: ProductsClient
     carts: CartsClient
+    currencies: CurrenciesClient
     settlements: Settlements
 
 

@@ -34,6 +34,8 @@ class Order(Base, table=True):
     payment_method: PaymentMethod = Field(sa_type=sa.String(24))
     shipping_address: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     total_amount: Decimal = Field(sa_type=Money)
+    # the currency the customer ordered in (`X-Currency`), the rate fetched when the order was accepted and
+    # the total in it; `total_amount` stays the base amount, the one charged
     display_currency: str = Field(default="USD", max_length=3)
     exchange_rate_at_purchase: Decimal = Field(default=Decimal(1), sa_type=sa.Numeric(12, 6))
     display_total_amount: Decimal = Field(sa_type=Money)
@@ -60,6 +62,8 @@ class OrderItem(Base, table=True):
     sku: str = Field(max_length=200)
     image_url: str | None = Field(default=None, max_length=1000)
     price_at_time_of_order: Decimal = Field(sa_type=Money)
+    # in the order's display currency, at its recorded rate (None: a line placed before migration 0007)
+    display_price_at_time_of_order: Decimal | None = Field(default=None, sa_type=Money)
     cost_price_at_time_of_order: Decimal | None = Field(default=None, sa_type=Money)
     quantity: int
 

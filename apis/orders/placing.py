@@ -25,6 +25,7 @@ from apis.orders.models import Order, OrderItem
 from apis.orders.rules import hash_token
 from apis.orders.schemas import OrderCreate
 from contracts.carts import CartsClient
+from contracts.currencies import BASE_RATE, CurrenciesClient
 from contracts.orders import PAYMENT_DECLINED, OrderStatus, PaymentMethod
 from contracts.products import ProductsClient
 from kit.auth.principal import Principal
@@ -44,8 +45,14 @@ async def place_order(
     caller: Principal | None,
     data: OrderCreate,
     idempotency_key: str | None,
+    *,
+    currencies: CurrenciesClient | None = None,
+    currency: str | None = None,
 ) -> tuple[Order, WorkflowStart | None, str | None]:
     """The order for this request: a new one with its saga start and guest token, or the one made before.
+
+    `currency` (from `X-Currency`): the order records it, the rate the products service gives it now and
+    the amounts in it; the base amounts are kept and charged, and a retry finds the order with its rate.
 
     Each database step is a short session of its own: no connection is held while the cart or the catalog
     answers (a burst of duplicates must not drain the pool the saga's status reports need).
@@ -55,10 +62,12 @@ async def place_order(
     keys = _idempotency_keys(caller, email, data, lines, idempotency_key)
     if existing := await _find(sessions, keys):
         return existing, None, None
+    rate = await currencies.fresh_rate(currency) if currencies is not None else BASE_RATE
     variants = await catalog.variants(lines)
     if missing := [variant_id for variant_id in lines if variant_id not in variants]:
         raise VariantUnavailable(missing)
     total = sum((variants[v].price * q for v, q in lines.items()), Decimal(0))
+    shown = {v: rate.convert(variants[v].price) for v in lines}
     guest_token = secrets.token_hex(32) if guest else None
     order = Order(
         user_id=None if guest or caller is None else caller.id,
@@ -69,7 +78,9 @@ async def place_order(
         payment_method=data.payment_method,
         shipping_address=data.shipping_address.model_dump(by_alias=True, exclude_none=True),
         total_amount=total,
-        display_total_amount=total,
+        display_currency=rate.code,
+        exchange_rate_at_purchase=rate.rate_vs_base,
+        display_total_amount=sum((shown[v] * q for v, q in lines.items()), Decimal(0)),
         cart_id=str(data.cart_id) if data.cart_id else None,
         idempotency_key=keys[0],
     )
@@ -83,6 +94,7 @@ async def place_order(
             sku=variant.sku,
             image_url=variant.image_url,
             price_at_time_of_order=variant.price,
+            display_price_at_time_of_order=shown[variant_id],
             cost_price_at_time_of_order=variant.cost_price,
             quantity=quantity,
         )

@@ -19,6 +19,7 @@ from apis.orders import rules, timeline
 from apis.orders.errors import OrderNotFound
 from apis.orders.models import CustomerCopy, Order, OrderItem, OrderStatusChange
 from apis.orders.schemas import OrderItemRead, OrderRead, OrderTimeline, TimelineEntry
+from contracts.currencies import rate_text, rounded
 from contracts.orders import OrderStatus, PaymentMethod
 from kit.auth.principal import Principal
 from kit.db import now
@@ -165,13 +166,22 @@ async def present_one(session: AsyncSession, order: Order, lang: str = "en") -> 
 
 
 def _read(order: Order, items: list[OrderItem], customer: CustomerCopy | None, lang: str) -> OrderRead:
+    """The order in the currency it was placed in, at the rate it recorded (never today's)."""
+    currency = order.display_currency
     return OrderRead.model_validate(
         {
             **order.model_dump(warnings=False),
-            "exchange_rate_at_purchase": str(order.exchange_rate_at_purchase),
+            "exchange_rate_at_purchase": rate_text(order.exchange_rate_at_purchase),
+            "display_total_amount": rounded(order.display_total_amount, currency),
             "items": [
                 OrderItemRead.model_validate(
-                    {**item.model_dump(warnings=False), "product_name": localise(item.product_name, lang)}
+                    {
+                        **item.model_dump(warnings=False),
+                        "product_name": localise(item.product_name, lang),
+                        "display_price_at_time_of_order": rounded(
+                            item.display_price_at_time_of_order or item.price_at_time_of_order, currency
+                        ),
+                    }
                 )
                 for item in items
             ],

@@ -23,6 +23,7 @@ from apis.orders.schemas import (
     StatusChange,
 )
 from contracts import scopes
+from contracts.currencies import CURRENCY_HEADER, requested
 from contracts.orders import FINAL, STATUS_REPORT_PATH, OrderStatus, PaymentMethod, SagaReport
 from kit.auth.callers import OptionalUser, require_permission, require_scope
 from kit.auth.principal import Principal
@@ -31,6 +32,15 @@ from kit.schemas import Limit, Page
 from kit.web import InfraDep, SessionDep
 
 log = logging.getLogger(__name__)
+DisplayCurrency = Annotated[
+    str | None,
+    Header(
+        alias=CURRENCY_HEADER,
+        description="`EUR`: the order records EUR, today's rate and its amounts in EUR (the base amounts "
+        "kept and charged); a currency without a rate is a 400 `UnknownCurrency`. An order is always shown "
+        "in the currency it was placed in, at its recorded rate.",
+    ),
+]
 router = APIRouter(tags=["orders"])
 
 OrderId = Annotated[str, Path(alias="orderId", min_length=1, max_length=36)]
@@ -62,10 +72,18 @@ async def place_order(
     infra: InfraDep,
     caller: OptionalUser,
     idempotency_key: IdempotencyKey = None,
+    currency: DisplayCurrency = None,
 ) -> Any:
     assert infra.sessions is not None
     order, start, guest_token = await placing.place_order(
-        infra.sessions, state.catalog, state.carts, caller, data, idempotency_key
+        infra.sessions,
+        state.catalog,
+        state.carts,
+        caller,
+        data,
+        idempotency_key,
+        currencies=state.currencies,
+        currency=requested(currency),
     )
     if start is not None:
         try:  # the fast path; the outbox starts it anyway if this fails

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, PlainSerializer, StringConstraints, model_validator
 
+from contracts.currencies import amount_text
 from contracts.orders import OrderStatus, PaymentMethod
 from kit.schemas import Email, Money, Pagination, Schema, Timestamp
 
 MAX_LINE_QUANTITY = 99
+Amount = Annotated[Decimal, PlainSerializer(amount_text, return_type=str, when_used="json")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()\-.]{5,30}$")]
 
@@ -74,6 +77,9 @@ class OrderItemRead(Schema):
     sku: str
     image_url: str | None
     price_at_time_of_order: Money
+    display_price_at_time_of_order: Amount = Field(
+        description="the unit price in the order's displayCurrency, at its exchangeRateAtPurchase"
+    )
     quantity: int
 
 
@@ -86,10 +92,12 @@ class OrderRead(Schema):
     status: OrderStatus
     payment_method: PaymentMethod
     shipping_address: dict[str, Any]
-    total_amount: Money
+    total_amount: Money = Field(description="in the base currency: the amount charged")
     display_currency: str
     exchange_rate_at_purchase: Annotated[str, Field(description="decimal, as a string")]
-    display_total_amount: Money
+    display_total_amount: Amount = Field(
+        description="in displayCurrency: the sum of the lines' display prices"
+    )
     payment_transaction_id: str | None
     failure_reason: str | None
     parked_compensations: list[dict[str, Any]] | None = Field(

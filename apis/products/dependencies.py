@@ -7,14 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
 from apis.products.events import Notifier
+from apis.products.service import currencies
 from apis.products.service.images import ImageCheck
 from contracts import scopes
+from contracts.currencies import CURRENCY_HEADER, Rate
 from kit.auth.callers import CurrentCaller, MissingPermission, OptionalUser
 from kit.auth.principal import Principal
-from kit.web import InfraDep, service_state
+from kit.web import InfraDep, SessionDep, service_state
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,21 @@ async def stock_adjuster(user: CurrentCaller) -> Principal:
     raise MissingPermission("adjust:stock")
 
 
+async def display_rate(
+    session: SessionDep,
+    currency: Annotated[
+        str | None,
+        Header(
+            alias=CURRENCY_HEADER,
+            description="`EUR`: prices converted at its rate (`basePrice` keeps the base amount); "
+            "a currency without a rate is a 400 `UnknownCurrency`",
+        ),
+    ] = None,
+) -> Rate:
+    return await currencies.display_rate(session, currency)
+
+
+DisplayRate = Annotated[Rate, Depends(display_rate)]
 NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 ImageCheckDep = Annotated[ImageCheck, Depends(get_image_check)]
 StaffDep = Annotated[bool, Depends(is_staff)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from contracts.products import INSUFFICIENT_STOCK, RELEASE_EXCEEDS_RESERVATION
 from kit.errors import BadRequest, Conflict, NotFound
@@ -123,3 +124,27 @@ class BadCursor(BadRequest):
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"cursor: {reason}", details=[{"field": "cursor"}])
+
+
+class CurrencyNotFound(NotFound):
+    default_code = "CurrencyNotFound"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"Currency rate for code '{code}' not found.", details=[{"code": code}])
+
+
+class BaseCurrencyFixed(Conflict):
+    """The base currency is the one prices are stored and charged in: it keeps rate 1 and stays the base."""
+
+    default_code = "BaseCurrencyFixed"
+
+
+class RateChanged(Conflict):
+    default_code = "RateChanged"
+
+    def __init__(self, code: str, updated_at: datetime | None) -> None:
+        when = updated_at.isoformat() if updated_at else "never"
+        super().__init__(
+            f"The rate of {code} changed since it was read (last change: {when}); read it again.",
+            details=[{"code": code, "updatedAt": updated_at.isoformat() if updated_at else None}],
+        )

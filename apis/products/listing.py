@@ -26,7 +26,8 @@ from sqlmodel import col
 from apis.products import reads
 from apis.products.errors import BadCursor
 from apis.products.models import Category, Product, ProductCategory, Variant
-from apis.products.schemas.products import Pagination, ProductPage, ProductQuery
+from apis.products.schemas.products import Meta, Pagination, ProductPage, ProductQuery
+from contracts.currencies import BASE_RATE, Rate
 from kit.localisation import DEFAULT_LANGUAGE
 
 
@@ -174,10 +175,20 @@ def _after(
     return sa.or_(beyond, key.is_(None)) if nulls_later else beyond
 
 
+def in_base(query: ProductQuery, rate: Rate) -> ProductQuery:
+    """The query with its price bounds, given in `rate`'s currency, in the base currency of the prices."""
+    if rate.is_base or (query.min_price is None and query.max_price is None):
+        return query
+    bounds = {"min_price": query.min_price, "max_price": query.max_price}
+    return query.model_copy(update={k: None if v is None else rate.to_base(v) for k, v in bounds.items()})
+
+
 async def list_products(
-    session: AsyncSession, query: ProductQuery, language: str, *, staff: bool
+    session: AsyncSession, query: ProductQuery, language: str, *, staff: bool, rate: Rate = BASE_RATE
 ) -> ProductPage:
-    """One page of products matching `query`, in `language`, and the total that match."""
+    """One page of products matching `query`, in `language` and `rate`'s currency, and how many match."""
+    meta = Meta.of(rate)
+    query = in_base(query, rate)
     categories = await category_ids(session, query.category_slug) if query.category_slug else None
     page, offset = query.page, (query.page - 1) * query.limit
     after: tuple[Any, str, int] | None = None
@@ -187,7 +198,7 @@ async def list_products(
         after = decode_cursor(query, query.cursor)
         page, offset = after[2] + 1, 0
     if categories == []:
-        return ProductPage(data=[], pagination=Pagination.of(0, page, query.limit))
+        return ProductPage(data=[], meta=meta, pagination=Pagination.of(0, page, query.limit))
     where = filters(query, language, staff=staff)
     counted = where if categories is None else [*where, _in_categories(categories, correlated=False)]
     total = await session.scalar(sa.select(sa.func.count()).select_from(Product).where(*counted)) or 0
@@ -211,7 +222,8 @@ async def list_products(
     aggregates = await reads.load_aggregates(session, [product_id for product_id, _ in rows])
     more = rows and page * query.limit < total
     return ProductPage(
-        data=[reads.product_view(a, language, staff=staff) for a in aggregates],
+        data=[reads.product_view(a, language, staff=staff, rate=rate) for a in aggregates],
+        meta=meta,
         pagination=Pagination.of(total, page, query.limit),
         next_cursor=encode_cursor(query, rows[-1][1], rows[-1][0], page) if more else None,
     )

@@ -165,6 +165,28 @@ class StockMovement(Base, table=True):
     timestamp: datetime = Field(default_factory=now, sa_type=UTCDateTime, index=True)
 
 
+BASE = sa.text("is_base")
+
+
+class CurrencyRate(Base, table=True):
+    """How many units of `code` one unit of the base currency buys (`contracts.currencies`); one row is the
+    base, at rate 1. `updated_at` moves only when the rate does: a repeated write changes nothing.
+    """
+
+    __tablename__ = "currency_rates"
+    __table_args__ = (
+        sa.CheckConstraint("rate_vs_base > 0", name="ck_currency_rates_positive"),
+        sa.Index(
+            "uq_currency_rates_one_base", "is_base", unique=True, sqlite_where=BASE, postgresql_where=BASE
+        ),
+    )
+
+    code: str = Field(primary_key=True, max_length=3)
+    rate_vs_base: Decimal = Field(sa_column=Column(sa.Numeric(12, 6), nullable=False))
+    is_base: bool = False
+    updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+
 class DemoCatalog(Base, table=True):
     """Marks that the demo catalog was generated on a first start: a later start never generates it again."""
 

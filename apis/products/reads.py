@@ -26,10 +26,10 @@ from apis.products.schemas.products import (
     VariantRead,
 )
 from apis.products.schemas.stock import ProductStamp, VariantDetails, money_text
+from contracts.currencies import BASE_CURRENCY, BASE_RATE, Rate
 from contracts.images import sized
 from kit.localisation import localise
 
-BASE_CURRENCY = "USD"
 NOT_ARCHIVED = col(Product.archived_at).is_(None)  # an archived product is read as if deleted
 
 
@@ -90,17 +90,23 @@ async def load_by_sku(session: AsyncSession, sku: str) -> ProductAggregate | Non
     return found[0] if found else None
 
 
-def variant_read(variant: Variant, *, staff: bool) -> VariantRead:
-    """The variant; its cost price for staff only."""
-    shown = VariantRead.model_validate(variant)
-    return shown if staff else shown.model_copy(update={"cost_price": None})
+def variant_read(variant: Variant, *, staff: bool, rate: Rate = BASE_RATE) -> VariantRead:
+    """The variant, its prices in `rate`'s currency and its base price kept; its cost price for staff only."""
+    cost = variant.cost_price if staff and variant.cost_price is not None else None
+    return VariantRead.model_validate(variant).model_copy(
+        update={
+            "price": rate.convert(variant.price),
+            "base_price": variant.price,
+            "cost_price": None if cost is None else rate.convert(cost),
+        }
+    )
 
 
-def _variants(aggregate: ProductAggregate, staff: bool) -> list[VariantRead]:
-    return [variant_read(v, staff=staff) for v in aggregate.variants]
+def _variants(aggregate: ProductAggregate, staff: bool, rate: Rate) -> list[VariantRead]:
+    return [variant_read(v, staff=staff, rate=rate) for v in aggregate.variants]
 
 
-def product_read(aggregate: ProductAggregate, *, staff: bool) -> ProductRead:
+def product_read(aggregate: ProductAggregate, *, staff: bool, rate: Rate = BASE_RATE) -> ProductRead:
     """The product with its multilingual texts and the seed's category join rows."""
     product = aggregate.product
     return ProductRead(
@@ -113,7 +119,7 @@ def product_read(aggregate: ProductAggregate, *, staff: bool) -> ProductRead:
         review_count=product.review_count,
         created_at=product.created_at,
         updated_at=product.updated_at,
-        variants=_variants(aggregate, staff),
+        variants=_variants(aggregate, staff, rate),
         images=[ImageRead.model_validate(image) for image in aggregate.images],
         categories=[
             ProductCategoryLink(
@@ -136,7 +142,9 @@ def category_label(category: Category, language: str) -> CategoryLabel:
     )
 
 
-def product_view(aggregate: ProductAggregate, language: str, *, staff: bool) -> ProductView:
+def product_view(
+    aggregate: ProductAggregate, language: str, *, staff: bool, rate: Rate = BASE_RATE
+) -> ProductView:
     """The product in `language` (English where a text lacks it)."""
     product = aggregate.product
     return ProductView(
@@ -149,7 +157,7 @@ def product_view(aggregate: ProductAggregate, language: str, *, staff: bool) -> 
         review_count=product.review_count,
         created_at=product.created_at,
         updated_at=product.updated_at,
-        variants=_variants(aggregate, staff),
+        variants=_variants(aggregate, staff, rate),
         images=[ImageRead.model_validate(image) for image in aggregate.images],
         categories=[category_label(c, language) for c in aggregate.categories],
     )

@@ -11,6 +11,7 @@ from apis.search.dependencies import SearchState
 from apis.search.reindexing import Reindexer
 from apis.search.routes import ROUTERS
 from contracts import products, search
+from contracts.currencies import CurrenciesClient
 from kit.auth.services import service_tokens
 from kit.infra import Infra
 from kit.search import open_search
@@ -28,7 +29,12 @@ async def _state(infra: Infra) -> AsyncIterator[SearchState]:
         await index.ensure()
         reindexer = Reindexer(index, catalog)
         try:
-            yield SearchState(index=index, catalog=catalog, reindexer=reindexer)
+            yield SearchState(
+                index=index,
+                catalog=catalog,
+                reindexer=reindexer,
+                currencies=CurrenciesClient(infra.client(products.SERVICE)),
+            )
         finally:
             await reindexer.close()
 

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 
 from apis.search.reindexing import Reindexer
@@ -19,6 +19,7 @@ from apis.search.schemas import (
     MAX_ATTRIBUTE_VALUE,
     MAX_ATTRIBUTE_VALUES,
 )
+from contracts.currencies import CURRENCY_HEADER, CurrenciesClient, Rate, requested
 from contracts.products import ProductsClient
 from kit.search import SearchIndex
 from kit.web import service_state
@@ -29,12 +30,14 @@ _ATTRIBUTE = re.compile(r"^attributes\[([^\[\]]*)\]$")
 @dataclass(frozen=True)
 class SearchState:
     """Opened once per app by `app.py`: the product index, ensured, the products service (called with
-    this service's credentials) that a reindex or a reconcile reads the catalog from, and the reindex job.
+    this service's credentials) that a reindex or a reconcile reads the catalog from and the rates prices are
+    shown in, and the reindex job.
     """
 
     index: SearchIndex
     catalog: ProductsClient
     reindexer: Reindexer
+    currencies: CurrenciesClient  # the products service's rates, cached (contracts.currencies)
 
 
 async def get_index(request: Request) -> SearchIndex:
@@ -47,6 +50,21 @@ async def get_catalog(request: Request) -> ProductsClient:
 
 async def get_reindexer(request: Request) -> Reindexer:
     return service_state(request, SearchState).reindexer
+
+
+async def display_rate(
+    request: Request,
+    currency: Annotated[
+        str | None,
+        Header(
+            alias=CURRENCY_HEADER,
+            description="`EUR`: prices (and `minPrice`/`maxPrice`) in EUR, `basePrice` kept; a currency "
+            "without a rate is a 400 `UnknownCurrency`",
+        ),
+    ] = None,
+) -> Rate:
+    """The rate of `X-Currency` (read from the products service through a cache of a few seconds)."""
+    return await service_state(request, SearchState).currencies.rate(requested(currency))
 
 
 def _problem(field: str, message: str) -> dict[str, Any]:
@@ -90,4 +108,5 @@ async def attribute_filters(request: Request) -> dict[str, list[str]]:
 IndexDep = Annotated[SearchIndex, Depends(get_index)]
 CatalogDep = Annotated[ProductsClient, Depends(get_catalog)]
 ReindexerDep = Annotated[Reindexer, Depends(get_reindexer)]
+DisplayRate = Annotated[Rate, Depends(display_rate)]
 AttributesDep = Annotated[dict[str, list[str]], Depends(attribute_filters)]

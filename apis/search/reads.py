@@ -15,24 +15,32 @@ from apis.search.schemas import (
     Facets,
     PriceRangeFacet,
     ProductSearch,
+    SearchMeta,
     SearchResults,
     Suggestions,
 )
+from contracts.currencies import BASE_RATE, Rate, amount_text
 from kit.localisation import localise
 from kit.schemas import Pagination
 from kit.search import SearchIndex, SearchPage, SearchQuery
 
 
 async def search_products(
-    index: SearchIndex, params: ProductSearch, attributes: Mapping[str, list[str]], language: str
+    index: SearchIndex,
+    params: ProductSearch,
+    attributes: Mapping[str, list[str]],
+    language: str,
+    rate: Rate = BASE_RATE,
 ) -> SearchResults:
-    """One page of the products matching `params`, with the facets of all of them."""
+    """One page of the products matching `params`, with the facets of all of them; prices and price bounds
+    in `rate`'s currency (the facets' price ranges stay in the base currency, `meta.baseCurrency`).
+    """
     query = SearchQuery(
         text=params.q,
         language=language,
         category=params.category,
-        min_price=params.min_price,
-        max_price=params.max_price,
+        min_price=None if params.min_price is None else rate.to_base(params.min_price),
+        max_price=None if params.max_price is None else rate.to_base(params.max_price),
         in_stock=params.in_stock == "true",
         attributes=attributes,
         page=params.page,
@@ -42,7 +50,8 @@ async def search_products(
     )
     found = await index.search(query)
     return SearchResults(
-        data=[localised(hit, language) for hit in found.hits],
+        data=[priced(localised(hit, language), rate) for hit in found.hits],
+        meta=SearchMeta(currency=rate.code, display_currency=rate.code, rate=rate.rate_vs_base),
         pagination=Pagination.of(found.total, params.page, params.limit),
         facets=facets(found),
     )
@@ -62,6 +71,26 @@ def localised(document: Mapping[str, Any], language: str) -> dict[str, Any]:
     if "category_names" in document:
         shown["category_names"] = [localise(name, language) or "" for name in document["category_names"]]
     return shown
+
+
+def priced(document: dict[str, Any], rate: Rate) -> dict[str, Any]:
+    """The document with its variants' prices in `rate`'s currency, each base price kept (`basePrice`)."""
+    variants = document.get("variants")
+    if not isinstance(variants, list):
+        return document
+    shown = []
+    for variant in variants:
+        price = variant.get("price") if isinstance(variant, dict) else None
+        if price is None:
+            shown.append(variant)
+            continue
+        base = Decimal(str(price))
+        shown.append({**variant, "price": amount_text(rate.convert(base)), "basePrice": money_text(base)})
+    return {**document, "variants": shown}
+
+
+def money_text(amount: Decimal) -> str:
+    return f"{amount:.2f}"
 
 
 def _number(bound: Decimal | None) -> float | None:

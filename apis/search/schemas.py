@@ -11,8 +11,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
+from contracts.currencies import BASE_CURRENCY, rate_text
 from kit.schemas import Limit, Money, Page, Pagination, Schema
 from kit.search import SortField, SortOrder
 
@@ -104,11 +112,22 @@ class Facets(Schema):
     price_ranges: list[PriceRangeFacet] = Field(alias="price_ranges")
 
 
+class SearchMeta(Schema):
+    """The currency the hits' prices are in (`currency`, as the products listing names it, and
+    `displayCurrency`), the base currency the facets' price ranges are in, and the rate between them."""
+
+    currency: str = BASE_CURRENCY
+    display_currency: str = BASE_CURRENCY
+    base_currency: str = BASE_CURRENCY
+    rate: Annotated[Decimal, PlainSerializer(rate_text, return_type=str, when_used="json")] = Decimal(1)
+
+
 class SearchResults(Schema):
-    """The hits (each product's stored document, its texts in the caller's language), the page and the
-    facets of every product that matched."""
+    """The hits (each product's stored document, its texts in the caller's language, its prices in the
+    currency asked for), the page and the facets of every product that matched."""
 
     data: list[dict[str, Any]]
+    meta: SearchMeta = SearchMeta()
     pagination: Pagination
     facets: Facets
 

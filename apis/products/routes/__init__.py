@@ -1,6 +1,13 @@
 """The products API, one module per route group; `ROUTERS` in the order `app.py` includes them."""
 
-from apis.products.routes import categories, internal, products, stock, variants
+from apis.products.routes import categories, currencies, internal, products, stock, variants
 
-ROUTERS = (categories.router, stock.router, internal.router, variants.router, products.router)
-"""Fixed paths (`/categories`, `/stock`, `/internal`) before `/{productId}`."""
+ROUTERS = (
+    categories.router,
+    currencies.router,
+    stock.router,
+    internal.router,
+    variants.router,
+    products.router,
+)
+"""Fixed paths (`/categories`, `/currencies`, `/stock`, `/internal`) before `/{productId}`."""

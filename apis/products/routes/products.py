@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response
 
 from apis.products import listing, reads
-from apis.products.dependencies import ImageCheckDep, NotifierDep, StaffDep
+from apis.products.dependencies import DisplayRate, ImageCheckDep, NotifierDep, StaffDep
 from apis.products.errors import ProductNotFound
 from apis.products.schemas.products import (
     BulkCreated,
@@ -17,6 +17,7 @@ from apis.products.schemas.products import (
     ImageIdsBody,
     ImageList,
     Message,
+    Meta,
     ProductCreate,
     ProductEnvelope,
     ProductPage,
@@ -34,19 +35,31 @@ router = APIRouter(tags=["products"])
 ProductId = Annotated[uuid.UUID, Path(description="the product's id")]
 
 
-@router.get("/", summary="List products: filters, sorting, pagination; texts in the caller's language")
+@router.get(
+    "/",
+    summary="List products: filters, sorting, pagination; texts in the caller's language, prices in the "
+    "currency of `X-Currency` (`minPrice`/`maxPrice` too)",
+)
 async def list_products(
-    session: SessionDep, query: Annotated[ProductQuery, Query()], language: LanguageDep, staff: StaffDep
+    session: SessionDep,
+    query: Annotated[ProductQuery, Query()],
+    language: LanguageDep,
+    staff: StaffDep,
+    rate: DisplayRate,
 ) -> ProductPage:
-    return await listing.list_products(session, query, language, staff=staff)
+    return await listing.list_products(session, query, language, staff=staff, rate=rate)
 
 
-@router.get("/id/{product_id}", summary="One product with its multilingual texts")
-async def get_product(session: SessionDep, product_id: ProductId, staff: StaffDep) -> ProductEnvelope:
+@router.get(
+    "/id/{product_id}", summary="One product with its multilingual texts, prices as `X-Currency` asks"
+)
+async def get_product(
+    session: SessionDep, product_id: ProductId, staff: StaffDep, rate: DisplayRate
+) -> ProductEnvelope:
     aggregate = await reads.load_aggregate(session, str(product_id))
     if not (aggregate.product.is_active or staff):
         raise ProductNotFound(str(product_id))
-    return ProductEnvelope(data=reads.product_read(aggregate, staff=staff))
+    return ProductEnvelope(data=reads.product_read(aggregate, staff=staff, rate=rate), meta=Meta.of(rate))
 
 
 @router.get("/sku/{sku}", summary="One product by SKU (no envelope, as in the seed)")

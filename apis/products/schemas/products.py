@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
     computed_field,
     field_validator,
@@ -24,6 +25,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from contracts.currencies import BASE_CURRENCY, Rate, amount_text, rate_text
 from contracts.images import sized
 from contracts.products import MAX_IMAGE_USES
 from kit.schemas import Money, Pagination, Schema, Timestamp
@@ -180,12 +182,19 @@ class ImageRead(Schema):
         return sized(self.image_url, "thumb") if self.image_name else None
 
 
+Amount = Annotated[Decimal, PlainSerializer(amount_text, return_type=str, when_used="json")]
+"""A price in the currency asked for, with its minor units (`"9.20"`, `"1530"` for yen)."""
+
+
 class VariantRead(Schema):
+    """`price` (and `costPrice`) in the currency asked for with `X-Currency`; `basePrice` in the base."""
+
     id: str
     product_id: str
     attributes: dict[str, Any]
-    price: Money
-    cost_price: Money | None = Field(default=None, exclude_if=lambda value: value is None)
+    price: Amount
+    base_price: Money | None = Field(default=None, exclude_if=lambda value: value is None)
+    cost_price: Amount | None = Field(default=None, exclude_if=lambda value: value is None)
     stock_quantity: int
     low_stock_threshold: int | None
     created_at: Timestamp
@@ -253,7 +262,17 @@ class ProductView(_ProductFields):
 
 
 class Meta(Schema):
-    currency: str = "USD"
+    """The currency prices are shown in (`currency`, the seed's name, and `displayCurrency`), the base they
+    are stored in and the rate between them."""
+
+    currency: str = BASE_CURRENCY
+    display_currency: str = BASE_CURRENCY
+    base_currency: str = BASE_CURRENCY
+    rate: Annotated[Decimal, PlainSerializer(rate_text, return_type=str, when_used="json")] = Decimal(1)
+
+    @classmethod
+    def of(cls, rate: Rate) -> Meta:
+        return cls(currency=rate.code, display_currency=rate.code, rate=rate.rate_vs_base)
 
 
 class ProductPage(Schema):

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from apis.search import reads
-from apis.search.dependencies import AttributesDep, IndexDep
+from apis.search.dependencies import AttributesDep, DisplayRate, IndexDep
 from apis.search.schemas import ProductSearch, SearchResults, Suggest, Suggestions
 from kit.localisation import LanguageDep
 
@@ -25,7 +25,8 @@ _ATTRIBUTES_PARAMETER = {
 
 @router.get(
     "/products",
-    summary="Search products: ranked, typo-tolerant text, filters and facets; texts in the caller's language",
+    summary="Search products: ranked, typo-tolerant text, filters and facets; texts in the caller's "
+    "language, prices in the currency of `X-Currency`",
     openapi_extra={"parameters": [_ATTRIBUTES_PARAMETER]},
 )
 async def search_products(
@@ -33,8 +34,9 @@ async def search_products(
     params: Annotated[ProductSearch, Query()],
     attributes: AttributesDep,
     language: LanguageDep,
+    rate: DisplayRate,
 ) -> SearchResults:
-    return await reads.search_products(index, params, attributes, language)
+    return await reads.search_products(index, params, attributes, language, rate)
 
 
 @router.get("/suggest", summary="Product names a word of which starts with `q`, in the caller's language")

@@ -83,7 +83,8 @@ class TestRead:
         product = await shop.product()
         response = await shop.call("GET", f"/id/{product['id']}", as_=None)
         assert response.status_code == 200
-        assert response.json()["meta"] == {"currency": "USD"}
+        meta = {"currency": "USD", "displayCurrency": "USD", "baseCurrency": "USD", "rate": "1"}
+        assert response.json()["meta"] == meta
         assert response.json()["data"]["name"]["fr"] == "Lampe de bureau"  # not localised, as in the seed
 
     async def test_a_product_is_read_by_sku_without_envelope(self, shop: Shop) -> None:

@@ -28,7 +28,7 @@ class TestAnswer:
         response = await client.get("/products")
         assert response.status_code == 200
         body = response.json()
-        assert set(body) == {"data", "pagination", "facets"}
+        assert set(body) == {"data", "meta", "pagination", "facets"}  # the seed's, and the currency's meta
         assert body["pagination"] == {"total": 5, "page": 1, "limit": 24, "totalPages": 1}
         assert sorted(hit["id"] for hit in body["data"]) == ["p1", "p2", "p3", "p4", "p5"]
         assert body["facets"]["categories"] == [
@@ -63,6 +63,7 @@ class TestAnswer:
             "id": "p1-v0",
             "attributes": {"Color": "Black"},
             "price": "19.99",
+            "basePrice": "19.99",
             "stockQuantity": 5,
         }
 
