@@ -21,12 +21,13 @@ fail() {
     exit 1
 }
 
-# request METHOD PATH [JSON] [HEADER]: sets $status (000: no answer), the answer's body is in $body_file.
+# request METHOD PATH [JSON] [HEADER] [HEADER]: sets $status (000: no answer), the answer's body is in $body_file.
 request() {
     local args=(-s --max-time 30 -o "$body_file" -w '%{http_code}' -X "$1" "$gateway$2")
     args+=(-H 'accept: application/json')
     [ -z "${3:-}" ] || args+=(-H 'content-type: application/json' --data "$3")
     [ -z "${4:-}" ] || args+=(-H "$4")
+    [ -z "${5:-}" ] || args+=(-H "$5")
     : >"$body_file"
     status="$(curl "${args[@]}")" || true
     status="${status:-000}"
@@ -105,9 +106,11 @@ order="{\"items\": [{\"variantId\": \"$variant\", \"quantity\": 1}],
   \"shippingAddress\": {\"street\": \"1 Main St\", \"city\": \"Lyon\", \"postalCode\": \"69001\", \"country\": \"FR\"},
   \"phone\": \"0612345678\", \"paymentMethod\": \"CREDIT_CARD\", \"paymentToken\": \"tok_visa\",
   \"guestEmail\": \"$email\", \"guestName\": \"Smoke Test\"}"
-request POST /orders "$order" "idempotency-key: smoke-$RANDOM-$RANDOM"
+request POST /orders "$order" "idempotency-key: smoke-$RANDOM-$RANDOM" "x-currency: EUR"
 case "$status" in
-    201 | 202) echo "ok   POST /orders (guest order: $status)" ;;
+    201) [ "$(field 'd["displayCurrency"]')" = EUR ] || fail "POST /orders in EUR: displayCurrency is not EUR"
+        echo "ok   POST /orders (guest order in EUR: $status)" ;;
+    202) echo "ok   POST /orders (guest order: $status)" ;;
     *) fail "POST /orders answered $status" ;;
 esac
 

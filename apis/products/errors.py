@@ -148,3 +148,10 @@ class RateChanged(Conflict):
             f"The rate of {code} changed since it was read (last change: {when}); read it again.",
             details=[{"code": code, "updatedAt": updated_at.isoformat() if updated_at else None}],
         )
+
+
+class PromotionNotFound(NotFound):
+    default_code = "PromotionNotFound"
+
+    def __init__(self, *ids: str) -> None:
+        super().__init__("Promotion not found.", details=[{"promotionId": i} for i in ids])

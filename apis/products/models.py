@@ -187,6 +187,27 @@ class CurrencyRate(Base, table=True):
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
+class Promotion(Base, table=True):
+    """A storefront banner: shown while `is_active` and before `expires_at`, in `display_order`."""
+
+    __tablename__ = "promotion"
+    __table_args__ = (sa.Index("ix_promotion_is_active_display_order", "is_active", "display_order"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    title: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    subtitle: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
+    tagline: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
+    cta_text: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+    cta_link: str = Field(max_length=2000)
+    image_url: str = Field(max_length=2000)
+    product_image_url: str | None = Field(default=None, max_length=2000)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    is_active: bool = False
+    display_order: int = 0
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+
 class DemoCatalog(Base, table=True):
     """Marks that the demo catalog was generated on a first start: a later start never generates it again."""
 

@@ -619,6 +619,12 @@ def test_the_images_service_keeps_its_files_on_a_volume(services: dict[str, Doc]
     assert "/images/upload" in (KIND / "smoke.sh").read_text(), "the smoke test uploads an image"
 
 
+def test_the_smoke_test_orders_in_eur_as_the_seed_s_did() -> None:
+    smoke = (KIND / "smoke.sh").read_text()
+    assert '"x-currency: EUR"' in smoke
+    assert """d["displayCurrency"]""" in smoke
+
+
 def test_kubernetes_scripts_are_those_of_compose(objects: list[Doc]) -> None:
     config_maps = named(objects, "ConfigMap")
     scripts = {**config_maps["postgres-init"]["data"], **config_maps["temporal-scripts"]["data"]}

@@ -1,7 +1,8 @@
 """Through the gateway, on the embedded platform and on real servers (PostgreSQL databases, Elasticsearch):
 rates at `/products/currencies`, and an order in EUR that shows EUR prices (product, search, order) and
 keeps its base amount, still at its recorded rate after the rate moved; an unknown currency is a 400
-everywhere.
+everywhere. Promotions at `/products/promotions`: staff write and reorder them, the storefront sees the
+active ones not expired, in its language.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import contextlib
 import random
 import string
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -128,11 +130,44 @@ async def test_anyone_reads_the_rates_and_only_write_currency_holders_set_them(s
     assert (await shop.http.get("/products/currencies/CHF")).json()["rateVsBase"] == "0.9"
 
 
-async def test_the_merged_api_docs_describe_the_currency_routes_and_header(shop: Shop) -> None:
+async def test_the_merged_api_docs_describe_the_currency_and_promotion_routes(shop: Shop) -> None:
     document = (await shop.http.get("/openapi.json")).json()
     paths = document["paths"]
     assert {"get", "post"} <= paths["/products/currencies"].keys()
     assert {"get", "put"} <= paths["/products/currencies/{code}"].keys()
+    assert {"get", "post"} <= paths["/products/promotions"].keys()
+    assert {"get", "put", "delete"} <= paths["/products/promotions/{promotion_id}"].keys()
+    assert {"put"} <= paths["/products/promotions/reorder"].keys()
     for path, method in (("/products", "get"), ("/search/products", "get"), ("/orders", "post")):
         names = {p["name"] for p in paths[path][method].get("parameters", [])}
         assert "X-Currency" in names, path
+
+
+async def test_the_storefront_shows_the_promotions_staff_wrote_and_ordered(shop: Shop) -> None:
+    def banner(title: str, **fields: Any) -> dict[str, Any]:
+        return {
+            "title": {"en": title, "fr": f"{title} FR"},
+            "ctaText": {"en": "Shop"},
+            "ctaLink": "/shop/all",
+            "imageUrl": "https://i.imgur.com/x.png",
+            "isActive": True,
+        } | fields
+
+    expired = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    ids = []
+    for body in (banner("Fan"), banner("Chair"), banner("Jogger", expiresAt=expired)):
+        created = await shop.http.post("/products/promotions", json=body, headers=shop.admin)
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+    customer, _ = await shop.customer()
+    refused = await shop.http.put("/products/promotions/reorder", json={"orderedIds": ids}, headers=customer)
+    assert refused.status_code == 403
+    reordered = await shop.http.put(
+        "/products/promotions/reorder", json={"orderedIds": [ids[1], ids[0], ids[2]]}, headers=shop.admin
+    )
+    assert reordered.status_code == 200, reordered.text
+
+    shown = await shop.http.get("/products/promotions", headers={"Accept-Language": "fr"})
+    assert [p["title"] for p in shown.json()] == ["Chair FR", "Fan FR"]
+    everything = await shop.http.get("/products/promotions/all", headers=shop.admin)
+    assert [p["title"]["en"] for p in everything.json()] == ["Chair", "Fan", "Jogger"]
