@@ -18,7 +18,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer, WithJsonSchema
 
 from kit.clients import ServiceClient
 from kit.errors import BadRequest, NotFound
@@ -60,6 +62,24 @@ def rounded(amount: Decimal, code: str) -> Decimal:
 def amount_text(amount: Decimal) -> str:
     """A decimal string with the places it carries (`"9.20"`, `"1230"` for yen): never exponent notation."""
     return f"{amount:f}"
+
+
+AMOUNT_SENT_PATTERN = (
+    r"^\d+(\.\d{1,2})?$"  # a converted amount: `"9.20"`, or `"1230"` in a currency without cents
+)
+Amount = Annotated[
+    Decimal,
+    PlainSerializer(amount_text, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": AMOUNT_SENT_PATTERN,
+            "description": "A decimal in its currency's units",
+        },
+        mode="serialization",
+    ),
+]
+"""An amount in the currency asked for, with its minor units, as answers send it."""
 
 
 def requested(header: str | None) -> str | None:

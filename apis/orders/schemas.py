@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, PlainSerializer, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from contracts.currencies import amount_text
+from contracts.currencies import Amount
 from contracts.orders import OrderStatus, PaymentMethod
 from kit.schemas import Email, Money, Pagination, Schema, Timestamp
 
 MAX_LINE_QUANTITY = 99
-Amount = Annotated[Decimal, PlainSerializer(amount_text, return_type=str, when_used="json")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()\-.]{5,30}$")]
 

@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from contracts.currencies import BASE_CURRENCY, Rate, amount_text, rate_text
+from contracts.currencies import BASE_CURRENCY, Amount, Rate, rate_text
 from contracts.images import sized
 from contracts.products import MAX_IMAGE_USES
 from kit.schemas import Money, Pagination, Schema, Timestamp
@@ -180,10 +180,6 @@ class ImageRead(Schema):
     def thumbnail_url(self) -> str | None:
         """The images service's thumbnail of an image of ours; None for another site's image."""
         return sized(self.image_url, "thumb") if self.image_name else None
-
-
-Amount = Annotated[Decimal, PlainSerializer(amount_text, return_type=str, when_used="json")]
-"""A price in the currency asked for, with its minor units (`"9.20"`, `"1530"` for yen)."""
 
 
 class VariantRead(Schema):
