@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         "in), smtp://[user:password@]host:port[?starttls=true] or smtps://host:port.",
     )
     mail_from: str = Field(default="Commerce <shop@commerce.local>", description="The From of every e-mail.")
+    mail_max_age: float = Field(
+        default=2 * 24 * 3600,
+        gt=0,
+        description="Seconds after its event a notification is still sent; an older event (a new consumer "
+        "group reading the topics from their beginning, a long outage) sends none.",
+    )
     shop_url: str = Field(
         default="http://localhost:5173", description="The storefront the e-mails link to (the seed's)."
     )

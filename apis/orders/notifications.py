@@ -9,12 +9,16 @@ not transactional, so a mail is claimed (a `sent_mails` row) before it is handed
 a redelivery skips a sent one. A crash between the handing over and the mark sends it again on redelivery,
 with the same Message-ID: the folder mailbox keeps one file, and an SMTP receiver can drop the repeat
 (at least once to the server, once per Message-ID).
+
+A consumer group new to the bus reads the topics from their beginning; so that it does not mail every
+customer about every past order (the seed's would), an event older than `mail_max_age` sends nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
@@ -60,11 +64,15 @@ class Notifier:
         self._sender = settings.mail_from
         self._shop = settings.shop_url.rstrip("/")
         self._domain = parseaddr(settings.mail_from)[1].partition("@")[2] or "commerce.local"
+        self._max_age = timedelta(seconds=settings.mail_max_age)
 
     async def handle(self, event: Event) -> None:
         """The bus handler: the event's mail, sent unless it was already."""
         kind = KINDS.get(event.type)
         if kind is None:
+            return
+        if datetime.now(UTC) - event.timestamp > self._max_age:
+            log.info("mail too late, not sent", extra={"kind": kind, "eventId": event.id})
             return
         mail = await self._mail_for(kind, event)
         if not await self._claim(mail, event.id):

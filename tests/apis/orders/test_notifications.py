@@ -8,6 +8,7 @@ import asyncio
 import email
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -141,6 +142,14 @@ async def test_the_mail_is_in_the_customers_language_else_in_english(
         "Your return for order #r1 is approved",
         "en",
     )
+
+
+async def test_an_event_older_than_the_mail_max_age_sends_nothing(
+    tmp_path: Path, notifier: notifications.Notifier
+) -> None:
+    old = user_created().model_copy(update={"timestamp": datetime.now(UTC) - timedelta(days=3)})
+    await notifier.handle(old)  # a new consumer group reading auth_events from the beginning
+    assert mailbox(tmp_path) == []
 
 
 async def test_names_are_escaped_in_the_html(tmp_path: Path, notifier: notifications.Notifier) -> None:
