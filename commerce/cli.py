@@ -12,6 +12,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from kit import tracing
 from kit.logs import configure_logging
 from kit.settings import DATABASE_SERVICES, Settings
 from kit.web import serve
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "worker":
         settings = Settings()
         configure_logging(settings.log_level, settings.log_format)
+        tracing.setup_tracing(f"worker-{args.queue}", settings)
         _run(worker_until_stopped(settings, args.queue))
     elif args.command == "migrate":
         _run(migrate(Settings(), args.service))
@@ -152,6 +154,8 @@ def run_dev(settings: Settings, *, split: bool = False) -> None:
     from commerce.split import run_split_platform
 
     configure_logging(settings.log_level, settings.log_format)
+    if not split:  # one process, one tracer provider; split, each child sets up its own
+        tracing.setup_tracing("commerce", settings)
 
     def banner(started_temporal: bool) -> None:
         gateway = f"http://{settings.host}:{settings.port_of('gateway')}"

@@ -18,6 +18,7 @@ from temporalio.worker import Worker
 from kit import metrics
 from kit.discovery import ServiceNotFound, open_registry
 from kit.infra import open_infra
+from kit.logs import service_var
 from kit.settings import SERVICES, Settings
 from kit.temporal import connect_temporal, dev_server
 from kit.web import UVICORN_OPTIONS
@@ -67,6 +68,7 @@ async def run_worker(settings: Settings, queue: str) -> None:
         known = ", ".join(WORKERS) or "none yet"
         raise SystemExit(f"unknown task queue {queue!r}; known: {known}")
     worker_settings = settings.for_service("gateway").model_copy(update={"service_name": f"worker-{queue}"})
+    service_var.set(worker_settings.service_name)  # this task's log lines and spans name the worker
     port = settings.metrics_port if settings.metrics_enabled else None
     async with open_infra(worker_settings) as infra, metrics.serving(settings.host, port):
         client = await connect_temporal(settings)

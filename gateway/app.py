@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from contracts import images
 from gateway import docs, limits, proxy
 from gateway.routes import ROUTES, forwarded
-from kit import metrics
+from kit import metrics, tracing
 from kit.auth.edge import ROLE_HEADER, USER_ID_HEADER
 from kit.auth.principal import Principal
 from kit.auth.tokens import token_verifier
@@ -79,6 +79,7 @@ async def _state(infra: Infra) -> AsyncIterator[GatewayState]:
         proxy.upstream_session() as session,
         httpx.AsyncClient(follow_redirects=False) as client,
     ):
+        tracing.instrument_httpx(client)
         yield GatewayState(proxied=session, upstreams=client)
 
 

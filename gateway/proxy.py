@@ -16,7 +16,7 @@ from fastapi import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from kit import metrics
+from kit import metrics, tracing
 from kit.auth.edge import IDENTITY_HEADER_PREFIX
 from kit.discovery import Registry
 from kit.errors import AppError, BadGateway, BadRequest, GatewayTimeout, Unavailable
@@ -116,6 +116,7 @@ def upstream_session() -> aiohttp.ClientSession:
     client's), bodies passed on as they are (no decompression), no header the client did not send.
     """
     return aiohttp.ClientSession(
+        trace_configs=tracing.aiohttp_trace_configs(),  # with tracing on: a span per forward, its traceparent
         connector=aiohttp.TCPConnector(limit=500, limit_per_host=0, keepalive_timeout=POOL_IDLE_SECONDS),
         cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=False,

@@ -10,9 +10,10 @@ from typing import Any, Self
 
 import httpx
 
+from kit import tracing
 from kit.discovery import Registry
 from kit.errors import AppError, Unavailable, error_for_status
-from kit.logs import request_id_var
+from kit.logs import current_request_id
 
 TokenSource = Callable[[], Awaitable[str]]
 # A connection dropped under a request: a keep-alive connection the server closed as it was reused. Every
@@ -42,6 +43,8 @@ class ServiceClient:
         self._timeout = timeout
         self._owns_http = http is None  # a shared pool (`Infra.http`) is closed by its owner
         self._http = http or httpx.AsyncClient(timeout=timeout, transport=transport)
+        if self._owns_http:
+            tracing.instrument_httpx(self._http)
 
     async def request(
         self,
@@ -54,7 +57,7 @@ class ServiceClient:
     ) -> Any:
         """Send one request; return the decoded JSON body (None when empty) or raise an AppError."""
         outgoing = dict(headers or {})
-        if request_id := request_id_var.get():
+        if request_id := current_request_id():
             outgoing.setdefault("X-Request-ID", request_id)
         if self._token is not None:
             outgoing.setdefault("Authorization", f"Bearer {await self._token()}")

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, registry
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 
+from kit import tracing
 from kit.errors import AppError
 
 
@@ -75,7 +76,9 @@ def open_engine(url: str) -> AsyncEngine:
     """An engine tuned for its backend: SQLite gets WAL, a busy timeout and foreign keys."""
     parsed = make_url(url)
     if not parsed.drivername.startswith("sqlite"):
-        return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        engine = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        tracing.instrument_engine(engine)
+        return engine
     memory = parsed.database in (None, "", ":memory:")
     if not memory and parsed.database:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -85,6 +88,7 @@ def open_engine(url: str) -> AsyncEngine:
         **({"poolclass": StaticPool} if memory else {}),
     )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    tracing.instrument_engine(engine)
     return engine
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from kit import db
+from kit import db, tracing
 from kit.bus import EventBus, Retry, open_bus
 from kit.cache import Cache, open_cache
 from kit.clients import ServiceClient, TokenSource
@@ -60,6 +60,7 @@ async def open_infra(settings: Settings, *, migrations: Path | None = None) -> A
         registry = await stack.enter_async_context(open_registry(settings.discovery_url, defaults))
         temporal = TemporalConnection(settings)
         http = await stack.enter_async_context(httpx.AsyncClient(timeout=settings.service_call_timeout))
+        tracing.instrument_httpx(http)
         if migrations is None:
             yield Infra(settings, bus, cache, registry, temporal, http)
             return

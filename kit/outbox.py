@@ -32,12 +32,13 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from kit import db, metrics
+from kit import db, metrics, tracing
 from kit.bus import Event, EventBus
 
 log = logging.getLogger(__name__)
 
 _CLAIM_LOCK = 0x6F7574626F78  # PostgreSQL advisory lock taken by claims: 'outbox'
+TRACE_KEY = "trace"  # in a row's body: the trace context (W3C headers) of the change that wrote it
 
 
 class _KitTable(SQLModel, registry=registry()):
@@ -84,16 +85,21 @@ class WorkflowSignal(BaseModel):
 
 
 def record_event(session: AsyncSession, event: Event) -> None:
-    """Queue `event` for the bus in the caller's transaction."""
-    body = {"topic": event.topic, "event": event.model_dump(mode="json", by_alias=True)}
+    """Queue `event` for the bus in the caller's transaction, with the trace it belongs to."""
+    body = {"topic": event.topic, "event": event.model_dump(mode="json", by_alias=True), **_trace()}
     session.add(OutboxMessage(id=event.id, kind="event", key=event.key, body=body))
 
 
 def record_workflow(session: AsyncSession, start: WorkflowStart, *, dedup_id: str | None = None) -> None:
     """Queue a workflow start in the caller's transaction; `dedup_id` defaults to the workflow id."""
-    session.add(
-        OutboxMessage(id=dedup_id or start.id, kind="workflow", key=start.id, body=start.model_dump())
-    )
+    body = {**start.model_dump(), **_trace()}
+    session.add(OutboxMessage(id=dedup_id or start.id, kind="workflow", key=start.id, body=body))
+
+
+def _trace() -> dict[str, dict[str, str]]:
+    """The context of the transaction writing a row, for the relay to deliver it in (kit.tracing)."""
+    carrier = tracing.carrier()
+    return {TRACE_KEY: carrier} if carrier else {}
 
 
 def record_signal(session: AsyncSession, signal: WorkflowSignal, *, dedup_id: str) -> None:
@@ -293,6 +299,11 @@ class OutboxRelay:
             )
 
     async def _deliver(self, message: OutboxMessage) -> None:
+        carried = message.body.get(TRACE_KEY)
+        with tracing.resumed(carried, f"outbox deliver {message.kind}", **{"outbox.id": message.id}):
+            await self._deliver_now(message)
+
+    async def _deliver_now(self, message: OutboxMessage) -> None:
         if message.kind == "event":
             fields = {**message.body["event"], "topic": message.body["topic"], "key": message.key}
             await self._bus.publish(Event.model_validate(fields))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The seed's ports, kept so that its clients and scripts keep working.
@@ -205,6 +205,24 @@ class Settings(BaseSettings):
         default=300.0,
         gt=0,
         description="Products: seconds between the stock reconciles that scrapes of `/metrics` run (drift).",
+    )
+
+    otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "otlp_endpoint", "COMMERCE_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ),
+        description="Where traces go, by OTLP over HTTP (http://jaeger:4318; `/v1/traces` is added): "
+        "OpenTelemetry's own OTEL_EXPORTER_OTLP_ENDPOINT. None: not exported (kit.tracing).",
+    )
+    traces_console: bool = Field(
+        default=False, description="Print each span as one line on stderr (development; kit.tracing)."
+    )
+    traces_sample_ratio: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="Share of new traces recorded when tracing is on; a caller's decision is followed.",
     )
 
     log_level: str = "INFO"

@@ -16,12 +16,12 @@ from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from kit import metrics
+from kit import metrics, tracing
 from kit.errors import Unavailable
 from kit.settings import Settings
 
@@ -42,13 +42,14 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 
 async def connect_temporal(settings: Settings) -> Client:
     """A client that carries pydantic models and dataclasses as workflow and activity payloads; the workers
-    built on it time their activities (kit.metrics).
+    built on it time their activities (kit.metrics) and, with tracing on, trace them (kit.tracing).
     """
+    interceptors: list[Interceptor] = [metrics.ActivityMetrics()] if settings.metrics_enabled else []
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
-        interceptors=[metrics.ActivityMetrics()] if settings.metrics_enabled else [],
+        interceptors=[*interceptors, *tracing.temporal_interceptors()],
     )
 
 

@@ -18,12 +18,13 @@ import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from opentelemetry import context as otel_context
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kit import db, metrics
+from kit import db, metrics, tracing
 from kit.bus import EventBus
 from kit.cache import Cache
 from kit.discovery import Instance
@@ -120,6 +121,7 @@ def create_service(
         app.include_router(router)
     if settings.metrics_enabled:
         metrics.instrument(app, settings.service_name, edge=edge)
+    tracing.instrument_app(app)  # outermost: a span for every request, its answer and its refusals
     app.openapi = truthful_openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -190,6 +192,7 @@ class RequestContextMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         tokens = request_id_var.set(request_id), service_var.set(self.service)
+        carried = otel_context.attach(tracing.with_request_id(request_id))  # to the workers and consumers
         started, status = time.perf_counter(), 0
 
         async def send_with_id(message: Message) -> None:
@@ -216,6 +219,7 @@ class RequestContextMiddleware:
                     status,
                     extra={"status": status, "ms": round((time.perf_counter() - started) * 1000, 1)},
                 )
+            otel_context.detach(carried)
             request_id_var.reset(tokens[0])
             service_var.reset(tokens[1])
 
@@ -314,6 +318,7 @@ def serve(name: str, create_app: Callable[[Settings], FastAPI]) -> None:
     """
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
+    tracing.setup_tracing(name, settings)
     app = create_app(settings.for_service(name))
     uvicorn.run(app, host=settings.host, port=settings.port_of(name), **UVICORN_OPTIONS)
 

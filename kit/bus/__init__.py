@@ -16,7 +16,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 from pydantic.alias_generators import to_camel
 from sqlalchemy import exc as sa_exc
 
-from kit import metrics
+from kit import metrics, tracing
 from kit.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ UNAVAILABLE = (asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, a
 class Event(BaseModel):
     """The envelope on the wire: `{id, type, payload, timestamp, sourceService[, version]}`, keyed by
     aggregate id. `version` grows with each change of that aggregate, so a consumer can drop a late event.
+    `headers` travel beside the envelope, not in it (Kafka's message headers): the trace context.
     """
 
     model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
@@ -53,6 +54,7 @@ class Event(BaseModel):
     version: int | None = None
     topic: str = Field(exclude=True)
     key: str = Field(exclude=True)
+    headers: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     @model_serializer(mode="wrap")
     def _without_missing_version(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -66,11 +68,11 @@ class Event(BaseModel):
         return self.model_dump_json(by_alias=True).encode()
 
     @classmethod
-    def from_wire(cls, topic: str, key: str, data: bytes) -> Event:
+    def from_wire(cls, topic: str, key: str, data: bytes, headers: Mapping[str, str] | None = None) -> Event:
         fields = json.loads(data)
         if not isinstance(fields, dict):
             raise ValueError("event envelope must be a JSON object")
-        return cls.model_validate({**fields, "topic": topic, "key": key})
+        return cls.model_validate({**fields, "topic": topic, "key": key, "headers": dict(headers or {})})
 
 
 Handler = Callable[[Event], Awaitable[None]]
@@ -164,6 +166,13 @@ async def handle_with_retry(
     """
     if event.id in handled:
         return
+    with tracing.consuming(event, group):
+        await _with_retry(bus, group, event, handler, handled, retry)
+
+
+async def _with_retry(
+    bus: EventBus, group: str, event: Event, handler: Handler, handled: HandledIds, retry: Retry
+) -> None:
     attempt = waits = 0
     while True:
         try:

@@ -13,13 +13,14 @@ import logging
 from collections.abc import Sequence
 from functools import partial
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from kit import tracing
 from kit.bus import (
     DEAD_LETTER_SUFFIX,
     DEFAULT_RETRY,
@@ -59,7 +60,13 @@ class KafkaBus:
 
     async def publish(self, event: Event) -> None:
         await self._ensure_topics([event.topic])
-        await self._producer.send_and_wait(event.topic, event.to_wire(), key=event.key.encode())
+        with tracing.producing(event) as headers:
+            await self._producer.send_and_wait(
+                event.topic,
+                event.to_wire(),
+                key=event.key.encode(),
+                headers=[(name, value.encode()) for name, value in headers.items()],
+            )
 
     def subscribe(self, group: str, topics: Sequence[str], handler: Handler) -> None:
         self._consumers.start(group, partial(self._consume, group, list(topics), handler, HandledIds()))
@@ -83,7 +90,7 @@ class KafkaBus:
             async for message in consumer:
                 try:
                     event = Event.from_wire(
-                        message.topic, (message.key or b"").decode(), message.value or b""
+                        message.topic, (message.key or b"").decode(), message.value or b"", _headers(message)
                     )
                 except ValueError:
                     log.exception("undecodable message skipped", extra={"topic": message.topic})
@@ -162,8 +169,9 @@ class KafkaBus:
                     batch = await reader.getmany(partition, timeout_ms=1000)
                     for message in batch.get(partition, []):
                         if message.offset < ends[partition]:
+                            key = (message.key or b"").decode()
                             events.append(
-                                Event.from_wire(topic, (message.key or b"").decode(), message.value or b"")
+                                Event.from_wire(topic, key, message.value or b"", _headers(message))
                             )
             return sorted(events, key=lambda e: e.timestamp)
         finally:
@@ -180,3 +188,12 @@ class KafkaBus:
         await self._consumers.stop()
         await self._producer.stop()
         await self._admin.close()
+
+
+def _headers(message: Any) -> dict[str, str]:
+    """A message's headers as text (ours are); one that is not UTF-8 is dropped, not fatal."""
+    headers: dict[str, str] = {}
+    for name, value in message.headers or ():
+        with contextlib.suppress(UnicodeDecodeError):
+            headers[name] = bytes(value).decode()
+    return headers

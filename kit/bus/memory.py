@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import urlsplit
 
+from kit import tracing
 from kit.bus import (
     DEFAULT_RETRY,
     Consumers,
@@ -75,9 +76,10 @@ class MemoryBus:
 
     async def publish(self, event: Event) -> None:
         topic = self.broker.topic(event.topic)
-        async with topic.changed:
-            topic.events.append(event)
-            topic.changed.notify_all()
+        with tracing.producing(event) as headers:
+            async with topic.changed:
+                topic.events.append(event.model_copy(update={"headers": headers}))
+                topic.changed.notify_all()
 
     def subscribe(self, group: str, topics: Sequence[str], handler: Handler) -> None:
         handled = HandledIds()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 import weakref
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiosqlite
 
+from kit import tracing
 from kit.bus import (
     DEFAULT_RETRY,
     Consumers,
@@ -40,7 +42,8 @@ CREATE TABLE IF NOT EXISTS events (
     topic TEXT NOT NULL,
     key TEXT NOT NULL,
     data BLOB NOT NULL,
-    stored_at REAL NOT NULL
+    stored_at REAL NOT NULL,
+    headers TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_topic ON events (topic, seq);
 CREATE TABLE IF NOT EXISTS offsets (
@@ -114,10 +117,17 @@ class SqliteBus:
             await self.db.execute(sql, parameters)
 
     async def publish(self, event: Event) -> None:
-        await self._write(
-            "INSERT INTO events (topic, key, data, stored_at) VALUES (?, ?, ?, ?)",
-            (event.topic, event.key, event.to_wire(), time.time()),
-        )
+        with tracing.producing(event) as headers:
+            await self._write(
+                "INSERT INTO events (topic, key, data, stored_at, headers) VALUES (?, ?, ?, ?, ?)",
+                (
+                    event.topic,
+                    event.key,
+                    event.to_wire(),
+                    time.time(),
+                    json.dumps(headers) if headers else None,
+                ),
+            )
         self._local.wake()
 
     def subscribe(self, group: str, topics: Sequence[str], handler: Handler) -> None:
@@ -139,8 +149,8 @@ class SqliteBus:
                 while True:
                     wakeup.clear()  # before reading: a publication after the read wakes us
                     rows = await self._after(topic, committed)
-                    for seq, key, data in rows:
-                        event = Event.from_wire(topic, key, data)
+                    for seq, key, data, headers in rows:
+                        event = Event.from_wire(topic, key, data, headers)
                         await handle_with_retry(self, group, event, handler, handled, self._retry)
                         await self._write(
                             "INSERT OR REPLACE INTO offsets (grp, topic, seq) VALUES (?, ?, ?)",
@@ -160,12 +170,17 @@ class SqliteBus:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    async def _after(self, topic: str, seq: int, limit: int = BATCH) -> list[tuple[int, str, bytes]]:
+    async def _after(
+        self, topic: str, seq: int, limit: int = BATCH
+    ) -> list[tuple[int, str, bytes, dict[str, str]]]:
         async with self.db.execute(
-            "SELECT seq, key, data FROM events WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, key, data, headers FROM events WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?",
             (topic, seq, limit),
         ) as cursor:
-            return [(int(s), str(k), bytes(d)) for s, k, d in await cursor.fetchall()]
+            return [
+                (int(s), str(k), bytes(d), json.loads(h) if h else {})
+                for s, k, d, h in await cursor.fetchall()
+            ]
 
     async def _lag(self) -> dict[tuple[str, str], int]:
         lag = {}
@@ -193,7 +208,7 @@ class SqliteBus:
         events: list[Event] = []
         seq = 0
         while rows := await self._after(topic, seq, limit=1000):
-            events.extend(Event.from_wire(topic, key, data) for _, key, data in rows)
+            events.extend(Event.from_wire(topic, key, data, headers) for _, key, data, headers in rows)
             seq = rows[-1][0]
         return events
 
@@ -204,8 +219,17 @@ class SqliteBus:
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=FULL")
         await self._db.executescript(SCHEMA)
+        await self._add_headers_column()
         await self._write("DELETE FROM events WHERE stored_at < ?", (time.time() - self._retention_seconds,))
         return self
+
+    async def _add_headers_column(self) -> None:
+        """A bus file from before events had headers gains their column (empty for its old events)."""
+        async with self.db.execute("PRAGMA table_info(events)") as cursor:
+            columns = {str(row[1]) for row in await cursor.fetchall()}
+        if "headers" not in columns:
+            with contextlib.suppress(aiosqlite.OperationalError):  # another process added it first
+                await self._write("ALTER TABLE events ADD COLUMN headers TEXT", ())
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
