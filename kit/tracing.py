@@ -25,6 +25,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator, Mapping
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import baggage, context, propagate, trace
@@ -123,6 +124,13 @@ def _service_stamp() -> SpanProcessor:
     return ServiceStamp()
 
 
+def name_service(service: str) -> None:
+    """Name on the current span (a request's server span) the service answering, and its request id."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attribute(SERVICE_ATTRIBUTE, service)
+
+
 def console_line(span: ReadableSpan) -> str:
     """One readable line a span: `trace <trace id> span <id> < <parent> <name> <ms> [service] [status]`."""
     ctx = span.get_span_context()
@@ -188,12 +196,13 @@ def instrument_engine(engine: AsyncEngine) -> None:
 
     sync_engine, system = engine.sync_engine, engine.dialect.name
     database = engine.url.database or ""
+    target = PurePath(database).stem or system  # `orders` of orders.db and of postgresql://…/orders
     spans = tracer()
 
     def before(_conn: Any, _cursor: Any, statement: str, _params: Any, ctx: Any, _many: bool) -> None:
         verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "SQL"
         ctx._commerce_span = spans.start_span(
-            f"{verb} {system}",
+            f"{verb} {target}",
             kind=SpanKind.CLIENT,
             attributes={"db.system": system, "db.name": database, "db.statement": statement[:2000]},
         )

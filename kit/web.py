@@ -193,6 +193,7 @@ class RequestContextMiddleware:
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         tokens = request_id_var.set(request_id), service_var.set(self.service)
         carried = otel_context.attach(tracing.with_request_id(request_id))  # to the workers and consumers
+        tracing.name_service(self.service)
         started, status = time.perf_counter(), 0
 
         async def send_with_id(message: Message) -> None:

@@ -63,6 +63,10 @@ class Seen:
         self.lines.append(json.loads(JsonFormatter().format(record)))
 
 
+def parent_of(span: ReadableSpan) -> int | None:
+    return span.parent.span_id if span.parent else None
+
+
 def by_name(exporter: InMemorySpanExporter, name: str) -> ReadableSpan:
     (span,) = [s for s in exporter.get_finished_spans() if s.name == name]
     return span
@@ -84,15 +88,15 @@ async def test_a_consumer_span_is_the_child_of_the_publisher_across_every_bus(
         await eventually(lambda: any(s.name == f"consume {topic}" for s in spans.get_finished_spans()))
     publish, consume = by_name(spans, f"publish {topic}"), by_name(spans, f"consume {topic}")
     trace_id = request.get_span_context().trace_id
-    assert publish.kind == SpanKind.PRODUCER and consume.kind == SpanKind.CONSUMER
-    assert publish.parent is not None and publish.parent.span_id == request.get_span_context().span_id
-    assert consume.parent is not None and consume.parent.span_id == publish.context.span_id
+    assert (publish.kind, consume.kind) == (SpanKind.PRODUCER, SpanKind.CONSUMER)
+    assert parent_of(publish) == request.get_span_context().span_id
+    assert parent_of(consume) == publish.context.span_id
     assert {publish.context.trace_id, consume.context.trace_id} == {trace_id}
     assert "traceparent" in seen.events[0].headers  # on the wire: Kafka headers, the bus file's column
     assert seen.ids[0] == (format(trace_id, "032x"), format(consume.context.span_id, "016x"))
     assert seen.lines[0]["requestId"] == "req-42"  # the request that caused it, in the handler's logs
     assert seen.lines[0]["traceId"] == format(trace_id, "032x")
-    assert consume.attributes is not None and consume.attributes["messaging.consumer.group.name"]
+    assert (consume.attributes or {})["messaging.consumer.group.name"] == f"{topic}-group"
 
 
 async def test_with_tracing_off_no_span_is_made_and_the_request_id_still_travels(bus_url: str) -> None:
@@ -125,7 +129,8 @@ async def test_a_bus_file_from_before_headers_gains_their_column(tmp_path: Path)
     async with open_bus(f"sqlite:///{path}") as bus:
         await bus.publish(thing("t"))
         events = await bus.read("t")  # type: ignore[attr-defined]
-    assert len(events) == 2 and events[0].headers == {}
+    assert events[0].headers == {}
+    assert len(events) == 2
 
 
 async def test_an_outbox_row_is_delivered_in_the_trace_of_the_transaction_that_wrote_it(
@@ -146,15 +151,15 @@ async def test_an_outbox_row_is_delivered_in_the_trace_of_the_transaction_that_w
         await eventually(lambda: any(s.name == f"consume {topic}" for s in spans.get_finished_spans()))
     deliver, publish = by_name(spans, "outbox deliver event"), by_name(spans, f"publish {topic}")
     consume = by_name(spans, f"consume {topic}")
-    assert deliver.parent is not None and deliver.parent.span_id == request.get_span_context().span_id
-    assert publish.parent is not None and publish.parent.span_id == deliver.context.span_id
-    assert consume.parent is not None and consume.parent.span_id == publish.context.span_id
+    assert parent_of(deliver) == request.get_span_context().span_id
+    assert parent_of(publish) == deliver.context.span_id
+    assert parent_of(consume) == publish.context.span_id
     (insert,) = [
         s
         for s in spans.get_finished_spans()
         if "INSERT INTO outbox" in str((s.attributes or {}).get("db.statement"))
     ]
-    assert insert.parent is not None and insert.parent.span_id == request.get_span_context().span_id
+    assert parent_of(insert) == request.get_span_context().span_id
 
 
 def test_every_json_line_names_its_request_trace_and_span(spans: InMemorySpanExporter) -> None:
@@ -165,7 +170,7 @@ def test_every_json_line_names_its_request_trace_and_span(spans: InMemorySpanExp
 
     outside = line()
     assert {"requestId", "traceId", "spanId"} <= outside.keys()
-    assert outside["traceId"] is None and outside["spanId"] is None and outside["requestId"] is None
+    assert (outside["traceId"], outside["spanId"], outside["requestId"]) == (None, None, None)
     token = request_id_var.set("req-1")
     try:
         with tracing.tracer().start_as_current_span("work") as span:
@@ -182,16 +187,18 @@ def test_the_console_shows_one_line_a_span(spans: InMemorySpanExporter) -> None:
         pass
     child = by_name(spans, "child")
     line = tracing.console_line(child)
-    assert line.count("\n") == 1 and " child " in line
+    assert line.count("\n") == 1
+    assert " child " in line
     assert format(child.context.trace_id, "032x") in line
 
 
 def test_tracing_is_off_unless_a_setting_asks(settings: Settings) -> None:
     assert not tracing.setup_tracing("tests", settings)
     assert not tracing.enabled()
-    assert not tracing.temporal_interceptors() and not tracing.aiohttp_trace_configs()
+    assert (tracing.temporal_interceptors(), tracing.aiohttp_trace_configs()) == ([], [])
     on = settings.model_copy(update={"otlp_endpoint": "http://127.0.0.1:9"})
     try:
-        assert tracing.setup_tracing("tests", on) and len(tracing.temporal_interceptors()) == 1
+        assert tracing.setup_tracing("tests", on)
+        assert len(tracing.temporal_interceptors()) == 1
     finally:
         tracing.stop_tracing()
