@@ -1,6 +1,6 @@
 """Order placement through the gateway of the embedded platform, against the floor of the same engine.
 
-    python -m bench.orders [--orders 200] [--concurrency 10] [--metrics-overhead]
+    python -m bench.orders [--orders 200] [--concurrency 10] [--metrics-overhead] [--tracing-overhead]
 
 Both run in one process on one Temporal dev server, side by side: first the floor (a workflow running as
 many no-op activities as a one-line card order's saga: reserve, charge, confirm), then real orders
@@ -8,6 +8,8 @@ many no-op activities as a one-line card order's saga: reserve, charge, confirm)
 throughput, and the ratios real/floor. With `--metrics-overhead`, the real orders run twice, metrics on
 (as deployed: every request and activity counted and timed, `/metrics` scraped every second, as a busy
 Prometheus would) then off (`COMMERCE_METRICS_ENABLED=false`), and the ratios on/off are printed too.
+With `--tracing-overhead`, they run once more with tracing on (kit.tracing: every span of every order made
+and exported, to memory, as each ends) and the ratios traced/untraced are printed.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from bench.floor_saga import FloorSagaWorkflow, noop
 from commerce.platform import serving
+from kit import tracing
 from kit.settings import SERVICES, RateLimit, Settings
 from kit.temporal import dev_server
 
@@ -132,7 +136,20 @@ async def orders(settings: Settings, count: int, concurrency: int, label: str = 
                 scraper.cancel()
 
 
-async def main(count: int, concurrency: int, metrics_overhead: bool = False) -> None:
+async def traced_orders(settings: Settings, count: int, concurrency: int) -> dict[str, float]:
+    """`orders` traced from before the platform starts (so its Temporal clients take the interceptor)."""
+    exporter = InMemorySpanExporter()
+    tracing.setup_tracing("commerce", settings, exporter=exporter)
+    try:
+        return await orders(settings, count, concurrency, label="traced")
+    finally:
+        tracing.stop_tracing()
+        print(f"         {len(exporter.get_finished_spans())} spans exported")
+
+
+async def main(
+    count: int, concurrency: int, metrics_overhead: bool = False, tracing_overhead: bool = False
+) -> None:
     with tempfile.TemporaryDirectory() as data:
         ports = dict(zip((*SERVICES, "gateway"), range(23001, 23008), strict=True))
         settings = Settings(
@@ -154,9 +171,13 @@ async def main(count: int, concurrency: int, metrics_overhead: bool = False) -> 
             if metrics_overhead:
                 off = settings.model_copy(update={"metrics_enabled": False})
                 without = await orders(off, count, concurrency, label="off")
+            if tracing_overhead:
+                traced = await traced_orders(settings, count, concurrency)
     ratio(real, base, "orders / floor")
     if metrics_overhead:
         ratio(real, without, "metrics on / off")
+    if tracing_overhead:
+        ratio(traced, real, "tracing on / off")
 
 
 def ratio(a: dict[str, float], b: dict[str, float], what: str) -> None:
@@ -172,5 +193,8 @@ if __name__ == "__main__":
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--metrics-overhead", action="store_true", help="orders with metrics on, then off")
+    parser.add_argument("--tracing-overhead", action="store_true", help="orders untraced, then traced")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.orders, arguments.concurrency, arguments.metrics_overhead))
+    asyncio.run(
+        main(arguments.orders, arguments.concurrency, arguments.metrics_overhead, arguments.tracing_overhead)
+    )

@@ -7,7 +7,7 @@
 #   kind-deployment/setup.sh STEP...      # build | cluster | load | apply | wait | smoke | diagnose | delete
 #
 # Then: gateway http://localhost:3000, Temporal Web UI http://localhost:8233, Prometheus http://localhost:9090,
-# Grafana http://localhost:3100 (dashboard "Commerce: the shop at a glance").
+# Grafana http://localhost:3100 (dashboard "Commerce: the shop at a glance"), Jaeger http://localhost:16686 (traces).
 # Needs docker, kind, kubectl and envsubst (gettext); `smoke` needs curl and python3.
 # Variables: IMAGE_TAG (dev), KIND_CLUSTER_NAME (commerce), ROLLOUT_TIMEOUT (600s),
 # GATEWAY_URL (http://127.0.0.1:3000, for smoke).

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from pydantic import AliasChoices
 from sqlalchemy.engine import make_url
 
 from commerce.platform import APPS
@@ -73,9 +74,22 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
+STANDARD_NAMES = {
+    choice
+    for field in Settings.model_fields.values()
+    if isinstance(field.validation_alias, AliasChoices)
+    for choice in field.validation_alias.choices
+    if isinstance(choice, str) and not choice.startswith("COMMERCE_") and choice.isupper()
+}
+
+
 def settings_from(env: dict[str, str]) -> Settings:
-    """The Settings a process would build from `env` (COMMERCE_* names), refusing names it would ignore."""
+    """The Settings a process would build from `env` (COMMERCE_* names, or a standard name a setting also
+    reads, such as OTEL_EXPORTER_OTLP_ENDPOINT), refusing names it would ignore.
+    """
     for name in env:
+        if name in STANDARD_NAMES:
+            continue
         assert name.startswith("COMMERCE_"), f"{name}: not a COMMERCE_ setting"
         field = name.removeprefix("COMMERCE_").lower()
         assert field in Settings.model_fields, f"{name} is not read by kit.settings.Settings (typo?)"
@@ -476,6 +490,7 @@ def test_kind_cluster_maps_the_node_ports_and_runs_the_validated_version(objects
         node_ports["prometheus"]: 9090,
         node_ports["grafana"]: 3100,
         node_ports["mailpit"]: 8025,
+        node_ports["jaeger-ui"]: 16686,
     }
 
 

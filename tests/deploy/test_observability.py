@@ -1,6 +1,7 @@
-"""Prometheus and Grafana (deploy/observability/), checked without running them: every metric the dashboard
-queries exists in kit.metrics, Prometheus scrapes every part of compose and Kind on the port that part serves
-`/metrics` on, Grafana is provisioned with the dashboard, and Kind's ConfigMaps are copies of deploy/'s files.
+"""Prometheus, Grafana (deploy/observability/) and Jaeger, checked without running them: every metric the
+dashboard queries exists in kit.metrics, Prometheus scrapes every part of compose and Kind on the port that
+part serves `/metrics` on, Grafana is provisioned with the dashboard, Kind's ConfigMaps are copies of
+deploy/'s files, and every part of ours sends its traces to Jaeger's OTLP port.
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ from prometheus_client import REGISTRY
 from commerce.platform import APPS
 from kit import metrics
 from kit.settings import DEFAULT_PORTS, SERVICES
-from tests.deploy.test_manifests import COMPOSE_FILE, KIND, environment_of, read_env_file
+from tests.deploy.test_manifests import (
+    COMPOSE_FILE,
+    KIND,
+    environment_of,
+    host_of,
+    ours,
+    read_env_file,
+    settings_from,
+)
 from workers import WORKERS
 
 OBSERVABILITY = Path(__file__).resolve().parents[2] / "deploy" / "observability"
@@ -169,3 +178,50 @@ def test_kind_config_maps_are_copies_of_deploy_observability(config_map: str, fi
         assert found["data"][name] == (OBSERVABILITY / name).read_text(), (
             f"{name} differs from deploy/observability"
         )
+
+
+OTLP_HTTP_PORT = 4318  # Jaeger's OTLP over HTTP, what kit.tracing's exporter speaks
+JAEGER_UI_PORT = 16686
+
+
+def test_every_compose_container_of_ours_sends_its_traces_to_jaeger() -> None:
+    services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    jaeger = services["jaeger"]
+    assert jaeger["image"].startswith("jaegertracing/all-in-one:")
+    assert environment_of(jaeger)["COLLECTOR_OTLP_ENABLED"] == "true"
+    assert f"{JAEGER_UI_PORT}:{JAEGER_UI_PORT}" in jaeger["ports"]
+    assert "healthcheck" in jaeger
+    mine = ours(services)
+    assert set(APPS) | {f"worker-{queue}" for queue in WORKERS} <= set(mine)
+    for name, service in mine.items():
+        endpoint = settings_from(environment_of(service)).otlp_endpoint
+        assert endpoint == f"http://jaeger:{OTLP_HTTP_PORT}", f"{name}: traces to {endpoint}"
+
+
+def test_every_kind_pod_of_ours_sends_its_traces_to_the_jaeger_service() -> None:
+    objects = kind_objects()
+    config = next(o for o in objects if o["metadata"]["name"] == "commerce-config")["data"]
+    endpoint = config["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    service = next(o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] == "jaeger")
+    assert host_of(endpoint) == "jaeger"
+    assert f":{OTLP_HTTP_PORT}" in endpoint
+    ports = {p["name"]: p for p in service["spec"]["ports"]}
+    assert ports["otlp-http"]["port"] == OTLP_HTTP_PORT
+    assert ports["ui"]["port"] == JAEGER_UI_PORT
+    deployment = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "jaeger")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    declared = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert declared["otlp-http"] == OTLP_HTTP_PORT
+    assert declared["ui"] == JAEGER_UI_PORT
+    assert service["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    ours_in_kind = [
+        o
+        for o in objects
+        if o["kind"] == "Deployment"
+        and o["spec"]["template"]["spec"]["containers"][0]["image"].startswith("commerce:")
+    ]
+    assert {o["metadata"]["name"] for o in ours_in_kind} >= set(APPS)
+    for deployment in ours_in_kind:
+        main = deployment["spec"]["template"]["spec"]["containers"][0]
+        sources = [next(iter(s.values()))["name"] for s in main["envFrom"]]
+        assert "commerce-config" in sources, f"{deployment['metadata']['name']}: reads the OTLP endpoint"
