@@ -2,9 +2,11 @@
 # Smoke tests of a deployed platform, through the gateway only: health, register + login, an image uploaded
 # and fetched (304 on a repeat), list products, search finds one, a guest order. Used by the Jenkinsfile and `setup.sh smoke`; works against docker
 # compose too.
-# Then Prometheus has scraped the order's metrics, and the mailbox holds the new user's welcome and order mails.
+# Then Prometheus has scraped the order's metrics, the mailbox holds the new user's welcome and order mails,
+# and Jaeger holds the order's trace, from the gateway to the orders worker's saga.
 # Variables: GATEWAY_URL (http://127.0.0.1:3000), PROMETHEUS_URL (http://127.0.0.1:9090), MAILPIT_URL
-# (http://127.0.0.1:8025), SMOKE_TIMEOUT (seconds to wait for the platform, 300).
+# (http://127.0.0.1:8025), JAEGER_URL (http://127.0.0.1:16686), SMOKE_TIMEOUT (seconds to wait for the
+# platform, 300).
 # Needs curl and python3.
 set -euo pipefail
 
@@ -137,5 +139,17 @@ while : >"$body_file"; status="$(curl -s --max-time 10 -o "$body_file" -w '%{htt
 done
 [ "$(field 'len(d["messages"])')" = 2 ] || fail "the mailbox holds $(field 'len(d["messages"])') mails to $email, not 2"
 echo "ok   the mailbox holds the welcome and the order confirmation, once each"
+
+# Every part sends its spans to Jaeger (OTEL_EXPORTER_OTLP_ENDPOINT): an order's trace crosses the gateway,
+# the orders service and the orders worker running its saga.
+jaeger="${JAEGER_URL:-http://127.0.0.1:16686}"
+traces="$jaeger/api/traces?service=gateway&operation=POST%20%2Forders%7Bpath%3Apath%7D&limit=20&lookback=1h"
+crossed='{"gateway", "orders", "worker-orders"} <= {p["serviceName"] for t in d["data"] for p in t["processes"].values()}'
+while : >"$body_file"; status="$(curl -s --max-time 10 -o "$body_file" -w '%{http_code}' "$traces")" || status=000
+    [ "$status" != 200 ] || [ "$(field "$crossed")" != True ]; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "Jaeger ($jaeger) has no trace of POST /orders through the saga"
+    sleep 3
+done
+echo "ok   Jaeger holds the order's trace: gateway, orders, worker-orders"
 
 echo "smoke: all passed"

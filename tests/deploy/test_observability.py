@@ -225,3 +225,10 @@ def test_every_kind_pod_of_ours_sends_its_traces_to_the_jaeger_service() -> None
         main = deployment["spec"]["template"]["spec"]["containers"][0]
         sources = [next(iter(s.values()))["name"] for s in main["envFrom"]]
         assert "commerce-config" in sources, f"{deployment['metadata']['name']}: reads the OTLP endpoint"
+
+
+def test_the_smoke_test_finds_an_order_trace_in_jaeger() -> None:
+    smoke = (KIND / "smoke.sh").read_text()
+    assert "JAEGER_URL" in smoke
+    assert f"127.0.0.1:{JAEGER_UI_PORT}" in smoke, "the UI port cluster.yaml maps"
+    assert "/api/traces?service=gateway" in smoke
