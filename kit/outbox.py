@@ -106,7 +106,7 @@ def record_signal(session: AsyncSession, signal: WorkflowSignal, *, dedup_id: st
     """Queue a signal in the caller's transaction, keyed by its workflow id: it follows that workflow's
     start (and any earlier signal) queued in the same database.
     """
-    body = signal.model_dump()
+    body = {**signal.model_dump(), **_trace()}
     session.add(OutboxMessage(id=dedup_id, kind="signal", key=signal.workflow_id, body=body))
 
 
