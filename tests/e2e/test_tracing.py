@@ -47,6 +47,12 @@ def parent_of(span: ReadableSpan) -> int | None:
     return span.parent.span_id if span.parent else None
 
 
+def orphans(spans: list[ReadableSpan]) -> list[tuple[str, int]]:
+    """Spans whose parent is not (yet) among `spans`: the tree is not connected, or a span is still open."""
+    ids = {s.context.span_id for s in spans}
+    return [(s.name, s.parent.span_id) for s in spans if s.parent and s.parent.span_id not in ids]
+
+
 def service_of(span: ReadableSpan) -> object:
     return (span.attributes or {}).get(tracing.SERVICE_ATTRIBUTE)
 
@@ -95,16 +101,13 @@ async def test_one_order_is_one_connected_trace(traced: tuple[Shop, InMemorySpan
         await eventually(lambda: f"consume {orders.ORDER_EVENTS}" in names(), within=30)
         await eventually(lambda: {f"RunActivity:{step}" for step in STEPS} <= names(), within=30)
 
+        # Every consumer of the event (the notifications' too) has ended its span: none is left open.
+        await eventually(lambda: not orphans(ours()), within=30)
+
     spans = ours()
-    ids = {s.context.span_id for s in spans}
     roots = [s for s in spans if s.parent is None]
-    orphans = [
-        (s.name, s.parent and format(s.parent.span_id, "016x"))
-        for s in spans
-        if s.parent and s.parent.span_id not in ids
-    ]
     assert [r.name for r in roots] == ["shop client"]
-    assert orphans == []
+    assert orphans(spans) == []
     by_service = {service_of(s) for s in spans if s.kind.name == "SERVER"}
     assert {"gateway", "orders", "products", "carts"} <= by_service
     found = names()
