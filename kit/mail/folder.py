@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import uuid
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
 from kit.mail import message_id
+from kit.storage.folder import write_atomically
 
 
 class FolderMailer:
@@ -28,18 +28,9 @@ class FolderMailer:
         return self.root / (message_id(message).strip("<>") + ".eml")
 
     async def send(self, message: EmailMessage) -> None:
-        await asyncio.to_thread(self._write, self.path_of(message), message.as_bytes(policy=policy.SMTP))
-
-    def _write(self, target: Path, data: bytes) -> None:
-        temporary = self._tmp / uuid.uuid4().hex
-        try:
-            with temporary.open("wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, target)
-        finally:
-            temporary.unlink(missing_ok=True)
+        await asyncio.to_thread(
+            write_atomically, self._tmp, self.path_of(message), message.as_bytes(policy=policy.SMTP)
+        )
 
     async def ping(self) -> None:
         if not os.access(self.root, os.W_OK):

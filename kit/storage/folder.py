@@ -15,6 +15,19 @@ from pathlib import Path
 from kit.storage import Blob, check_key
 
 
+def write_atomically(tmp: Path, target: Path, data: bytes) -> None:
+    """`data` to a new file in `tmp`, flushed to disk, then renamed over `target`: never a half file there."""
+    temporary = tmp / uuid.uuid4().hex
+    try:
+        with temporary.open("wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 class FolderStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -29,15 +42,7 @@ class FolderStore:
         await asyncio.to_thread(self._put, self._path(key), data)
 
     def _put(self, target: Path, data: bytes) -> None:
-        temporary = self._tmp / uuid.uuid4().hex
-        try:
-            with temporary.open("wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, target)
-        finally:
-            temporary.unlink(missing_ok=True)
+        write_atomically(self._tmp, target, data)
 
     async def get(self, key: str) -> bytes | None:
         path = self._path(key)
