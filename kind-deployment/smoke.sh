@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Smoke tests of a deployed platform, through the gateway only: health, register + login, an image uploaded
-# and fetched (304 on a repeat), list products, search finds one, a guest order. Used by the Jenkinsfile and `setup.sh smoke`; works against docker
-# compose too.
+# and fetched (304 on a repeat), list products, search finds one, a guest order in EUR. Used by the
+# Jenkinsfile and `setup.sh smoke`; works against docker compose and `commerce dev` too.
 # Then Prometheus has scraped the order's metrics, the mailbox holds the new user's welcome and order mails,
-# and Jaeger holds the order's trace, from the gateway to the orders worker's saga.
+# and Jaeger holds the order's trace, from the gateway to the orders worker's saga. Last, the end-to-end
+# scenario set (tests/scenarios/) plays against the same gateway: `python -m tests.scenarios --url`, run
+# from this checkout by uv (the image holds no tests), which reads COMMERCE_SCENARIO_ADMIN_EMAIL,
+# COMMERCE_SCENARIO_ADMIN_PASSWORD (the platform's defaults otherwise) and COMMERCE_SCENARIO_BUS_URL (the
+# events check is skipped without it).
 # Variables: GATEWAY_URL (http://127.0.0.1:3000), PROMETHEUS_URL (http://127.0.0.1:9090), MAILPIT_URL
 # (http://127.0.0.1:8025), JAEGER_URL (http://127.0.0.1:16686), SMOKE_TIMEOUT (seconds to wait for the
-# platform, 300).
-# Needs curl and python3.
+# platform, 300); SMOKE_PROMETHEUS, SMOKE_MAILPIT, SMOKE_JAEGER, SMOKE_SCENARIOS (1; 0 skips that check,
+# for a platform without that server, e.g. `commerce dev`).
+# Needs curl and python3 (and uv, installed with pip if missing, for the scenario set).
 set -euo pipefail
 
 gateway="${GATEWAY_URL:-http://127.0.0.1:3000}"
@@ -118,38 +123,63 @@ esac
 
 request GET /orders/metrics
 [ "$status" = 404 ] || fail "GET /orders/metrics through the gateway answered $status, not 404"
+echo "ok   GET /orders/metrics through the gateway: 404"
+
+# skipped NAME WHAT: true (and says so) when SMOKE_<NAME>=0 turned that check off.
+skipped() {
+    local switch="SMOKE_$1"
+    [ "${!switch:-1}" = 0 ] || return 1
+    echo "skip $2 ($switch=0)"
+}
+
 # Prometheus scrapes every part (deploy/observability/): the order's saga outcome shows up within a scrape.
-prometheus="${PROMETHEUS_URL:-http://127.0.0.1:9090}"
-query="$prometheus/api/v1/query?query=sum(commerce_saga_outcomes_total)"
-while : >"$body_file"; status="$(curl -s --max-time 10 -o "$body_file" -w '%{http_code}' "$query")" || status=000
-    [ "$status" != 200 ] || [ "$(field 'len(d["data"]["result"])')" = 0 ]; do
-    [ "$SECONDS" -lt "$deadline" ] || fail "Prometheus ($prometheus) has no commerce_saga_outcomes_total"
-    sleep 3
-done
-echo "ok   Prometheus counts the order's saga outcome; /metrics not reachable through the gateway"
+skipped PROMETHEUS "Prometheus counts the order's saga outcome" || {
+    prometheus="${PROMETHEUS_URL:-http://127.0.0.1:9090}"
+    query="$prometheus/api/v1/query?query=sum(commerce_saga_outcomes_total)"
+    while : >"$body_file"; status="$(curl -s --max-time 10 -o "$body_file" -w '%{http_code}' "$query")" || status=000
+        [ "$status" != 200 ] || [ "$(field 'len(d["data"]["result"])')" = 0 ]; do
+        [ "$SECONDS" -lt "$deadline" ] || fail "Prometheus ($prometheus) has no commerce_saga_outcomes_total"
+        sleep 3
+    done
+    echo "ok   Prometheus counts the order's saga outcome"
+}
 
 # The orders service mails the welcome (registration) and the confirmation (the order) once each: Mailpit's
 # API finds both, addressed to the smoke user, and no more.
-mailpit="${MAILPIT_URL:-http://127.0.0.1:8025}"
-search="$mailpit/api/v1/search?query=to:$email"
-while : >"$body_file"; status="$(curl -s --max-time 10 -o "$body_file" -w '%{http_code}' "$search")" || status=000
-    [ "$status" != 200 ] || [ "$(field 'len(d["messages"])')" -lt 2 ]; do
-    [ "$SECONDS" -lt "$deadline" ] || fail "the mailbox ($mailpit) has not the welcome and the order mails of $email"
-    sleep 3
-done
-[ "$(field 'len(d["messages"])')" = 2 ] || fail "the mailbox holds $(field 'len(d["messages"])') mails to $email, not 2"
-echo "ok   the mailbox holds the welcome and the order confirmation, once each"
+skipped MAILPIT "the mailbox holds the welcome and the order confirmation" || {
+    mailpit="${MAILPIT_URL:-http://127.0.0.1:8025}"
+    search="$mailpit/api/v1/search?query=to:$email"
+    while : >"$body_file"; status="$(curl -s --max-time 10 -o "$body_file" -w '%{http_code}' "$search")" || status=000
+        [ "$status" != 200 ] || [ "$(field 'len(d["messages"])')" -lt 2 ]; do
+        [ "$SECONDS" -lt "$deadline" ] || fail "the mailbox ($mailpit) has not the welcome and the order mails of $email"
+        sleep 3
+    done
+    [ "$(field 'len(d["messages"])')" = 2 ] || fail "the mailbox holds $(field 'len(d["messages"])') mails to $email, not 2"
+    echo "ok   the mailbox holds the welcome and the order confirmation, once each"
+}
 
 # Every part sends its spans to Jaeger (OTEL_EXPORTER_OTLP_ENDPOINT): an order's trace crosses the gateway,
 # the orders service and the orders worker running its saga.
-jaeger="${JAEGER_URL:-http://127.0.0.1:16686}"
-traces="$jaeger/api/traces?service=gateway&operation=POST%20%2Forders%7Bpath%3Apath%7D&limit=20&lookback=1h"
-crossed='{"gateway", "orders", "worker-orders"} <= {p["serviceName"] for t in d["data"] for p in t["processes"].values()}'
-while : >"$body_file"; status="$(curl -s --max-time 10 -o "$body_file" -w '%{http_code}' "$traces")" || status=000
-    [ "$status" != 200 ] || [ "$(field "$crossed")" != True ]; do
-    [ "$SECONDS" -lt "$deadline" ] || fail "Jaeger ($jaeger) has no trace of POST /orders through the saga"
-    sleep 3
-done
-echo "ok   Jaeger holds the order's trace: gateway, orders, worker-orders"
+skipped JAEGER "Jaeger holds the order's trace" || {
+    jaeger="${JAEGER_URL:-http://127.0.0.1:16686}"
+    traces="$jaeger/api/traces?service=gateway&operation=POST%20%2Forders%7Bpath%3Apath%7D&limit=20&lookback=1h"
+    crossed='{"gateway", "orders", "worker-orders"} <= {p["serviceName"] for t in d["data"] for p in t["processes"].values()}'
+    while : >"$body_file"; status="$(curl -s --max-time 10 -o "$body_file" -w '%{http_code}' "$traces")" || status=000
+        [ "$status" != 200 ] || [ "$(field "$crossed")" != True ]; do
+        [ "$SECONDS" -lt "$deadline" ] || fail "Jaeger ($jaeger) has no trace of POST /orders through the saga"
+        sleep 3
+    done
+    echo "ok   Jaeger holds the order's trace: gateway, orders, worker-orders"
+}
+
+# The scenario set, every scenario it defines (no --only): it prints PASS or FAIL for each, exits 1 on a FAIL.
+skipped SCENARIOS "the end-to-end scenario set" || {
+    python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==0.13.9"
+    : >"$body_file"
+    left=$((deadline > SECONDS ? deadline - SECONDS : 1))
+    (cd "$(dirname "$0")/.." && python3 -m uv run --frozen python -m tests.scenarios --url "$gateway" --wait "$left") ||
+        fail "the scenario set (python -m tests.scenarios --url $gateway) failed"
+    echo "ok   the end-to-end scenario set"
+}
 
 echo "smoke: all passed"

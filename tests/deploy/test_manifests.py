@@ -7,15 +7,18 @@
 - kind-deployment/: every object against the Kubernetes 1.33 schemas (kubernetes-validate --strict), then
   the references between objects (Services, Secrets, ConfigMaps and their keys, PVCs, selectors, named
   ports, NodePorts mapped by the Kind config), probes and resources, migrations in initContainers.
-- setup.sh, smoke.sh and the scripts under deploy/compose/: `bash -n` / `sh -n`.
+- setup.sh, smoke.sh and the scripts under deploy/compose/: `bash -n` / `sh -n`; smoke.sh plays the whole
+  end-to-end scenario set (tests/scenarios/) as the administrator compose and Kind create.
 - Jenkinsfile: its stages, in order, and the cleanup. Groovy syntax itself is not checked here (that needs
   npm-groovy-lint, which the repository does not install).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -34,6 +37,9 @@ from sqlalchemy.engine import make_url
 from commerce.platform import APPS
 from kit.settings import DATABASE_SERVICES, DEFAULT_PORTS, SERVICES, Settings
 from kit.temporal import SEARCH_ATTRIBUTES
+from tests.scenarios import scenarios
+from tests.scenarios.__main__ import parse
+from tests.scenarios.runner import DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD
 from workers import WORKERS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -662,6 +668,34 @@ def test_the_smoke_test_finds_the_mails_in_the_mailbox_compose_and_kind_publish(
     assert services["orders"]["depends_on"]["mailpit"] == {"condition": "service_healthy"}
     ports = {p["name"]: p["port"] for p in named(objects, "Service")["mailpit"]["spec"]["ports"]}
     assert ports == {"smtp": 1025, "http": 8025}
+
+
+def test_the_smoke_test_plays_every_scenario_of_the_set_against_its_gateway(objects: list[Doc]) -> None:
+    """smoke.sh runs `python -m tests.scenarios --url "$gateway"` from the checkout, on unless
+    SMOKE_SCENARIOS=0; its arguments, parsed as the runner parses them, play every scenario scenarios.py
+    defines, logged in as the administrator compose and Kind create (the runner's default).
+    """
+    smoke = (KIND / "smoke.sh").read_text()
+    code = [line for line in smoke.splitlines() if not line.lstrip().startswith("#")]
+    command = next(line for line in code if "-m tests.scenarios --url" in line)
+    assert 'cd "$(dirname "$0")/.." && python3 -m uv run --frozen python -m tests.scenarios' in command
+    assert 'skipped SCENARIOS "the end-to-end scenario set" || {' in smoke
+    assert '[ "${!switch:-1}" = 0 ]' in smoke, "every check is on unless its SMOKE_<NAME>=0"
+    shell = {"$gateway": "http://127.0.0.1:3000", "$left": "300"}
+    words = shlex.split(command.split("-m tests.scenarios", 1)[1].rstrip(") |"))
+    played = parse([shell.get(word, word) for word in words])
+    assert (played.url, played.only) == ("http://127.0.0.1:3000", None), "--url the gateway, no --only"
+    defined = {
+        function
+        for _, function in inspect.getmembers(scenarios, inspect.iscoroutinefunction)
+        if function.__module__ == scenarios.__name__
+    }
+    assert defined == set(scenarios.SCENARIOS.values()), "a scenario scenarios.py defines but never plays"
+    kind = named(objects, "ConfigMap")["commerce-config"]["data"]["COMMERCE_ADMIN_EMAIL"]
+    kind_password = named(objects, "Secret")["commerce-secrets"]["stringData"]["COMMERCE_ADMIN_PASSWORD"]
+    compose = read_env_file(REPO / "deploy" / "env" / "compose.env")
+    assert (kind, kind_password) == (DEFAULT_ADMIN_EMAIL, DEFAULT_ADMIN_PASSWORD)
+    assert (compose["COMMERCE_ADMIN_EMAIL"], compose["COMMERCE_ADMIN_PASSWORD"]) == (kind, kind_password)
 
 
 def test_setup_and_smoke_scripts_parse() -> None:
