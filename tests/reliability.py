@@ -28,7 +28,6 @@ SUITES = [
     "tests/e2e/test_faults.py",
     "tests/e2e/test_concurrency_rounds.py",
     "tests/e2e/test_worker_crash.py",
-    "tests/e2e/test_faults.py",
     "tests/test_fuzz.py",
     "tests/test_nasty_input.py",
     "tests/apis/test_authorization_matrix.py",

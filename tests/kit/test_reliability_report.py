@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 from tests.figures import FIGURES_DIR, record
-from tests.reliability import main, report
+from tests.reliability import SUITES, main, report
+
+
+def test_the_report_runs_each_suite_once() -> None:
+    """pytest collects a path named twice once (unless --keep-duplicates): name each once, and only files
+    that exist, so the list says what the report runs.
+    """
+    root = Path(__file__).resolve().parents[2]
+    twice = sorted({suite for suite in SUITES if SUITES.count(suite) > 1})
+    assert not twice, f"named twice: {twice}"
+    assert all((root / suite).is_file() for suite in SUITES), SUITES
 
 
 def test_a_run_is_clean_only_when_every_must_be_zero_figure_is_zero() -> None:
