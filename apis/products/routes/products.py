@@ -62,12 +62,20 @@ async def get_product(
     return ProductEnvelope(data=reads.product_read(aggregate, staff=staff, rate=rate), meta=Meta.of(rate))
 
 
-@router.get("/sku/{sku}", summary="One product by SKU (no envelope, as in the seed)")
-async def get_product_by_sku(session: SessionDep, sku: str, staff: StaffDep) -> ProductRead:
+@router.get(
+    "/sku/{sku}",
+    summary="One product by SKU (no envelope, as in the seed: `displayCurrency` names the currency of the "
+    "prices `X-Currency` asks for)",
+)
+async def get_product_by_sku(
+    session: SessionDep, sku: str, staff: StaffDep, rate: DisplayRate
+) -> ProductRead:
     aggregate = await reads.load_by_sku(session, sku)
     if aggregate is None or not (aggregate.product.is_active or staff):
         raise ProductNotFound(sku)
-    return reads.product_read(aggregate, staff=staff)
+    return reads.product_read(aggregate, staff=staff, rate=rate).model_copy(
+        update={"display_currency": rate.code}
+    )
 
 
 @router.post(

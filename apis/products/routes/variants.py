@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from apis.products import reads
-from apis.products.dependencies import NotifierDep, StaffDep
+from apis.products.dependencies import DisplayRate, NotifierDep, StaffDep
 from apis.products.schemas.products import VariantCreate, VariantRead, VariantUpdate
 from apis.products.service import variants
 from kit.auth.callers import require_permission
@@ -20,19 +20,20 @@ VariantId = Annotated[uuid.UUID, Path(description="the variant's id")]
 may_update = [require_permission("update:product")]
 
 
-@router.get("", summary="A product's variants")
-async def list_variants(session: SessionDep, product_id: ProductId, staff: StaffDep) -> list[VariantRead]:
+@router.get("", summary="A product's variants, prices as `X-Currency` asks (`basePrice` kept)")
+async def list_variants(
+    session: SessionDep, product_id: ProductId, staff: StaffDep, rate: DisplayRate
+) -> list[VariantRead]:
     found = await variants.list_variants(session, str(product_id))
-    return [reads.variant_read(v, staff=staff) for v in found]
+    return [reads.variant_read(v, staff=staff, rate=rate) for v in found]
 
 
-@router.get("/{variant_id}", summary="One variant of a product")
+@router.get("/{variant_id}", summary="One variant of a product, prices as `X-Currency` asks")
 async def get_variant(
-    session: SessionDep, product_id: ProductId, variant_id: VariantId, staff: StaffDep
+    session: SessionDep, product_id: ProductId, variant_id: VariantId, staff: StaffDep, rate: DisplayRate
 ) -> VariantRead:
-    return reads.variant_read(
-        await variants.get_variant(session, str(product_id), str(variant_id)), staff=staff
-    )
+    variant = await variants.get_variant(session, str(product_id), str(variant_id))
+    return reads.variant_read(variant, staff=staff, rate=rate)
 
 
 @router.post(

@@ -247,6 +247,11 @@ class ProductRead(_ProductFields):
     name: dict[str, str]
     description: dict[str, str] | None
     categories: list[ProductCategoryLink]
+    display_currency: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The currency of the variants' `price` (`GET /sku/{sku}`, which has no `meta`)",
+    )
 
 
 class ProductView(_ProductFields):

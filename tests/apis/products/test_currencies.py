@@ -158,10 +158,38 @@ class TestProductAnswers:
         other = await shop.call("GET", f"/id/{product['id']}", as_=None, headers={"X-Currency": code})
         assert other.json()["data"]["variants"][0]["price"] == "3028.48"  # half to even
 
+    async def test_a_product_read_by_sku_shows_eur_prices_and_names_its_currency(self, shop: Shop) -> None:
+        product = await shop.product()
+        response = await shop.call("GET", f"/sku/{product['sku']}", as_=None, headers={"X-Currency": "EUR"})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["displayCurrency"] == "EUR"
+        assert (body["variants"][0]["price"], body["variants"][0]["basePrice"]) == ("18.39", "19.99")
+        base = await shop.call("GET", f"/sku/{product['sku']}", as_=None)
+        assert base.json()["displayCurrency"] == "USD"
+        assert base.json()["variants"][0]["price"] == "19.99"
+
+    async def test_a_product_s_variants_show_eur_prices_and_keep_their_base_price(self, shop: Shop) -> None:
+        product = await shop.product()
+        variant_id = product["variants"][0]["id"]
+        eur = {"X-Currency": "EUR"}
+        listed = await shop.call("GET", f"/{product['id']}/variants", as_=None, headers=eur)
+        one = await shop.call("GET", f"/{product['id']}/variants/{variant_id}", as_=None, headers=eur)
+        for variant in (listed.json()[0], one.json()):
+            assert (variant["price"], variant["basePrice"]) == ("18.39", "19.99")
+
     @pytest.mark.parametrize("currency", ["XQZ", "EURO", "E1R"])
     async def test_an_unknown_currency_is_a_400_not_a_rate_of_1(self, shop: Shop, currency: str) -> None:
         product = await shop.product()
-        for path in (f"/id/{product['id']}", "/"):
+        variant_id = product["variants"][0]["id"]
+        paths = (
+            f"/id/{product['id']}",
+            "/",
+            f"/sku/{product['sku']}",
+            f"/{product['id']}/variants",
+            f"/{product['id']}/variants/{variant_id}",
+        )
+        for path in paths:
             response = await shop.call("GET", path, as_=None, headers={"X-Currency": currency})
             assert response.status_code == 400, response.text
             assert response.json()["code"] == "UnknownCurrency"
