@@ -30,7 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from kit import db
 from kit.cache import Cache, open_cache
-from kit.settings import Settings
+from kit.settings import DATABASE_SERVICES, Settings
 from kit.web import UVICORN_OPTIONS
 
 BOTH_DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
@@ -156,6 +156,19 @@ async def scratch_database(server_url: str, name: str | None = None) -> AsyncIte
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def scratch_databases() -> AsyncIterator[str]:
+    """One empty database per service that has one, on the run's PostgreSQL; yields the `{service}` URL
+    template (`COMMERCE_DATABASE_URL`) that names them.
+    """
+    server = real_server_url("COMMERCE_TEST_POSTGRES_URL")
+    prefix = f"test_{uuid.uuid4().hex[:10]}"
+    async with contextlib.AsyncExitStack() as stack:
+        for service in DATABASE_SERVICES:
+            await stack.enter_async_context(scratch_database(server, f"{prefix}_{service}"))
+        yield f"{server.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{prefix}_{{service}}"
 
 
 @contextlib.asynccontextmanager

@@ -19,7 +19,13 @@ import pytest_asyncio
 
 from commerce.platform import serving
 from kit.settings import SERVICES, Settings
-from tests.support import embedded_settings, free_port, temporal_dev_server
+from tests.support import (
+    embedded_settings,
+    free_port,
+    scratch_databases,
+    scratch_elastic_index,
+    temporal_dev_server,
+)
 
 ADDRESS = {"street": "1 Main St", "city": "Lyon", "postalCode": "69001", "country": "FR"}
 
@@ -119,10 +125,25 @@ async def open_shop(
         yield Shop(http, settings, admin)
 
 
+EMBEDDED_AND_REAL = pytest.mark.parametrize("shop", ["embedded", "real"], indirect=True, scope="module")
+"""A module's mark: its tests run on the embedded platform, then again on the run's real servers."""
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def shop(own_temporal: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
-    async with open_shop(own_temporal, tmp_path_factory.mktemp("platform")) as opened:
-        yield opened
+async def shop(
+    request: pytest.FixtureRequest, own_temporal: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Shop]:
+    """The platform on its embedded adapters; "real" (EMBEDDED_AND_REAL) puts it on the run's PostgreSQL,
+    in databases of its own, and Elasticsearch, under an index alias of its own.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        overrides: dict[str, Any] = {}
+        if getattr(request, "param", "embedded") == "real":
+            overrides["database_url"] = await stack.enter_async_context(scratch_databases())
+            overrides["search_url"] = await stack.enter_async_context(scratch_elastic_index())
+        yield await stack.enter_async_context(
+            open_shop(own_temporal, tmp_path_factory.mktemp("platform"), **overrides)
+        )
 
 
 def start_worker(shop: Shop) -> subprocess.Popen[bytes]:

@@ -7,35 +7,17 @@ active ones not expired, in its language.
 
 from __future__ import annotations
 
-import contextlib
 import random
 import string
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
-from tests.e2e.conftest import Shop, open_shop
-from tests.e2e.test_images import scratch_databases
-from tests.support import eventually, scratch_elastic_index
+from tests.e2e.conftest import EMBEDDED_AND_REAL, Shop
+from tests.support import eventually
 
-pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["embedded", "real"])
-async def shop(
-    request: pytest.FixtureRequest, own_temporal: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Shop]:
-    async with contextlib.AsyncExitStack() as stack:
-        overrides: dict[str, Any] = {}
-        if request.param == "real":
-            overrides["database_url"] = await stack.enter_async_context(scratch_databases())
-            overrides["search_url"] = await stack.enter_async_context(scratch_elastic_index())
-        yield await stack.enter_async_context(
-            open_shop(own_temporal, tmp_path_factory.mktemp("platform"), **overrides)
-        )
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module"), EMBEDDED_AND_REAL]
 
 
 async def test_an_order_in_eur_shows_eur_prices_and_keeps_its_base_amount(shop: Shop) -> None:

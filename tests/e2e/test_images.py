@@ -6,53 +6,17 @@ in the storage folder.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
-from kit.settings import DATABASE_SERVICES
 from tests.apis.images import files
-from tests.e2e.conftest import Shop, open_shop
-from tests.support import eventually, real_server_url, scratch_elastic_index
+from tests.e2e.conftest import EMBEDDED_AND_REAL, Shop
+from tests.support import eventually
 
-pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
-
-
-@contextlib.asynccontextmanager
-async def scratch_databases() -> AsyncIterator[str]:
-    """One empty database per service on the run's PostgreSQL; yields the `{service}` URL template."""
-    import asyncpg
-
-    server = real_server_url("COMMERCE_TEST_POSTGRES_URL")
-    prefix = f"test_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(f"{server}/postgres")
-    try:
-        for service in DATABASE_SERVICES:
-            await admin.execute(f'CREATE DATABASE "{prefix}_{service}"')
-        yield f"{server.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{prefix}_{{service}}"
-    finally:
-        for service in DATABASE_SERVICES:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{prefix}_{service}" WITH (FORCE)')
-        await admin.close()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["embedded", "real"])
-async def shop(
-    request: pytest.FixtureRequest, own_temporal: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Shop]:
-    async with contextlib.AsyncExitStack() as stack:
-        overrides: dict[str, Any] = {}
-        if request.param == "real":
-            overrides["database_url"] = await stack.enter_async_context(scratch_databases())
-            overrides["search_url"] = await stack.enter_async_context(scratch_elastic_index())
-        yield await stack.enter_async_context(
-            open_shop(own_temporal, tmp_path_factory.mktemp("platform"), **overrides)
-        )
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module"), EMBEDDED_AND_REAL]
 
 
 def stored(shop: Shop) -> list[str]:

@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-import apis
 from commerce.split import ChildDied, split_platform
 from kit.settings import SERVICES
 from tests.e2e.conftest import open_shop
@@ -35,6 +32,7 @@ from tests.support import (
     embedded_settings,
     free_port,
     real_server_url,
+    scratch_databases,
     scratch_elastic_index,
     temporal_dev_server,
 )
@@ -42,7 +40,6 @@ from tests.support import (
 TARGETS = ("embedded", "split", "url")
 UNLIMITED = {"per_second": 0}  # every shopper here comes from 127.0.0.1: tests/gateway test the limits
 SPLIT_READY_SECONDS = 600  # ten Pythons importing at once: minutes on a shared, loaded 2-core machine
-SQL_SERVICES = [name for name in SERVICES if (Path(apis.__file__).parent / name / "migrations").is_dir()]
 
 
 @dataclass(frozen=True)
@@ -73,17 +70,14 @@ async def embedded(workdir: Path) -> AsyncIterator[Target]:
 
 @contextlib.asynccontextmanager
 async def split(workdir: Path) -> AsyncIterator[Target]:
-    postgres = real_server_url("COMMERCE_TEST_POSTGRES_URL")
     kafka = real_server_url("COMMERCE_TEST_KAFKA_URL")
     redis = real_server_url("COMMERCE_TEST_REDIS_URL")
-    prefix = f"scenarios_{uuid.uuid4().hex[:8]}"
-    async with own_databases(postgres, prefix), scratch_elastic_index() as search_url:
+    async with scratch_databases() as database_url, scratch_elastic_index() as search_url:
         with temporal_dev_server(workdir) as temporal:
             settings = embedded_settings(
                 workdir / "platform",
                 ports={name: free_port() for name in (*SERVICES, "gateway")},
-                database_url=postgres.replace("postgresql://", "postgresql+asyncpg://", 1)
-                + f"/{prefix}_{{service}}",
+                database_url=database_url,
                 bus_url=kafka,
                 cache_url=redis,
                 search_url=search_url,
@@ -116,21 +110,6 @@ async def url(workdir: Path) -> AsyncIterator[Target]:
         os.environ.get("COMMERCE_SCENARIO_ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD),
     )
     yield Target("url", gateway.rstrip("/"), admin, os.environ.get("COMMERCE_SCENARIO_BUS_URL") or None)
-
-
-@contextlib.asynccontextmanager
-async def own_databases(server: str, prefix: str) -> AsyncIterator[None]:
-    """`<prefix>_<service>` for each service with a database, on the PostgreSQL at `server`; dropped after."""
-    names = [f"{prefix}_{service}" for service in SQL_SERVICES]
-    admin = await asyncpg.connect(f"{server}/postgres")
-    try:
-        for name in names:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        yield
-    finally:
-        for name in names:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def log_tails(logs: Path, size: int = 1500) -> str:
