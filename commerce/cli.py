@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         "infra", help="the real servers on this machine: up | down | status | env | logs"
     ).add_argument("action", nargs=argparse.REMAINDER)
     commands.add_parser(
-        "serve", help="one service: auth, products, images, search, carts, orders or gateway"
+        "serve", help="one service: auth, products, images, search, carts, orders, stats or gateway"
     ).add_argument("service")
     commands.add_parser("worker", help="the Temporal worker of one task queue").add_argument("queue")
     commands.add_parser(
@@ -82,6 +82,12 @@ def main(argv: list[str] | None = None) -> None:
     replayed = replay.add_mutually_exclusive_group(required=True)
     replayed.add_argument("id", nargs="?", help="the row's id (an event id or a workflow id)")
     replayed.add_argument("--all", action="store_true", help="every parked row of the service")
+    statistics = commands.add_parser("stats", help="the statistics read model").add_subparsers(
+        dest="what", required=True
+    )
+    statistics.add_parser(
+        "rebuild", help="empty the statistics and count both topics again from their beginning"
+    )
     orders = commands.add_parser("orders", help="orders, as operators see them").add_subparsers(
         dest="action", required=True
     )
@@ -121,6 +127,8 @@ def main(argv: list[str] | None = None) -> None:
         _run(replay_outbox(Settings(), args.service, None if args.all else args.id))
     elif args.command == "orders":
         _run(explain_order(Settings(), args.order_id))
+    elif args.command == "stats":
+        _run(rebuild_stats(Settings()))
 
 
 def local_infra_settings() -> dict[str, str]:
@@ -315,6 +323,30 @@ def _took(ms: int) -> str:
         if ms >= 2 * size:
             return f"{ms // size} {unit}"
     return f"{ms / 1000:.1f} s"
+
+
+async def rebuild_stats(settings: Settings) -> None:
+    """Rebuild the statistics from the bus and into their database directly (as `POST
+    /stats/admin/rebuild` does in the service): the live consumer of a running service waits meanwhile.
+    """
+    from apis.stats import rebuild
+    from apis.stats.app import MIGRATIONS
+    from kit import db
+    from kit.bus import open_bus
+
+    if settings.bus_url.startswith("memory:"):
+        raise SystemExit("stats: memory:// lives inside each process; rebuild with POST /stats/admin/rebuild")
+    engine = db.open_engine(settings.for_service("stats").service_database_url)
+    try:
+        await db.migrate(engine, MIGRATIONS)
+        async with open_bus(settings.bus_url, client_id="commerce-cli") as bus:
+            rebuilt = await rebuild.rebuild(db.session_factory(engine), bus)
+    finally:
+        await engine.dispose()
+    print(
+        f"stats: {rebuilt.events} events read, {rebuilt.applied} counted: "
+        f"{rebuilt.customers} customers, {rebuilt.orders} orders"
+    )
 
 
 async def dead_letters(settings: Settings, args: argparse.Namespace) -> None:

@@ -13,6 +13,9 @@ from kit.clients import ServiceClient
 from kit.schemas import Schema
 
 SERVICE = "orders"
+# Each order event's payload is the order as read (`GET /orders/{id}`, names in English, no guest token);
+# each of its `items` also carries `productNames` (every language) and `costPriceAtTimeOfOrder` (the
+# statistics' expenses; null when the variant had none), which no answer shows.
 ORDER_EVENTS = "order_events"
 
 ORDER_CREATED = "ORDER_CREATED"

@@ -9,6 +9,7 @@ ROUTES: dict[str, str] = {
     "search": "search",
     "carts": "carts",
     "orders": "orders",
+    "stats": "stats",
 }
 
 # Service-to-service routes: never reachable from outside, whatever the caller holds.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke tests of a deployed platform, through the gateway only: health, register + login, an image uploaded
-# and fetched (304 on a repeat), list products, search finds one, a guest order in EUR. Used by the
-# Jenkinsfile and `setup.sh smoke`; works against docker compose and `commerce dev` too.
+# and fetched (304 on a repeat), list products, search finds one, a guest order in EUR, statistics refused
+# to anyone but staff. Used by the Jenkinsfile and `setup.sh smoke`; works against docker compose and
+# `commerce dev` too.
 # Then Prometheus has scraped the order's metrics, the mailbox holds the new user's welcome and order mails,
 # and Jaeger holds the order's trace, from the gateway to the orders worker's saga. Last, the end-to-end
 # scenario set (tests/scenarios/) plays against the same gateway: `python -m tests.scenarios --url`, run
@@ -120,6 +121,13 @@ case "$status" in
     202) echo "ok   POST /orders (guest order: $status)" ;;
     *) fail "POST /orders answered $status" ;;
 esac
+
+# Statistics are staff only: anonymous is a 401, the new customer a 403 (answered by the stats service).
+request GET /stats/kpis
+[ "$status" = 401 ] || fail "GET /stats/kpis without a token answered $status, not 401"
+request GET /stats/kpis "" "authorization: Bearer $token"
+[ "$status" = 403 ] || fail "GET /stats/kpis as a customer answered $status, not 403"
+echo "ok   GET /stats/kpis (401 anonymous, 403 customer)"
 
 request GET /orders/metrics
 [ "$status" = 404 ] || fail "GET /orders/metrics through the gateway answered $status, not 404"

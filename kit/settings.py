@@ -21,9 +21,10 @@ DEFAULT_PORTS: dict[str, int] = {
     "search": 3005,
     "carts": 3006,
     "orders": 3007,
+    "stats": 3010,
 }
-SERVICES: tuple[str, ...] = ("auth", "products", "images", "search", "carts", "orders")
-DATABASE_SERVICES: tuple[str, ...] = ("auth", "products", "orders")
+SERVICES: tuple[str, ...] = ("auth", "products", "images", "search", "carts", "orders", "stats")
+DATABASE_SERVICES: tuple[str, ...] = ("auth", "products", "orders", "stats")
 
 
 class RateLimit(BaseModel):

@@ -23,6 +23,7 @@ from apis.images.app import create_app as images
 from apis.orders.app import create_app as orders
 from apis.products.app import create_app as products
 from apis.search.app import create_app as search
+from apis.stats.app import create_app as stats
 from contracts.currencies import AMOUNT_SENT_PATTERN
 from gateway.app import TITLE
 from gateway.app import create_app as gateway
@@ -38,6 +39,7 @@ SERVICES: dict[str, Callable[[Settings], FastAPI]] = {
     "orders": orders,
     "products": products,
     "search": search,
+    "stats": stats,
     "gateway": gateway,
 }
 ERROR = {"$ref": "#/components/schemas/Error"}

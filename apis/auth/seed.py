@@ -1,5 +1,6 @@
-"""The seed, run at every start: the seed's 28 permissions, its 5 roles and the first administrator are
-created or completed, never wiped (the seed service deleted every user at each start).
+"""The seed, run at every start: the seed's 28 permissions (and ours, `read:stats`, `rebuild:stats`), its 5
+roles and the first administrator are created or completed, never wiped (the seed service deleted every
+user at each start).
 
 Each seed step is recorded in `seed_steps` and applied once, so an operator's later change (a permission
 taken from Supervisor, the Auditor role deleted) stays. Two invariants are restored at every start: the
@@ -21,6 +22,7 @@ from apis.auth.passwords import Passwords
 from apis.auth.reads import ADMIN
 from apis.auth.service.roles import FOUNDATIONAL
 from contracts import auth as events
+from contracts import stats
 from kit import db
 from kit.auth.secrets import InsecureConfiguration
 from kit.outbox import record_event
@@ -58,6 +60,8 @@ PERMISSIONS: dict[str, str] = {
     "write:currency": "Manage currencies and rates",
     "read:promotion": "View promotions",
     "write:promotion": "Manage promotions",
+    stats.READ_STATS: "View the sales statistics",
+    stats.REBUILD_STATS: "Rebuild the statistics from the event stream",
 }
 
 ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -72,12 +76,21 @@ ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
             "read:stock",
             "update:order",
             "adjust:stock",
+            stats.READ_STATS,
         ),
     ),
     "Support": ("Provides technical assistance.", ("read:user", "read:order")),
     "Auditor": (
         "Reviews system activities.",
-        ("read:user", "read:role", "read:product", "read:category", "read:order", "read:stock"),
+        (
+            "read:user",
+            "read:role",
+            "read:product",
+            "read:category",
+            "read:order",
+            "read:stock",
+            stats.READ_STATS,
+        ),
     ),
     "Customer": (
         "Customer role with permissions to browse and purchase.",

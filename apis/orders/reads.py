@@ -165,6 +165,28 @@ async def present_one(session: AsyncSession, order: Order, lang: str = "en") -> 
     return (await present(session, [order], lang))[0]
 
 
+async def event_payload(session: AsyncSession, order: Order) -> dict[str, Any]:
+    """The order as its events carry it: as read (English names, no guest token), each line also with its
+    name in every language (`productNames`) and its `costPriceAtTimeOfOrder` (null when unknown), which
+    the statistics count and no answer shows.
+    """
+    payload = (await present_one(session, order)).model_dump(
+        mode="json", by_alias=True, exclude={"guest_token"}
+    )
+    items = {
+        item.id: item
+        for item in await session.scalars(select(OrderItem).where(col(OrderItem.order_id) == order.id))
+    }
+    for line in payload["items"]:
+        item = items[line["id"]]
+        cost = item.cost_price_at_time_of_order
+        line |= {
+            "productNames": item.product_name,
+            "costPriceAtTimeOfOrder": None if cost is None else f"{cost:.2f}",
+        }
+    return payload
+
+
 def _read(order: Order, items: list[OrderItem], customer: CustomerCopy | None, lang: str) -> OrderRead:
     """The order in the currency it was placed in, at the rate it recorded (never today's)."""
     currency = order.display_currency

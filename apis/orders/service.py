@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from apis.orders import placing, rules
+from apis.orders import placing, reads, rules
 from apis.orders.errors import InvalidTransition, NotCancellable, OrderNotFound
 from apis.orders.models import Order, OrderItem, OrderStatusChange
-from apis.orders.reads import present_one
 from contracts import orders as contract
 from contracts.orders import OrderStatus, SagaReport
 from kit.auth.principal import Principal
@@ -171,9 +170,7 @@ async def transition(
     fresh = await session.get(Order, order_id, populate_existing=True)
     assert fresh is not None
     if new in rules.EVENTS:
-        payload = (await present_one(session, fresh)).model_dump(
-            mode="json", by_alias=True, exclude={"guest_token"}
-        )
+        payload = await reads.event_payload(session, fresh)
         record_event(
             session,
             Event(

@@ -7,6 +7,7 @@ psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres <<EOSQL
 CREATE DATABASE auth;
 CREATE DATABASE products;
 CREATE DATABASE orders;
+CREATE DATABASE stats;
 CREATE ROLE temporal LOGIN PASSWORD '${TEMPORAL_DB_PASSWORD}';
 CREATE DATABASE temporal OWNER temporal;
 CREATE DATABASE temporal_visibility OWNER temporal;

@@ -1,6 +1,6 @@
-"""The authorization matrix of the products, images, search, carts and orders services: every route, called
-by anonymous, a customer, another customer, each staff role of the seed, admin and each service identity,
-admits exactly the callers of its row; a refused caller gets 401 (anonymous) or 403 before any validation,
+"""The authorization matrix of the products, images, search, carts, orders and stats services: every route,
+called by anonymous, a customer, another customer, each staff role of the seed, admin and each service
+identity, admits exactly the callers of its row; a refused caller gets 401 (anonymous) or 403 before any validation,
 or 404 when the route hides someone else's cart or order. Each row's guard is also checked against the
 dependency the route declares, and a route without a row fails. The auth service has its own matrix
 (tests/apis/auth/test_authorization.py), on accounts it stores itself.
@@ -33,7 +33,8 @@ from apis.orders.app import create_app as create_orders
 from apis.orders.models import Order
 from apis.products.app import create_app as create_products
 from apis.search.app import create_app as create_search
-from contracts import scopes
+from apis.stats.app import create_app as create_stats
+from contracts import scopes, stats
 from contracts.orders import OrderStatus, PaymentMethod
 from contracts.scopes import SERVICE_SCOPES
 from kit import db
@@ -178,6 +179,10 @@ MATRIX = [
     Row("orders", "POST", "/{orderId}/cancel", "public", ORDER_CANCELLERS, "order"),
     Row("orders", "PUT", "/{orderId}/status", "perm:update:order"),
     Row("orders", "POST", "/internal/orders/{orderId}/status", f"scope:{scopes.REPORT_ORDER_STATUS}"),
+    Row("stats", "GET", "/kpis", f"perm:{stats.READ_STATS}"),
+    Row("stats", "GET", "/revenue/time-series", f"perm:{stats.READ_STATS}"),
+    Row("stats", "GET", "/products/top-selling", f"perm:{stats.READ_STATS}"),
+    Row("stats", "POST", "/admin/rebuild", f"perm:{stats.REBUILD_STATS}"),
 ]
 APPS: dict[str, Callable[[Settings], FastAPI]] = {
     "products": create_products,
@@ -185,6 +190,7 @@ APPS: dict[str, Callable[[Settings], FastAPI]] = {
     "search": create_search,
     "carts": create_carts,
     "orders": create_orders,
+    "stats": create_stats,
 }
 # /metrics too: Prometheus scrapes it on the service's own port, and the gateway never forwards it.
 UNGUARDED = {"/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

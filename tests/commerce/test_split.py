@@ -23,6 +23,7 @@ CHILDREN = {
     "search",
     "carts",
     "orders",
+    "stats",
     "gateway",
     "worker-users",
     "worker-orders",
