@@ -1,9 +1,9 @@
 """The authorization matrix of the products, images, search, carts, orders and stats services: every route,
 called by anonymous, a customer, another customer, each staff role of the seed, admin and each service
-identity, admits exactly the callers of its row; a refused caller gets 401 (anonymous) or 403 before any validation,
-or 404 when the route hides someone else's cart or order. Each row's guard is also checked against the
-dependency the route declares, and a route without a row fails. The auth service has its own matrix
-(tests/apis/auth/test_authorization.py), on accounts it stores itself.
+identity, admits exactly the callers of its row; a refused caller gets 401 (anonymous) or 403 before any
+validation, or 404 when the route hides someone else's cart or order. Each row's guard is also checked
+against the dependency the route declares, and a route without a row fails. The auth service has its own
+matrix (tests/apis/auth/test_authorization.py), on accounts it stores itself.
 """
 
 from __future__ import annotations
