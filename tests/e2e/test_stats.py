@@ -6,37 +6,20 @@ the beginning of the topics ends with the same figures.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from contracts import auth, orders
 from kit.bus import Event, TopicReader, open_bus
-from tests.e2e.conftest import Shop, open_shop
-from tests.e2e.test_images import scratch_databases
+from tests.e2e.conftest import EMBEDDED_AND_REAL, Shop
 from tests.support import eventually
 
-pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module"), EMBEDDED_AND_REAL]
 CARD = {"paymentMethod": "CREDIT_CARD", "paymentToken": "tok_visa"}
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["embedded", "real"])
-async def shop(
-    request: pytest.FixtureRequest, own_temporal: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Shop]:
-    async with contextlib.AsyncExitStack() as stack:
-        overrides: dict[str, Any] = {}
-        if request.param == "real":
-            overrides["database_url"] = await stack.enter_async_context(scratch_databases())
-        yield await stack.enter_async_context(
-            open_shop(own_temporal, tmp_path_factory.mktemp("platform"), **overrides)
-        )
 
 
 async def product(shop: Shop, name: dict[str, str], price: str, cost: str) -> str:
