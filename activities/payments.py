@@ -1,7 +1,8 @@
 """Payment activities over a payment port, and the built-in sandbox provider.
 
 A real provider plugs in by implementing `PaymentGateway` (charge and refund, both idempotent by order
-id: providers take an idempotency key) and being passed to `PaymentActivities` in `workers/orders.py`.
+id: providers take an idempotency key; a partial refund, idempotent by its own key, the return's id) and
+being passed to `PaymentActivities` in `workers/orders.py`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,16 @@ class Charge(BaseModel):
     token: str | None = None
 
 
+class Refund(BaseModel):
+    """Part of an order's charge to give back (a return's lines), once per `key`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    key: str
+    amount: str
+
+
 class PaymentRefused(Exception):
     """The provider declined the charge: a business outcome, not worth retrying."""
 
@@ -35,6 +46,9 @@ class PaymentGateway(Protocol):
 
     async def refund(self, charge: Charge) -> None:
         """Give the money back; nothing happens if nothing was charged."""
+
+    async def refund_part(self, refund: Refund) -> str:
+        """Give back part of a charge, once per refund key; return the refund's id (the same on a retry)."""
 
 
 # Sandbox card tokens: anything else (or none) is approved.
@@ -48,6 +62,7 @@ class SandboxPayments:
     def __init__(self) -> None:
         self.charged: dict[str, Decimal] = {}
         self.refunded: set[str] = set()
+        self.partial_refunds: dict[str, Decimal] = {}  # by refund key
         self._failed_once: set[str] = set()
 
     async def charge(self, charge: Charge) -> str:
@@ -62,6 +77,10 @@ class SandboxPayments:
     async def refund(self, charge: Charge) -> None:
         if charge.order_id in self.charged:
             self.refunded.add(charge.order_id)
+
+    async def refund_part(self, refund: Refund) -> str:
+        self.partial_refunds.setdefault(refund.key, Decimal(refund.amount))
+        return f"rfd_{uuid.uuid5(uuid.NAMESPACE_URL, f'refund:{refund.key}').hex}"
 
 
 def transaction_id(order_id: str) -> str:
@@ -82,3 +101,7 @@ class PaymentActivities:
     @activity.defn(name="refund_payment")
     async def refund_payment(self, charge: Charge) -> None:
         await self._gateway.refund(charge)
+
+    @activity.defn(name="refund_return")
+    async def refund_return(self, refund: Refund) -> str:
+        return await self._gateway.refund_part(refund)

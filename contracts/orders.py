@@ -1,5 +1,6 @@
-"""The orders service's seam: order statuses, what it publishes on `order_events` (key: the order id), the
-refusal codes the saga acts on, and the client the saga reports each status with (service credentials).
+"""The orders service's seam: order and return statuses, what it publishes on `order_events` (key: the order
+id; the return id for a return's events), the refusal codes the workflows act on, and the client they report
+with (service credentials).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ ORDER_FAILED = "ORDER_FAILED"
 ORDER_CANCELLED = "ORDER_CANCELLED"
 ORDER_SHIPPED = "ORDER_SHIPPED"
 ORDER_DELIVERED = "ORDER_DELIVERED"
-# The seed's return updates (payload: the return request, with `orderId` and `customerEmail`), mailed by the
-# notifications consumer once returns publish them.
+# A return's updates (payload: the return as the API shows it, with `orderId` and `customerEmail`), mailed by
+# the notifications consumer.
 RETURN_REQUEST_CREATED = "RETURN_REQUEST_CREATED"
 RETURN_REQUEST_APPROVED = "RETURN_REQUEST_APPROVED"
 RETURN_REQUEST_REJECTED = "RETURN_REQUEST_REJECTED"
@@ -37,7 +38,10 @@ ORDER_NOT_CANCELLABLE = "OrderNotCancellable"
 PAYMENT_DECLINED = "PaymentDeclined"
 CANCELLED_CODE = "OrderCancelled"
 
+INVALID_RETURN_TRANSITION = "InvalidReturnTransition"
+
 STATUS_REPORT_PATH = "/internal/orders/{orderId}/status"
+RETURN_SETTLED_PATH = "/internal/returns/{returnId}/settled"
 
 
 class OrderStatus(StrEnum):
@@ -82,6 +86,33 @@ def comes_after(current: OrderStatus, new: OrderStatus) -> bool:
     return False
 
 
+class ReturnStatus(StrEnum):
+    """A return request's statuses (the seed's names): staff approve or reject it, then complete an approved
+    one once its units are back, which starts its `ReturnWorkflow` (restock, refund).
+    """
+
+    PENDING_APPROVAL = "PENDING_APPROVAL"  # requested by the customer, waiting for staff
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"  # its units count no more against what the order may still return
+    COMPLETED = "COMPLETED"  # the units are back: restocked and refunded by the workflow
+
+
+R = ReturnStatus
+RETURN_TRANSITIONS: dict[ReturnStatus, frozenset[ReturnStatus]] = {
+    R.PENDING_APPROVAL: frozenset({R.APPROVED, R.REJECTED}),
+    R.APPROVED: frozenset({R.COMPLETED}),
+    R.REJECTED: frozenset(),
+    R.COMPLETED: frozenset(),
+}
+RETURN_EVENTS: dict[ReturnStatus, str] = {
+    R.PENDING_APPROVAL: RETURN_REQUEST_CREATED,
+    R.APPROVED: RETURN_REQUEST_APPROVED,
+    R.REJECTED: RETURN_REQUEST_REJECTED,
+    R.COMPLETED: RETURN_REQUEST_COMPLETED,
+}
+del R
+
+
 class PaymentMethod(StrEnum):
     CREDIT_CARD = "CREDIT_CARD"
     CASH_ON_DELIVERY = "CASH_ON_DELIVERY"
@@ -110,8 +141,20 @@ class StatusReport(SagaReport):
     order_id: str  # in the path, not the body
 
 
+class ReturnSettled(Schema):
+    """What a return's workflow reports once it has restocked and refunded (a repeat changes nothing)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    restocked_units: int = Field(ge=0)
+    refunded_amount: str | None = Field(
+        default=None, pattern=r"^\d{1,10}\.\d{2}$", description="in the base currency; null: nothing refunded"
+    )
+    refund_id: str | None = Field(default=None, max_length=100)
+
+
 class OrdersClient:
-    """The orders service as the saga calls it."""
+    """The orders service as the workflows call it."""
 
     def __init__(self, http: ServiceClient) -> None:
         self._http = http
@@ -119,3 +162,7 @@ class OrdersClient:
     async def report_status(self, report: StatusReport) -> None:
         body = report.model_dump(mode="json", by_alias=True, exclude={"order_id"})
         await self._http.post(STATUS_REPORT_PATH.format(orderId=report.order_id), json=body)
+
+    async def report_return_settled(self, return_id: str, settled: ReturnSettled) -> None:
+        body = settled.model_dump(mode="json", by_alias=True)
+        await self._http.post(RETURN_SETTLED_PATH.format(returnId=return_id), json=body)

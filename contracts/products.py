@@ -7,7 +7,8 @@ whole product document (the seed's payload), `PRODUCT_DELETED {id}`, and `CATEGO
 
 Stock moves only through the ledger, idempotently: an order reserves each line with the key
 `order-{orderId}-{variantId}` and gives it back with `order-{orderId}-{variantId}-release`, so a retried
-reservation or release is answered, never applied twice.
+reservation or release is answered, never applied twice. A completed return puts its units back with the key
+`return-{returnId}-{orderItemId}` (`RETURN_RESTOCK`, related to its order): restocked once per return line.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ MAX_IMAGE_USES = 100  # image names per call of IMAGE_USES_PATH
 # Ledger movement types an order writes.
 ORDER_MOVEMENT = "ORDER"
 ORDER_CANCELLED_MOVEMENT = "ORDER_CANCELLED"
+RETURN_RESTOCK_MOVEMENT = "RETURN_RESTOCK"
 
 
 class VariantNotFound(NotFound):
@@ -100,6 +102,10 @@ def release_key(order_id: str, variant_id: str) -> str:
     return f"{reservation_key(order_id, variant_id)}-release"
 
 
+def restock_key(return_id: str, order_item_id: str) -> str:
+    return f"return-{return_id}-{order_item_id}"
+
+
 class ProductsClient:
     """The products service as other services call it."""
 
@@ -146,8 +152,25 @@ class ProductsClient:
         happened) or the variant is gone (a deleted variant has no stock to return to).
         """
         body = _adjustment(order_id, quantity, ORDER_CANCELLED_MOVEMENT, f"Order compensation: {order_id}")
+        return await self._give_back(
+            variant_id, {**body, "idempotencyKey": release_key(order_id, variant_id)}
+        )
+
+    async def restock(
+        self, return_id: str, order_id: str, order_item_id: str, variant_id: str, quantity: int
+    ) -> bool:
+        """Put a returned line's units back on sale (once per return line, whatever the retries); False when
+        the order no longer holds them (the ledger never gives back more than it took) or the variant is gone.
+        """
+        reason = f"Return request completed: {return_id}"
+        body = _adjustment(order_id, quantity, RETURN_RESTOCK_MOVEMENT, reason)
+        return await self._give_back(
+            variant_id, {**body, "idempotencyKey": restock_key(return_id, order_item_id)}
+        )
+
+    async def _give_back(self, variant_id: str, body: dict[str, Any]) -> bool:
         try:
-            await self._adjust(variant_id, {**body, "idempotencyKey": release_key(order_id, variant_id)})
+            await self._adjust(variant_id, body)
         except VariantNotFound:
             return False
         except Conflict as refused:

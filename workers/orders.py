@@ -1,4 +1,5 @@
-"""The orders worker: the order-placement saga and its activities (`commerce worker orders`)."""
+"""The orders worker: the order-placement saga, the returns' workflow and their activities
+(`commerce worker orders`)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from contracts import carts, orders, products
 from kit.auth.services import service_tokens
 from kit.infra import Infra
 from kit.temporal import WORKFLOW_RUNNER, ensure_search_attributes
-from workflows import place_order
+from workflows import place_order, returns
 
 
 def build_worker(client: Client, infra: Infra) -> Worker:
@@ -26,13 +27,16 @@ def build_worker(client: Client, infra: Infra) -> Worker:
         client,
         workflow_runner=WORKFLOW_RUNNER,
         task_queue=place_order.TASK_QUEUE,
-        workflows=[place_order.PlaceOrderWorkflow],
+        workflows=[place_order.PlaceOrderWorkflow, returns.ReturnWorkflow],
         activities=[
             inventory.reserve_stock,
             inventory.release_stock,
+            inventory.restock_return,
             payments.charge_payment,
             payments.refund_payment,
+            payments.refund_return,
             reports.set_order_status,
+            reports.settle_return,
             emptying.clear_cart,
         ],
     )

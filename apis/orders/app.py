@@ -1,4 +1,5 @@
-"""Orders service: orders and the order-placement saga (run by `commerce worker orders`)."""
+"""Orders service: orders and returns, the order-placement saga and the returns' workflow (run by
+`commerce worker orders`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from apis.orders import handlers, notifications
 from apis.orders.dependencies import OrdersState
 from apis.orders.placing import Settlements
+from apis.orders.return_routes import router as returns_router
 from apis.orders.routes import router
 from contracts import carts, currencies, orders, products
 from kit.auth.services import service_tokens
@@ -45,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service(
         settings,
         title="Orders service",
-        routers=[router],
+        routers=[returns_router, router],
         migrations=MIGRATIONS,
         on_startup=_subscribe,
         state=_state,

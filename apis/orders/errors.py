@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from contracts.orders import (
+    INVALID_RETURN_TRANSITION,
     INVALID_STATUS_TRANSITION,
     ORDER_CANCELLING,
     ORDER_NOT_CANCELLABLE,
     PAYMENT_DECLINED,
 )
 from contracts.products import VARIANT_NOT_FOUND
-from kit.errors import AppError, BadRequest, Conflict, NotFound
+from kit.errors import AppError, BadRequest, Conflict, NotFound, Unauthorized
 
 
 class OrderNotFound(NotFound):
@@ -75,3 +76,46 @@ class OrderFailed(Conflict):
 
     def __init__(self, message: str, code: str, details: list[Any] | None) -> None:
         super().__init__(message, code=code, details=details)
+
+
+class GuestTokenRequired(Unauthorized):
+    default_code = "AuthenticationRequired"
+
+    def __init__(self) -> None:
+        super().__init__("Authentication is required.")
+
+
+class ReturnNotFound(NotFound):
+    default_code = "ReturnNotFound"
+
+    def __init__(self, return_id: str = "") -> None:
+        super().__init__("Return request not found.", details=[{"returnId": return_id}])
+
+
+class NotReturnable(Conflict):
+    default_code = "OrderNotReturnable"
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"Order status '{status}' is not returnable.", details=[{"status": status}])
+
+
+class InvalidReturnItem(BadRequest):
+    """A line not of this order, named twice, or more units than the order has left to return."""
+
+    default_code = "InvalidReturnItem"
+
+    def __init__(self, order_item_id: str, why: str, **facts: int) -> None:
+        super().__init__(
+            f"Invalid item or quantity for {order_item_id}: {why}.",
+            details=[{"field": "items", "orderItemId": order_item_id, **facts}],
+        )
+
+
+class InvalidReturnTransition(Conflict):
+    default_code = INVALID_RETURN_TRANSITION
+
+    def __init__(self, current: str, new: str) -> None:
+        super().__init__(
+            f"Return status cannot change from '{current}' to '{new}'.",
+            details=[{"from": current, "to": new}],
+        )

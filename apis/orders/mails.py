@@ -185,7 +185,7 @@ def order_facts(order: dict[str, Any], link: str) -> dict[str, str]:
     )
     return {
         "name": str(order.get("customerName") or order.get("guestName") or ""),
-        "order": str(order.get("id") or order.get("orderId") or "")[:8],
+        "order": str(order.get("orderId") or order.get("id") or "")[:8],  # a return's event names its order
         "total": f"{total} {currency}".strip(),
         "lines": lines,
         "link": link,

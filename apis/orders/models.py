@@ -1,4 +1,4 @@
-"""The orders database: orders and their items, local copies of users and products, handled events."""
+"""The orders database: orders, their items and returns, copies of users and products, handled events."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from contracts.orders import OrderStatus, PaymentMethod
+from contracts.orders import OrderStatus, PaymentMethod, ReturnStatus
 from kit.db import UTCDateTime, new_id, now, service_registry
 from kit.outbox import OutboxMessage
 
@@ -79,6 +79,42 @@ class OrderStatusChange(Base, table=True):
     status: OrderStatus = Field(sa_type=sa.String(16))
     reason: str | None = Field(default=None, max_length=500)
     at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+
+class ReturnRequest(Base, table=True):
+    """A customer's return of some units of a delivered order; `settled_at` is set by its workflow once the
+    units are restocked and the refund made.
+    """
+
+    __tablename__ = "return_requests"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    order_id: str = Field(foreign_key="orders.id", index=True, ondelete="CASCADE", max_length=36)
+    reason: str = Field(max_length=1000)
+    status: ReturnStatus = Field(default=ReturnStatus.PENDING_APPROVAL, sa_type=sa.String(24), index=True)
+    admin_comments: str | None = Field(default=None, max_length=2000)
+    image_urls: list[Any] | None = Field(default=None, sa_column=Column(JSON))
+    idempotency_key: str | None = Field(default=None, unique=True, max_length=300)
+    restocked_units: int | None = None
+    refunded_amount: Decimal | None = Field(default=None, sa_type=Money)
+    refund_id: str | None = Field(default=None, max_length=100)
+    settled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
+
+
+class ReturnItem(Base, table=True):
+    """How many units of one order line a return gives back."""
+
+    __tablename__ = "return_items"
+    __table_args__ = (sa.UniqueConstraint("return_request_id", "order_item_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    return_request_id: str = Field(
+        foreign_key="return_requests.id", index=True, ondelete="CASCADE", max_length=36
+    )
+    order_item_id: str = Field(foreign_key="order_items.id", index=True, ondelete="RESTRICT", max_length=36)
+    quantity: int
 
 
 class CustomerCopy(Base, table=True):

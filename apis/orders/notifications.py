@@ -1,7 +1,6 @@
 """Notification e-mails, sent by the orders service's `notifications` consumer of `auth_events` (a welcome
-on USER_CREATED) and `order_events` (placed, shipped, cancelled; the return updates once returns publish
-them). The orders service holds what a mail needs: the orders, and the customers' copies for an order whose
-event carries no address.
+on USER_CREATED) and `order_events` (placed, shipped, cancelled, the return updates). The orders service
+holds what a mail needs: the orders, and the customers' copies for an order whose event carries no address.
 
 Once per fact: a mail's Message-ID comes from what it tells (`<order-shipped.<order id>@domain>`), not from
 the event, so a redelivered event and the same fact republished under a new event id are one mail. SMTP is
@@ -102,7 +101,7 @@ class Notifier:
         link = (
             f"{self._shop}/account/orders"
             if order.get("userId")
-            else f"{self._shop}/track-order?orderId={order.get('id') or order.get('orderId') or event.key}"
+            else f"{self._shop}/track-order?orderId={order.get('orderId') or order.get('id') or event.key}"
         )
         recipient = payload.get("customerEmail") or order.get("customerEmail") or order.get("guestEmail")
         if not recipient:

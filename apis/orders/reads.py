@@ -147,18 +147,17 @@ async def present(session: AsyncSession, orders: list[Order], lang: str = "en") 
     items: dict[str, list[OrderItem]] = {order_id: [] for order_id in ids}
     for item in (await session.scalars(select(OrderItem).where(col(OrderItem.order_id).in_(ids)))).all():
         items[item.order_id].append(item)
-    user_ids = {order.user_id for order in orders if order.user_id}
-    customers = (
-        {
-            c.id: c
-            for c in (
-                await session.scalars(select(CustomerCopy).where(col(CustomerCopy.id).in_(user_ids)))
-            ).all()
-        }
-        if user_ids
-        else {}
-    )
+    customers = await customers_of(session, orders)
     return [_read(order, items[order.id], customers.get(order.user_id or ""), lang) for order in orders]
+
+
+async def customers_of(session: AsyncSession, orders: list[Order]) -> dict[str, CustomerCopy]:
+    """The local copies of the orders' customers, by user id."""
+    user_ids = {order.user_id for order in orders if order.user_id}
+    if not user_ids:
+        return {}
+    found = await session.scalars(select(CustomerCopy).where(col(CustomerCopy.id).in_(user_ids)))
+    return {customer.id: customer for customer in found.all()}
 
 
 async def present_one(session: AsyncSession, order: Order, lang: str = "en") -> OrderRead:
@@ -195,22 +194,31 @@ def _read(order: Order, items: list[OrderItem], customer: CustomerCopy | None, l
             **order.model_dump(warnings=False),
             "exchange_rate_at_purchase": rate_text(order.exchange_rate_at_purchase),
             "display_total_amount": rounded(order.display_total_amount, currency),
-            "items": [
-                OrderItemRead.model_validate(
-                    {
-                        **item.model_dump(warnings=False),
-                        "product_name": localise(item.product_name, lang),
-                        "display_price_at_time_of_order": rounded(
-                            item.display_price_at_time_of_order or item.price_at_time_of_order, currency
-                        ),
-                    }
-                )
-                for item in items
-            ],
+            "items": [item_read(item, currency, lang) for item in items],
             "is_cancellable": order.status in rules.CANCELLABLE,
             "is_returnable": order.status == "DELIVERED",
-            "customer_name": (customer.name if customer else None) or order.guest_name or "Guest",
-            "customer_email": (customer.email if customer else None) or order.guest_email,
+            **customer_fields(order, customer),
             "customer_avatar": customer.profile_image if customer else None,
         }
     )
+
+
+def item_read(item: OrderItem, currency: str, lang: str) -> OrderItemRead:
+    """An order line, its product name in `lang` and its price in the order's display `currency`."""
+    return OrderItemRead.model_validate(
+        {
+            **item.model_dump(warnings=False),
+            "product_name": localise(item.product_name, lang),
+            "display_price_at_time_of_order": rounded(
+                item.display_price_at_time_of_order or item.price_at_time_of_order, currency
+            ),
+        }
+    )
+
+
+def customer_fields(order: Order, customer: CustomerCopy | None) -> dict[str, str | None]:
+    """The seed's `customerName` (user, guest, else 'Guest') and `customerEmail` of an order."""
+    return {
+        "customer_name": (customer.name if customer else None) or order.guest_name or "Guest",
+        "customer_email": (customer.email if customer else None) or order.guest_email,
+    }

@@ -1,5 +1,5 @@
-"""The orders service's pure rules: the state machine (`contracts.orders.TRANSITIONS`), and who may see and
-act on an order.
+"""The orders service's pure rules: the state machines (`contracts.orders.TRANSITIONS`, `RETURN_TRANSITIONS`),
+and who may see and act on an order and its returns.
 
 Every status change goes through `check` and a conditional update (see `service.transition`), and each one
 publishes an event.
@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from apis.orders.errors import InvalidTransition, OrderCancelling
+from apis.orders.errors import InvalidReturnTransition, InvalidTransition, OrderCancelling
 from apis.orders.models import Order
 from contracts import orders as contract
 from contracts import scopes
-from contracts.orders import TRANSITIONS
+from contracts.orders import RETURN_TRANSITIONS, TRANSITIONS, ReturnStatus
 from contracts.orders import OrderStatus as S
 from kit.auth.principal import Principal
 
@@ -79,3 +79,23 @@ def may_cancel(order: Order, caller: Principal | None, guest_token: str | None =
     ):
         return True
     return order.user_id is None and guest_token_matches(order, guest_token)
+
+
+def may_return(order: Order, caller: Principal | None, guest_token: str | None = None) -> bool:
+    """Only the order's own customer (or its guest, by token) asks to return it."""
+    if caller is not None and not caller.is_service and caller.id == order.user_id:
+        return True
+    return order.user_id is None and guest_token_matches(order, guest_token)
+
+
+def may_read_return(order: Order, caller: Principal | None, guest_token: str | None = None) -> bool:
+    return may_return(order, caller, guest_token) or (caller is not None and caller.can("read:returns"))
+
+
+def check_return(current: ReturnStatus, new: ReturnStatus) -> bool:
+    """True if `new` is a change to make, False for a repeat of the status it has; raise if illegal."""
+    if current == new:
+        return False
+    if new not in RETURN_TRANSITIONS[current]:
+        raise InvalidReturnTransition(current, new)
+    return True

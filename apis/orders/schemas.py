@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.currencies import Amount
-from contracts.orders import OrderStatus, PaymentMethod
+from contracts.orders import OrderStatus, PaymentMethod, ReturnStatus
 from kit.schemas import Email, Money, Pagination, Schema, Timestamp
 
 MAX_LINE_QUANTITY = 99
@@ -172,3 +172,64 @@ class OrderTimeline(Schema):
     status: OrderStatus
     workflow_id: str
     entries: list[TimelineEntry]
+
+
+class ReturnLineIn(Schema):
+    order_item_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+    quantity: Annotated[int, Field(strict=True, ge=1, le=MAX_LINE_QUANTITY)]
+
+
+class ReturnCreate(Schema):
+    """A return of some units of a delivered order's lines; a line's units returned over all the order's
+    returns (rejected ones aside) never exceed those bought.
+    """
+
+    order_id: Annotated[str, StringConstraints(min_length=1, max_length=36)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    items: Annotated[list[ReturnLineIn], Field(min_length=1, max_length=50)]
+    image_urls: (
+        Annotated[list[Annotated[str, StringConstraints(max_length=1000)]], Field(max_length=10)] | None
+    ) = None
+
+
+class ReturnItemRead(Schema):
+    id: str
+    order_item_id: str
+    quantity: int
+    order_item: OrderItemRead
+
+
+class ReturnRead(Schema):
+    id: str
+    order_id: str
+    user_id: str | None
+    reason: str
+    status: ReturnStatus
+    admin_comments: str | None
+    image_urls: list[str] | None
+    items: list[ReturnItemRead]
+    refund_amount: Money | None = Field(
+        description="what the return refunds, in the base currency: its lines at their price (card orders; "
+        "null for cash on delivery)"
+    )
+    restocked_units: int | None = Field(description="units put back on sale once settled")
+    refunded_amount: Money | None = Field(description="refunded once settled")
+    refund_id: str | None
+    settled_at: Timestamp | None = Field(description="when its workflow restocked and refunded it")
+    created_at: Timestamp
+    updated_at: Timestamp
+    customer_name: str
+    customer_email: str | None
+    phone: str
+
+
+class ReturnPage(Schema):
+    data: list[ReturnRead]
+    pagination: Pagination
+
+
+class ReturnUpdate(Schema):
+    """Staff move a return: PENDING_APPROVAL -> APPROVED | REJECTED, APPROVED -> COMPLETED."""
+
+    status: ReturnStatus
+    admin_comments: Annotated[str, StringConstraints(max_length=2000)] | None = None
