@@ -30,7 +30,7 @@ from apis.carts.models import Cart, CartItem
 from apis.carts.service import cart_key
 from apis.images.app import create_app as create_images
 from apis.orders.app import create_app as create_orders
-from apis.orders.models import Order
+from apis.orders.models import Order, ReturnRequest
 from apis.products.app import create_app as create_products
 from apis.search.app import create_app as create_search
 from apis.stats.app import create_app as create_stats
@@ -85,7 +85,7 @@ class Row:
     path: str
     guard: str  # what the route declares (checked against its dependencies)
     admitted: frozenset[str] | None = None  # when the endpoint decides further: who gets in
-    owned: str = ""  # "cart" or "order": the path names one of the customer's, refused as 404
+    owned: str = ""  # "cart", "order", "return_request": the path names one of the customer's, refused as 404
     body: dict[str, Any] | None = None  # when a refused caller is only told after validation
     upstream: bool = False  # an admitted call goes on to another service: 503 UpstreamUnavailable here
 
@@ -101,6 +101,7 @@ class Row:
 CART_USERS = frozenset({"customer", *holders("write:user"), *identities(scopes.USE_ANY_CART)})
 ORDER_READERS = frozenset({"customer", *holders("read:order"), *identities(scopes.REPORT_ORDER_STATUS)})
 ORDER_CANCELLERS = frozenset({"customer", *holders("update:order"), *identities(scopes.REPORT_ORDER_STATUS)})
+RETURN_READERS = frozenset({"customer", *holders("read:returns")})
 STOCK_ADJUSTERS = holders("adjust:stock") | identities(scopes.ADJUST_STOCK)
 ADJUSTMENT = {"changeQuantity": 1, "type": "ADJUSTMENT"}
 LINE = {"variantId": "v1", "quantity": 1}
@@ -170,6 +171,12 @@ MATRIX = [
     Row("carts", "DELETE", "/{cartId}/items/{itemId}", "public", CART_USERS, "cart"),
     Row("carts", "DELETE", "/{cartId}/items", "public", CART_USERS, "cart"),
     Row("carts", "DELETE", "/{cartId}", "public", CART_USERS, "cart"),
+    Row("orders", "POST", "/returns", "public"),
+    Row("orders", "GET", "/my-returns", "perm:read:my-orders"),
+    Row("orders", "GET", "/returns/{returnId}", "public", RETURN_READERS, "return_request"),
+    Row("orders", "GET", "/admin/returns", "perm:read:returns"),
+    Row("orders", "PUT", "/admin/returns/{returnId}", "perm:write:returns"),
+    Row("orders", "POST", "/internal/returns/{returnId}/settled", f"scope:{scopes.REPORT_ORDER_STATUS}"),
     Row("orders", "POST", "/", "public"),
     Row("orders", "GET", "/my-orders", "perm:read:my-orders"),
     Row("orders", "GET", "/", "perm:read:order"),
@@ -254,25 +261,35 @@ class Owned:
         await cache.set(cart_key(cart.id), cart.to_bytes())
         return {"cartId": cart.id, "itemId": line.item_id}
 
-    async def order(self) -> dict[str, str]:
+    async def order(self, status: OrderStatus = OrderStatus.PENDING) -> dict[str, str]:
         order = Order(
             user_id=user_id("customer"),
             phone="0612345678",
-            status=OrderStatus.PENDING,
+            status=status,
             payment_method=PaymentMethod.CASH_ON_DELIVERY,
             shipping_address={"city": "Lyon"},
             total_amount=Decimal("25.00"),
             display_total_amount=Decimal("25.00"),
             idempotency_key=str(uuid.uuid4()),
         )
+        await self._store(order)
+        return {"orderId": order.id}
+
+    async def return_request(self) -> dict[str, str]:
+        """A return of the customer's delivered order."""
+        order_id = (await self.order(OrderStatus.DELIVERED))["orderId"]
+        request = ReturnRequest(order_id=order_id, reason="Too small")
+        await self._store(request)
+        return {"returnId": request.id}
+
+    async def _store(self, row: Order | ReturnRequest) -> None:
         engine = db.open_engine(self.settings.for_service("orders").service_database_url)
         try:
             async with db.session_factory(engine)() as session:
-                session.add(order)
+                session.add(row)
                 await session.commit()
         finally:
             await engine.dispose()
-        return {"orderId": order.id}
 
 
 def refusal(row: Row, caller: str) -> int:
