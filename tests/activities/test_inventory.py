@@ -1,19 +1,23 @@
-"""Stock activities: which answers of the products service are final, and what a release may find."""
+"""Stock activities: which answers of the products service are final, and what a release or a restock may
+find."""
 
 from __future__ import annotations
+
+import json
 
 import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.inventory import InventoryActivities, StockChange
+from activities.inventory import InventoryActivities, Restock, StockChange
 from contracts.products import ProductsClient
 from kit.clients import ServiceClient
 from kit.discovery.static import StaticRegistry
 from kit.errors import AppError
 
 CHANGE = StockChange(order_id="o1", variant_id="v1", quantity=2)
+RESTOCK = Restock(return_id="r1", order_id="o1", order_item_id="i1", variant_id="v1", quantity=2)
 
 
 def inventory(status: int, body: dict[str, object]) -> InventoryActivities:
@@ -57,3 +61,30 @@ async def test_insufficient_stock_is_told_in_the_orders_words() -> None:
         await ActivityEnvironment().run(short.reserve_stock, CHANGE)
     assert refused.value.type == "InsufficientStock"
     assert refused.value.details == ({"variantId": "v1", "requested": 2, "available": 1},)
+
+
+async def test_a_return_is_restocked_once_per_line_by_its_key_and_related_to_its_order() -> None:
+    sent: list[dict[str, object]] = []
+
+    def ledger(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return httpx.Response(201, json={"newStockQuantity": 4})
+
+    registry = StaticRegistry(defaults={"products": "http://products"})
+    client = ServiceClient(registry, "products", transport=httpx.MockTransport(ledger))
+    acts = InventoryActivities(ProductsClient(client))
+    assert await ActivityEnvironment().run(acts.restock_return, RESTOCK) == 2
+    assert sent == [
+        {
+            "changeQuantity": 2,
+            "type": "RETURN_RESTOCK",
+            "relatedOrderId": "o1",
+            "reason": "Return request completed: r1",
+            "idempotencyKey": "return-r1-i1",
+        }
+    ]
+
+
+async def test_restocking_what_the_order_no_longer_holds_restocks_nothing() -> None:
+    held = inventory(409, {"message": "nothing held", "code": "ReleaseExceedsReservation"})
+    assert await ActivityEnvironment().run(held.restock_return, RESTOCK) == 0
