@@ -45,6 +45,7 @@ MATRIX: list[tuple[str, str, str, set[str]]] = [
     ("images", "GET", images.IMAGE_STATUS_PATH, {"products"}),
     ("products", "POST", products.STOCK_ADJUST_PATH, {"orders", "admin"}),  # staff with adjust:stock too
     ("orders", "POST", orders.STATUS_REPORT_PATH, {"orders"}),
+    ("orders", "POST", orders.RETURN_SETTLED_PATH, {"orders"}),
     ("search", "POST", search.INDEX_PATH, {"catalog"}),
     ("search", "POST", search.DELETE_PATH, {"catalog"}),
     ("search", "POST", search.RECONCILE_PATH, {"catalog"}),
@@ -79,7 +80,7 @@ async def test_every_identity_gets_past_an_internal_route_only_with_its_scope(
     async with asgi_client(app) as client:
         app.state.token_verifier = tokens.verifier()  # auth sets its own at start-up
         for _, method, template, admitted in (row for row in MATRIX if row[0] == service):
-            path = template.format(variant_id=VARIANT, orderId=VARIANT, name="gone.png")
+            path = template.format(variant_id=VARIANT, orderId=VARIANT, returnId=VARIANT, name="gone.png")
             answers: dict[str, Any] = {}
             for name in CALLERS:
                 body: dict[str, Any] | None = None if method == "GET" else {}

@@ -139,7 +139,7 @@ async def test_the_mail_is_in_the_customers_language_else_in_english(
     assert by_id["<welcome.u3@shop.test>"]["Subject"] == "Welcome to the shop, Ada!"
     returned = by_id["<return-approved.r1@shop.test>"]  # returns have English texts only
     assert (returned["Subject"], returned["Content-Language"]) == (
-        "Your return for order #r1 is approved",
+        "Your return for order #01234567 is approved",  # its order's number, not the return's
         "en",
     )
 
