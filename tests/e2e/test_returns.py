@@ -1,40 +1,23 @@
-"""Through the gateway, on the embedded platform and on real PostgreSQL databases: a delivered card order is
-returned in part, approved and completed twice, and its units are restocked once (one `RETURN_RESTOCK`
-movement in the ledger), its returned amount refunded once (one refund in its workflow's history, one
-workflow run), and each return mail lands once. A guest returns with the order's token.
+"""Through the gateway, on the embedded platform and on the real servers (PostgreSQL, Elasticsearch): a
+delivered card order is returned in part, approved and completed twice, and its units are restocked once
+(one `RETURN_RESTOCK` movement in the ledger), its returned amount refunded once (one refund in its
+workflow's history, one workflow run), and each return mail lands once. A guest returns with its token.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from tests.e2e.conftest import Shop, open_shop
-from tests.e2e.test_images import scratch_databases
+from tests.e2e.conftest import EMBEDDED_AND_REAL, Shop
 from tests.e2e.test_notifications import mails_to
 from tests.support import eventually
 
-pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["embedded", "real"])
-async def shop(
-    request: pytest.FixtureRequest, own_temporal: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Shop]:
-    async with contextlib.AsyncExitStack() as stack:
-        overrides: dict[str, Any] = {}
-        if request.param == "real":
-            overrides["database_url"] = await stack.enter_async_context(scratch_databases())
-        yield await stack.enter_async_context(
-            open_shop(own_temporal, tmp_path_factory.mktemp("platform"), **overrides)
-        )
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module"), EMBEDDED_AND_REAL]
 
 
 async def delivered(shop: Shop, variant_id: str, quantity: int, **fields: Any) -> dict[str, Any]:
