@@ -152,20 +152,24 @@ async def crash(platform: Processes, part: str, rng: random.Random, downtime: tu
         await asyncio.to_thread(platform.start, part)
 
 
+class ServerError(Exception):
+    """A 5xx answer: the request may or may not have done its work."""
+
+
+#: What a part that is down or restarting answers: a client waits and tries again.
+DOWN = (httpx.HTTPError, ServerError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
 async def retried(call: Callable[[], Awaitable[Any]], seconds: float = RECOVERY) -> Any:
     """`call()` until it stops failing (an HTTP error, a 5xx: the part it needs is down): a client's retry."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
         try:
             return await call()
-        except (httpx.HTTPError, AssertionError, ServerError):
+        except (*DOWN, AssertionError):
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.25)
-
-
-class ServerError(Exception):
-    """A 5xx answer: the request may or may not have done its work."""
 
 
 def answered(response: httpx.Response, *ok: int) -> httpx.Response:
@@ -179,7 +183,7 @@ async def until(check: Callable[[], Awaitable[bool]], seconds: float = RECOVERY)
     """Whether `check()` came true within `seconds` (its failures count as not yet)."""
     deadline = asyncio.get_running_loop().time() + seconds
     while asyncio.get_running_loop().time() < deadline:
-        with contextlib.suppress(httpx.HTTPError, ServerError, OSError, asyncpg.PostgresError):
+        with contextlib.suppress(*DOWN):
             if await check():
                 return True
         await asyncio.sleep(0.5)
