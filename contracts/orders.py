@@ -30,6 +30,9 @@ RETURN_REQUEST_CREATED = "RETURN_REQUEST_CREATED"
 RETURN_REQUEST_APPROVED = "RETURN_REQUEST_APPROVED"
 RETURN_REQUEST_REJECTED = "RETURN_REQUEST_REJECTED"
 RETURN_REQUEST_COMPLETED = "RETURN_REQUEST_COMPLETED"
+# A comment on a return (payload: the return as above, its `comments` included, and `comment`, the new one);
+# the customer is mailed a staff comment, once per comment id.
+RETURN_REQUEST_COMMENT_ADDED = "RETURN_REQUEST_COMMENT_ADDED"
 
 # Refusal codes (and the failure code of an order that was cancelled).
 ORDER_CANCELLING = "OrderCancelling"  # a cancellation won the order first: the saga must unwind
@@ -88,18 +91,29 @@ def comes_after(current: OrderStatus, new: OrderStatus) -> bool:
 
 class ReturnStatus(StrEnum):
     """A return request's statuses (the seed's names): staff approve or reject it, then complete an approved
-    one once its units are back, which starts its `ReturnWorkflow` (restock, refund).
+    one once its units are back, which starts its `ReturnWorkflow` (restock, refund). A staff comment on a
+    pending return waits for the customer's answer, and the customer's reply puts it back to staff.
     """
 
     PENDING_APPROVAL = "PENDING_APPROVAL"  # requested by the customer, waiting for staff
+    AWAITING_CUSTOMER_RESPONSE = "AWAITING_CUSTOMER_RESPONSE"  # staff asked the customer something
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"  # its units count no more against what the order may still return
     COMPLETED = "COMPLETED"  # the units are back: restocked and refunded by the workflow
 
 
+class CommentRole(StrEnum):
+    """Who wrote a return's comment: its customer (or guest), or staff holding `write:returns`."""
+
+    STAFF = "staff"
+    CUSTOMER = "customer"
+
+
 R = ReturnStatus
+# What staff may set (`PUT /orders/admin/returns/{id}`); the two waiting statuses move by comments only.
 RETURN_TRANSITIONS: dict[ReturnStatus, frozenset[ReturnStatus]] = {
     R.PENDING_APPROVAL: frozenset({R.APPROVED, R.REJECTED}),
+    R.AWAITING_CUSTOMER_RESPONSE: frozenset({R.APPROVED, R.REJECTED}),
     R.APPROVED: frozenset({R.COMPLETED}),
     R.REJECTED: frozenset(),
     R.COMPLETED: frozenset(),
@@ -109,6 +123,11 @@ RETURN_EVENTS: dict[ReturnStatus, str] = {
     R.APPROVED: RETURN_REQUEST_APPROVED,
     R.REJECTED: RETURN_REQUEST_REJECTED,
     R.COMPLETED: RETURN_REQUEST_COMPLETED,
+}
+# What a comment does to the status: a staff question waits for the customer, their reply goes back to staff.
+COMMENT_MOVES: dict[tuple[CommentRole, ReturnStatus], ReturnStatus] = {
+    (CommentRole.STAFF, R.PENDING_APPROVAL): R.AWAITING_CUSTOMER_RESPONSE,
+    (CommentRole.CUSTOMER, R.AWAITING_CUSTOMER_RESPONSE): R.PENDING_APPROVAL,
 }
 del R
 

@@ -21,9 +21,10 @@ RETURN_REQUESTED = "return-requested"
 RETURN_APPROVED = "return-approved"
 RETURN_REJECTED = "return-rejected"
 RETURN_COMPLETED = "return-completed"
+RETURN_COMMENT = "return-comment"
 
 # kind -> language -> (subject, paragraphs); `{name}`, `{order}` (first 8 characters of its id), `{total}`,
-# `{link}`, `{comments}` are filled in.
+# `{link}`, `{comments}` (staff's comments on a decision), `{comment}` (a staff comment's text) are filled in.
 TEXTS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
     WELCOME: {
         "en": ("Welcome to the shop, {name}!", ("Hello {name},", "Your account is ready.", "{link}")),
@@ -91,11 +92,41 @@ TEXTS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
             "We have received your return request for order #{order}",
             ("Hello {name},", "We will review your return request for order #{order}.", "{link}"),
         ),
+        "fr": (
+            "Nous avons reçu votre demande de retour pour la commande n°{order}",
+            (
+                "Bonjour {name},",
+                "Nous allons étudier votre demande de retour pour la commande n°{order}.",
+                "{link}",
+            ),
+        ),
+        "ar": (
+            "استلمنا طلب الإرجاع الخاص بالطلب رقم {order}",
+            ("مرحبًا {name}،", "سندرس طلب الإرجاع الخاص بالطلب رقم {order}.", "{link}"),
+        ),
     },
     RETURN_APPROVED: {
         "en": (
             "Your return for order #{order} is approved",
             ("Hello {name},", "Your return request for order #{order} is approved.", "{comments}", "{link}"),
+        ),
+        "fr": (
+            "Votre retour pour la commande n°{order} est accepté",
+            (
+                "Bonjour {name},",
+                "Votre demande de retour pour la commande n°{order} est acceptée.",
+                "{comments}",
+                "{link}",
+            ),
+        ),
+        "ar": (
+            "تمت الموافقة على إرجاع الطلب رقم {order}",
+            (
+                "مرحبًا {name}،",
+                "تمت الموافقة على طلب الإرجاع الخاص بالطلب رقم {order}.",
+                "{comments}",
+                "{link}",
+            ),
         ),
     },
     RETURN_REJECTED: {
@@ -108,6 +139,19 @@ TEXTS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
                 "{link}",
             ),
         ),
+        "fr": (
+            "Du nouveau sur votre retour pour la commande n°{order}",
+            (
+                "Bonjour {name},",
+                "Votre demande de retour pour la commande n°{order} n'a pas été acceptée.",
+                "{comments}",
+                "{link}",
+            ),
+        ),
+        "ar": (
+            "مستجدات إرجاع الطلب رقم {order}",
+            ("مرحبًا {name}،", "لم يُقبل طلب الإرجاع الخاص بالطلب رقم {order}.", "{comments}", "{link}"),
+        ),
     },
     RETURN_COMPLETED: {
         "en": (
@@ -116,6 +160,47 @@ TEXTS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
                 "Hello {name},",
                 "Your return for order #{order} is complete; any refund is on its way.",
                 "{link}",
+            ),
+        ),
+        "fr": (
+            "Votre retour pour la commande n°{order} est terminé",
+            (
+                "Bonjour {name},",
+                "Votre retour pour la commande n°{order} est terminé ; tout remboursement est en route.",
+                "{link}",
+            ),
+        ),
+        "ar": (
+            "اكتمل إرجاع الطلب رقم {order}",
+            ("مرحبًا {name}،", "اكتمل إرجاع الطلب رقم {order} وأي مبلغ مسترد في طريقه إليك.", "{link}"),
+        ),
+    },
+    RETURN_COMMENT: {
+        "en": (
+            "New comment on your return for order #{order}",
+            (
+                "Hello {name},",
+                "Our team commented on your return request for order #{order}:",
+                "{comment}",
+                "Answer it: {link}",
+            ),
+        ),
+        "fr": (
+            "Nouveau commentaire sur votre retour pour la commande n°{order}",
+            (
+                "Bonjour {name},",
+                "Notre équipe a commenté votre demande de retour pour la commande n°{order} :",
+                "{comment}",
+                "Répondre : {link}",
+            ),
+        ),
+        "ar": (
+            "تعليق جديد على إرجاع الطلب رقم {order}",
+            (
+                "مرحبًا {name}،",
+                "علّق فريقنا على طلب الإرجاع الخاص بالطلب رقم {order}:",
+                "{comment}",
+                "للرد: {link}",
             ),
         ),
     },
@@ -190,4 +275,12 @@ def order_facts(order: dict[str, Any], link: str) -> dict[str, str]:
         "lines": lines,
         "link": link,
         "comments": str(order.get("adminComments") or ""),
+        "comment": _comment_text(order.get("comment")),
     }
+
+
+def _comment_text(comment: Any) -> str:
+    """A comment's text, or a word that it is a picture (a comment event's `comment`)."""
+    if not isinstance(comment, dict):
+        return ""
+    return str(comment.get("commentText") or comment.get("imageUrl") or "")

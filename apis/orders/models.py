@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
-from contracts.orders import OrderStatus, PaymentMethod, ReturnStatus
+from contracts.orders import CommentRole, OrderStatus, PaymentMethod, ReturnStatus
 from kit.db import UTCDateTime, new_id, now, service_registry
 from kit.outbox import OutboxMessage
 
@@ -91,7 +91,7 @@ class ReturnRequest(Base, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     order_id: str = Field(foreign_key="orders.id", index=True, ondelete="CASCADE", max_length=36)
     reason: str = Field(max_length=1000)
-    status: ReturnStatus = Field(default=ReturnStatus.PENDING_APPROVAL, sa_type=sa.String(24), index=True)
+    status: ReturnStatus = Field(default=ReturnStatus.PENDING_APPROVAL, sa_type=sa.String(32), index=True)
     admin_comments: str | None = Field(default=None, max_length=2000)
     image_urls: list[Any] | None = Field(default=None, sa_column=Column(JSON))
     idempotency_key: str | None = Field(default=None, unique=True, max_length=300)
@@ -115,6 +115,24 @@ class ReturnItem(Base, table=True):
     )
     order_item_id: str = Field(foreign_key="order_items.id", index=True, ondelete="RESTRICT", max_length=36)
     quantity: int
+
+
+class ReturnComment(Base, table=True):
+    """A message on a return, from its customer (or guest) or from staff, with an optional image."""
+
+    __tablename__ = "return_comments"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    return_request_id: str = Field(
+        foreign_key="return_requests.id", index=True, ondelete="CASCADE", max_length=36
+    )
+    author_id: str | None = Field(default=None, max_length=100)  # None: the order's guest
+    author_name: str = Field(max_length=200)
+    role: CommentRole = Field(sa_type=sa.String(16))
+    comment_text: str | None = Field(default=None, max_length=2000)
+    image_url: str | None = Field(default=None, max_length=1000)
+    idempotency_key: str | None = Field(default=None, unique=True, max_length=300)
+    created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
 class CustomerCopy(Base, table=True):

@@ -1,5 +1,6 @@
 """Notification e-mails, sent by the orders service's `notifications` consumer of `auth_events` (a welcome
-on USER_CREATED) and `order_events` (placed, shipped, cancelled, the return updates). The orders service
+on USER_CREATED) and `order_events` (placed, shipped, cancelled, the return updates, staff's comments on a
+return). The orders service
 holds what a mail needs: the orders, and the customers' copies for an order whose event carries no address.
 
 Once per fact: a mail's Message-ID comes from what it tells (`<order-shipped.<order id>@domain>`), not from
@@ -46,6 +47,7 @@ KINDS: dict[str, str] = {
     contract.RETURN_REQUEST_APPROVED: mails.RETURN_APPROVED,
     contract.RETURN_REQUEST_REJECTED: mails.RETURN_REJECTED,
     contract.RETURN_REQUEST_COMPLETED: mails.RETURN_COMPLETED,
+    contract.RETURN_REQUEST_COMMENT_ADDED: mails.RETURN_COMMENT,
 }
 _PLAIN = re.compile(r"[^A-Za-z0-9._+-]")
 
@@ -73,6 +75,8 @@ class Notifier:
         if datetime.now(UTC) - event.timestamp > self._max_age:
             log.info("mail too late, not sent", extra={"kind": kind, "eventId": event.id})
             return
+        if kind == mails.RETURN_COMMENT and not _by_staff(event.payload):
+            return  # the customer's own words: nobody to tell
         mail = await self._mail_for(kind, event)
         if not await self._claim(mail, event.id):
             return
@@ -98,6 +102,8 @@ class Notifier:
         order = payload.get("order") if isinstance(payload.get("order"), dict) else payload
         assert isinstance(order, dict)
         subject_id = str(payload.get("id") or event.key)
+        if kind == mails.RETURN_COMMENT:  # one mail per comment, however many on the return
+            subject_id = str(payload["comment"]["id"])
         link = (
             f"{self._shop}/account/orders"
             if order.get("userId")
@@ -145,6 +151,11 @@ class Notifier:
                 return True
         except sa_exc.IntegrityError:  # claimed at this very moment by another consumer: it sends
             return False
+
+
+def _by_staff(payload: dict[str, Any]) -> bool:
+    comment = payload.get("comment")
+    return isinstance(comment, dict) and comment.get("role") == contract.CommentRole.STAFF
 
 
 def _address(value: Any) -> str:

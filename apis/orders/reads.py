@@ -15,10 +15,11 @@ from sqlmodel import col, or_, select
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from apis.orders import rules, timeline
+from apis.orders import returns, rules, timeline
 from apis.orders.errors import OrderNotFound
 from apis.orders.models import CustomerCopy, Order, OrderItem, OrderStatusChange
-from apis.orders.schemas import OrderItemRead, OrderRead, OrderTimeline, TimelineEntry
+from apis.orders.schemas import OrderRead, OrderTimeline, ReturnRead, TimelineEntry
+from apis.orders.views import customer_fields, customers_of, item_read
 from contracts.currencies import rate_text, rounded
 from contracts.orders import OrderStatus, PaymentMethod
 from kit.auth.principal import Principal
@@ -135,29 +136,18 @@ def language(accept_language: str | None) -> str:
     return first if first in LANGUAGES else "en"
 
 
-def localise(value: Any, lang: str) -> Any:
-    if isinstance(value, dict):
-        return value.get(lang) or value.get("en") or next(iter(value.values()), None)
-    return value
-
-
 async def present(session: AsyncSession, orders: list[Order], lang: str = "en") -> list[OrderRead]:
-    """Orders with their items and customer fields, in two queries whatever their number."""
+    """Orders with their items, customer fields and returns, in the same few queries whatever their number."""
     ids = [order.id for order in orders]
     items: dict[str, list[OrderItem]] = {order_id: [] for order_id in ids}
     for item in (await session.scalars(select(OrderItem).where(col(OrderItem.order_id).in_(ids)))).all():
         items[item.order_id].append(item)
     customers = await customers_of(session, orders)
-    return [_read(order, items[order.id], customers.get(order.user_id or ""), lang) for order in orders]
-
-
-async def customers_of(session: AsyncSession, orders: list[Order]) -> dict[str, CustomerCopy]:
-    """The local copies of the orders' customers, by user id."""
-    user_ids = {order.user_id for order in orders if order.user_id}
-    if not user_ids:
-        return {}
-    found = await session.scalars(select(CustomerCopy).where(col(CustomerCopy.id).in_(user_ids)))
-    return {customer.id: customer for customer in found.all()}
+    of_orders = await returns.of_orders(session, orders, customers, lang)
+    return [
+        _read(order, items[order.id], customers.get(order.user_id or ""), of_orders[order.id], lang)
+        for order in orders
+    ]
 
 
 async def present_one(session: AsyncSession, order: Order, lang: str = "en") -> OrderRead:
@@ -186,7 +176,13 @@ async def event_payload(session: AsyncSession, order: Order) -> dict[str, Any]:
     return payload
 
 
-def _read(order: Order, items: list[OrderItem], customer: CustomerCopy | None, lang: str) -> OrderRead:
+def _read(
+    order: Order,
+    items: list[OrderItem],
+    customer: CustomerCopy | None,
+    return_requests: list[ReturnRead],
+    lang: str,
+) -> OrderRead:
     """The order in the currency it was placed in, at the rate it recorded (never today's)."""
     currency = order.display_currency
     return OrderRead.model_validate(
@@ -199,26 +195,6 @@ def _read(order: Order, items: list[OrderItem], customer: CustomerCopy | None, l
             "is_returnable": order.status == "DELIVERED",
             **customer_fields(order, customer),
             "customer_avatar": customer.profile_image if customer else None,
+            "return_requests": return_requests,
         }
     )
-
-
-def item_read(item: OrderItem, currency: str, lang: str) -> OrderItemRead:
-    """An order line, its product name in `lang` and its price in the order's display `currency`."""
-    return OrderItemRead.model_validate(
-        {
-            **item.model_dump(warnings=False),
-            "product_name": localise(item.product_name, lang),
-            "display_price_at_time_of_order": rounded(
-                item.display_price_at_time_of_order or item.price_at_time_of_order, currency
-            ),
-        }
-    )
-
-
-def customer_fields(order: Order, customer: CustomerCopy | None) -> dict[str, str | None]:
-    """The seed's `customerName` (user, guest, else 'Guest') and `customerEmail` of an order."""
-    return {
-        "customer_name": (customer.name if customer else None) or order.guest_name or "Guest",
-        "customer_email": (customer.email if customer else None) or order.guest_email,
-    }

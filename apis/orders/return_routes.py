@@ -9,10 +9,17 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
-from apis.orders import returns
+from apis.orders import return_comments, returns
 from apis.orders.dependencies import Language
 from apis.orders.routes import GuestToken, IdempotencyKey
-from apis.orders.schemas import ReturnCreate, ReturnPage, ReturnRead, ReturnUpdate
+from apis.orders.schemas import (
+    ReturnCommentCreate,
+    ReturnCommentRead,
+    ReturnCreate,
+    ReturnPage,
+    ReturnRead,
+    ReturnUpdate,
+)
 from contracts import scopes
 from contracts.orders import RETURN_SETTLED_PATH, ReturnSettled, ReturnStatus
 from kit.auth.callers import OptionalUser, require_permission, require_scope
@@ -73,6 +80,32 @@ async def get_return(
     request = await returns.get_return(session, return_id, caller, guest_token)
     [read] = await returns.present(session, [request], lang)
     return read
+
+
+@router.post(
+    "/returns/{returnId}/comments",
+    status_code=201,
+    response_model=ReturnCommentRead,
+    responses={
+        200: {"model": ReturnCommentRead, "description": "The comment this Idempotency-Key posted before"},
+        400: {"description": "Neither commentText nor imageUrl"},
+        404: {"description": "No such return, or not the caller's"},
+    },
+    summary="Comment on a return (its customer, its guest with guest_token, staff holding write:returns)",
+)
+async def comment_return(
+    return_id: ReturnId,
+    data: ReturnCommentCreate,
+    session: SessionDep,
+    caller: OptionalUser,
+    guest_token: GuestToken = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    comment, created = await return_comments.add_comment(
+        session, return_id, caller, guest_token, data, idempotency_key
+    )
+    read = ReturnCommentRead.model_validate(comment).model_dump(mode="json", by_alias=True)
+    return JSONResponse(read, status_code=201 if created else 200)
 
 
 @router.get("/admin/returns", response_model=ReturnPage, summary="All returns, newest first (staff)")

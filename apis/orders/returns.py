@@ -13,7 +13,7 @@ keyed by the return id).
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -29,9 +29,9 @@ from apis.orders.errors import (
     OrderNotFound,
     ReturnNotFound,
 )
-from apis.orders.models import Order, OrderItem, ReturnItem, ReturnRequest
-from apis.orders.reads import customer_fields, customers_of, item_read
-from apis.orders.schemas import ReturnCreate, ReturnRead, ReturnUpdate
+from apis.orders.models import CustomerCopy, Order, OrderItem, ReturnComment, ReturnItem, ReturnRequest
+from apis.orders.schemas import ReturnCommentRead, ReturnCreate, ReturnRead, ReturnUpdate
+from apis.orders.views import customer_fields, customers_of, item_read
 from contracts import orders as contract
 from contracts.orders import RETURN_EVENTS, OrderStatus, PaymentMethod, ReturnSettled, ReturnStatus
 from kit.auth.principal import Principal
@@ -54,7 +54,7 @@ async def request_return(
         raise GuestTokenRequired()
     scope = caller.id if caller is not None else f"guest:{data.order_id}"
     key = f"{scope}:key:{idempotency_key}" if idempotency_key else None
-    if key and (earlier := await _with_key(session, key)):
+    if key and (earlier := await with_key(session, ReturnRequest, key)):
         return earlier, False
     await session.rollback()  # the order's lock is the transaction's first statement (SQLite: one writer)
     taken = await session.execute(
@@ -76,14 +76,24 @@ async def request_return(
     except InvalidReturnItem:
         await session.rollback()
         raise
+    return await commit_or_first(session, request, key)
+
+
+Keyed = TypeVar("Keyed", ReturnRequest, ReturnComment)
+
+
+async def commit_or_first(session: AsyncSession, row: Keyed, key: str | None) -> tuple[Keyed, bool]:
+    """Commit the new `row`, or, when a request with the same Idempotency-Key won the race, answer its row
+    (False: not new).
+    """
     try:
         await commit(session)
-    except IntegrityError:  # the same key won a race with this request
+    except IntegrityError:
         await session.rollback()
-        if key and (earlier := await _with_key(session, key)):
+        if key and (earlier := await with_key(session, type(row), key)):
             return earlier, False
         raise
-    return request, True
+    return row, True
 
 
 async def _write_return(
@@ -121,7 +131,7 @@ async def _write_return(
         for line in data.items
     )
     await session.flush()
-    await _publish(session, request)
+    await publish(session, request)
     return request
 
 
@@ -136,10 +146,9 @@ async def _returned(session: AsyncSession, order_id: str) -> dict[str, int]:
     return {item_id: int(total) for item_id, total in rows}
 
 
-async def _with_key(session: AsyncSession, key: str) -> ReturnRequest | None:
-    found: ReturnRequest | None = await session.scalar(
-        select(ReturnRequest).where(col(ReturnRequest.idempotency_key) == key)
-    )
+async def with_key(session: AsyncSession, model: type[Keyed], key: str) -> Keyed | None:
+    """The row an earlier request with this (scoped) Idempotency-Key made."""
+    found: Keyed | None = await session.scalar(select(model).where(col(model.idempotency_key) == key))
     return found
 
 
@@ -166,7 +175,7 @@ async def staff_update(session: AsyncSession, return_id: str, data: ReturnUpdate
         return await staff_update(session, return_id, data)
     request = await session.get(ReturnRequest, return_id, populate_existing=True)
     assert request is not None
-    await _publish(session, request)
+    await publish(session, request)
     if data.status == ReturnStatus.COMPLETED:
         record_workflow(session, workflow.start(await _workflow_input(session, request)))
     await commit(session)
@@ -234,13 +243,17 @@ async def settle(session: AsyncSession, return_id: str, settled: ReturnSettled) 
         raise InvalidReturnTransition(request.status, "SETTLED")
 
 
-async def _publish(session: AsyncSession, request: ReturnRequest) -> None:
-    """The return's event for its status, in the change's transaction (the notifications mail it)."""
-    payload = (await present(session, [request]))[0].model_dump(mode="json", by_alias=True)
+async def publish(
+    session: AsyncSession, request: ReturnRequest, kind: str | None = None, **extra: Any
+) -> None:
+    """The return's event (for its status, unless `kind`), in the change's transaction (the notifications
+    mail it); `extra` joins the payload.
+    """
+    payload = (await present(session, [request]))[0].model_dump(mode="json", by_alias=True) | extra
     record_event(
         session,
         Event(
-            type=RETURN_EVENTS[request.status],
+            type=kind or RETURN_EVENTS[request.status],
             payload=payload,
             source_service=contract.SERVICE,
             topic=contract.ORDER_EVENTS,
@@ -289,15 +302,45 @@ async def list_returns(
     return list(found), Pagination.of(total, page, limit)
 
 
-async def present(session: AsyncSession, requests: list[ReturnRequest], lang: str = "en") -> list[ReturnRead]:
-    """Returns in the seed's shape: each line with its order line, the order's customer and phone."""
+async def of_orders(
+    session: AsyncSession, orders: list[Order], customers: dict[str, CustomerCopy], lang: str
+) -> dict[str, list[ReturnRead]]:
+    """The returns of each of these orders, oldest first, in one query for all of them (plus their lines'
+    and comments'), the orders and customers being known already.
+    """
+    found = await session.scalars(
+        select(ReturnRequest)
+        .where(col(ReturnRequest.order_id).in_([order.id for order in orders]))
+        .order_by(col(ReturnRequest.created_at), col(ReturnRequest.id))
+    )
+    requests = list(found.all())
+    by_order: dict[str, list[ReturnRead]] = {order.id: [] for order in orders}
+    if requests:
+        known = {order.id: order for order in orders}
+        for read in await present(session, requests, lang, orders=known, customers=customers):
+            by_order[read.order_id].append(read)
+    return by_order
+
+
+async def present(
+    session: AsyncSession,
+    requests: list[ReturnRequest],
+    lang: str = "en",
+    *,
+    orders: dict[str, Order] | None = None,
+    customers: dict[str, CustomerCopy] | None = None,
+) -> list[ReturnRead]:
+    """Returns in the seed's shape: each line with its order line, the comments, the order's customer and
+    phone (`orders` and `customers` when the caller has them already).
+    """
     ids = [request.id for request in requests]
-    orders = {
-        order.id: order
-        for order in await session.scalars(
-            select(Order).where(col(Order.id).in_({request.order_id for request in requests}))
-        )
-    }
+    if orders is None:
+        orders = {
+            order.id: order
+            for order in await session.scalars(
+                select(Order).where(col(Order.id).in_({request.order_id for request in requests}))
+            )
+        }
     rows = await session.execute(
         sa.select(ReturnItem, OrderItem)
         .join(OrderItem, col(OrderItem.id) == col(ReturnItem.order_item_id))
@@ -307,9 +350,18 @@ async def present(session: AsyncSession, requests: list[ReturnRequest], lang: st
     lines: dict[str, list[tuple[ReturnItem, OrderItem]]] = {request_id: [] for request_id in ids}
     for returned, item in rows:
         lines[returned.return_request_id].append((returned, item))
-    customers = await customers_of(session, list(orders.values()))
+    comments: dict[str, list[ReturnCommentRead]] = {request_id: [] for request_id in ids}
+    for comment in await session.scalars(
+        select(ReturnComment)
+        .where(col(ReturnComment.return_request_id).in_(ids))
+        .order_by(col(ReturnComment.created_at), col(ReturnComment.id))
+    ):
+        comments[comment.return_request_id].append(ReturnCommentRead.model_validate(comment))
+    if customers is None:
+        customers = await customers_of(session, list(orders.values()))
     return [
-        _read(request, orders[request.order_id], lines[request.id], customers, lang) for request in requests
+        _read(request, orders[request.order_id], lines[request.id], comments[request.id], customers, lang)
+        for request in requests
     ]
 
 
@@ -317,7 +369,8 @@ def _read(
     request: ReturnRequest,
     order: Order,
     lines: list[tuple[ReturnItem, OrderItem]],
-    customers: dict[str, Any],
+    comments: list[ReturnCommentRead],
+    customers: dict[str, CustomerCopy],
     lang: str,
 ) -> ReturnRead:
     items = [
@@ -336,6 +389,7 @@ def _read(
             "items": items,
             "refund_amount": refund_amount(order, [(returned.quantity, item) for returned, item in lines]),
             "phone": order.phone,
+            "comments": comments,
             **customer_fields(order, customers.get(order.user_id or "")),
         }
     )

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.currencies import Amount
-from contracts.orders import OrderStatus, PaymentMethod, ReturnStatus
+from contracts.orders import CommentRole, OrderStatus, PaymentMethod, ReturnStatus
 from kit.schemas import Email, Money, Pagination, Schema, Timestamp
 
 MAX_LINE_QUANTITY = 99
@@ -81,6 +81,49 @@ class OrderItemRead(Schema):
     quantity: int
 
 
+class ReturnCommentRead(Schema):
+    id: str
+    return_request_id: str
+    author_id: str | None
+    author_name: str = Field(description="the author's name, or 'Guest'")
+    role: CommentRole
+    comment_text: str | None
+    image_url: str | None
+    created_at: Timestamp
+
+
+class ReturnItemRead(Schema):
+    id: str
+    order_item_id: str
+    quantity: int
+    order_item: OrderItemRead
+
+
+class ReturnRead(Schema):
+    id: str
+    order_id: str
+    user_id: str | None
+    reason: str
+    status: ReturnStatus
+    admin_comments: str | None
+    image_urls: list[str] | None
+    items: list[ReturnItemRead]
+    refund_amount: Money | None = Field(
+        description="what the return refunds, in the base currency: its lines at their price (card orders; "
+        "null for cash on delivery)"
+    )
+    restocked_units: int | None = Field(description="units put back on sale once settled")
+    refunded_amount: Money | None = Field(description="refunded once settled")
+    refund_id: str | None
+    settled_at: Timestamp | None = Field(description="when its workflow restocked and refunded it")
+    created_at: Timestamp
+    updated_at: Timestamp
+    customer_name: str
+    customer_email: str | None
+    phone: str
+    comments: list[ReturnCommentRead] = Field(description="oldest first")
+
+
 class OrderRead(Schema):
     id: str
     user_id: str | None
@@ -109,6 +152,7 @@ class OrderRead(Schema):
     customer_name: str
     customer_email: str | None
     customer_avatar: str | None
+    return_requests: list[ReturnRead] = Field(description="the order's returns, oldest first")
     guest_token: str | None = Field(
         default=None, serialization_alias="guest_token", description="Shown once, to the guest who ordered."
     )
@@ -192,37 +236,6 @@ class ReturnCreate(Schema):
     ) = None
 
 
-class ReturnItemRead(Schema):
-    id: str
-    order_item_id: str
-    quantity: int
-    order_item: OrderItemRead
-
-
-class ReturnRead(Schema):
-    id: str
-    order_id: str
-    user_id: str | None
-    reason: str
-    status: ReturnStatus
-    admin_comments: str | None
-    image_urls: list[str] | None
-    items: list[ReturnItemRead]
-    refund_amount: Money | None = Field(
-        description="what the return refunds, in the base currency: its lines at their price (card orders; "
-        "null for cash on delivery)"
-    )
-    restocked_units: int | None = Field(description="units put back on sale once settled")
-    refunded_amount: Money | None = Field(description="refunded once settled")
-    refund_id: str | None
-    settled_at: Timestamp | None = Field(description="when its workflow restocked and refunded it")
-    created_at: Timestamp
-    updated_at: Timestamp
-    customer_name: str
-    customer_email: str | None
-    phone: str
-
-
 class ReturnPage(Schema):
     data: list[ReturnRead]
     pagination: Pagination
@@ -233,3 +246,23 @@ class ReturnUpdate(Schema):
 
     status: ReturnStatus
     admin_comments: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+CommentText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+# An image from our images service (`/images/<name>`) or another site's, never a `javascript:` or data URL.
+ImageUrl = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=1000, pattern=r"^(/images/|https?://)\S+$")
+]
+
+
+class ReturnCommentCreate(Schema):
+    """A message on a return: a text, an image, or both (one of them at least)."""
+
+    comment_text: CommentText | None = None
+    image_url: ImageUrl | None = None
+
+    @model_validator(mode="after")
+    def text_or_image(self) -> ReturnCommentCreate:
+        if not self.comment_text and not self.image_url:
+            raise ValueError("Comment must contain text or an image: give commentText or imageUrl")
+        return self

@@ -102,6 +102,8 @@ CART_USERS = frozenset({"customer", *holders("write:user"), *identities(scopes.U
 ORDER_READERS = frozenset({"customer", *holders("read:order"), *identities(scopes.REPORT_ORDER_STATUS)})
 ORDER_CANCELLERS = frozenset({"customer", *holders("update:order"), *identities(scopes.REPORT_ORDER_STATUS)})
 RETURN_READERS = frozenset({"customer", *holders("read:returns")})
+RETURN_COMMENTERS = frozenset({"customer", *holders("write:returns")})
+COMMENT = {"commentText": "Is the box needed?"}
 STOCK_ADJUSTERS = holders("adjust:stock") | identities(scopes.ADJUST_STOCK)
 ADJUSTMENT = {"changeQuantity": 1, "type": "ADJUSTMENT"}
 LINE = {"variantId": "v1", "quantity": 1}
@@ -174,6 +176,15 @@ MATRIX = [
     Row("orders", "POST", "/returns", "public"),
     Row("orders", "GET", "/my-returns", "perm:read:my-orders"),
     Row("orders", "GET", "/returns/{returnId}", "public", RETURN_READERS, "return_request"),
+    Row(
+        "orders",
+        "POST",
+        "/returns/{returnId}/comments",
+        "public",
+        RETURN_COMMENTERS,
+        "return_request",
+        COMMENT,
+    ),
     Row("orders", "GET", "/admin/returns", "perm:read:returns"),
     Row("orders", "PUT", "/admin/returns/{returnId}", "perm:write:returns"),
     Row("orders", "POST", "/internal/returns/{returnId}/settled", f"scope:{scopes.REPORT_ORDER_STATUS}"),

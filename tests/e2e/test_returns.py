@@ -153,3 +153,57 @@ async def test_an_order_not_delivered_is_not_returnable(shop: Shop) -> None:
     refused = await shop.http.post("/orders/returns", json=body, headers=me)
     assert refused.status_code == 409, refused.text
     assert refused.json()["message"] == "Order status 'CONFIRMED' is not returnable."
+
+
+async def test_staff_and_the_customer_talk_about_a_return_and_the_staff_comment_is_mailed_once(
+    shop: Shop,
+) -> None:
+    _, variant_id = await shop.product(stock=2)
+    me, address = await shop.customer()
+    order = await delivered(shop, variant_id, 1, headers=me)
+    body = {
+        "orderId": order["id"],
+        "reason": "Scratched",
+        "items": [{"orderItemId": order["items"][0]["id"], "quantity": 1}],
+    }
+    request = (await shop.http.post("/orders/returns", json=body, headers=me)).json()
+    path = f"/orders/returns/{request['id']}/comments"
+
+    empty = await shop.http.post(path, json={}, headers=shop.admin)
+    assert empty.status_code == 400, empty.text
+    assert "commentText" in empty.json()["message"]
+    other, _ = await shop.customer()
+    assert (await shop.http.post(path, json={"commentText": "Hi"}, headers=other)).status_code == 404
+    assert (await shop.http.post(path, json={"commentText": "Hi"})).status_code == 404
+
+    question = {"commentText": "Could you send a photo of the scratch?"}
+    keyed = {**shop.admin, "Idempotency-Key": "comment-1"}
+    asked = await shop.http.post(path, json=question, headers=keyed)
+    assert asked.status_code == 201, asked.text
+    assert asked.json()["role"] == "staff"
+    retried = await shop.http.post(path, json=question, headers=keyed)
+    assert (retried.status_code, retried.json()["id"]) == (200, asked.json()["id"])
+    waiting = (await shop.http.get(f"/orders/returns/{request['id']}", headers=me)).json()
+    assert waiting["status"] == "AWAITING_CUSTOMER_RESPONSE"
+
+    answer = {"commentText": "Here it is", "imageUrl": "/images/0123456789abcdef0123456789abcdef.jpg"}
+    replied = await shop.http.post(path, json=answer, headers=me)
+    assert replied.status_code == 201, replied.text
+    assert (replied.json()["role"], replied.json()["authorName"]) == ("customer", "Carla Customer")
+    shown = (await shop.http.get(f"/orders/{order['id']}", headers=me)).json()
+    [embedded] = shown["returnRequests"]
+    assert embedded["status"] == "PENDING_APPROVAL"
+    assert [c["commentText"] for c in embedded["comments"]] == [question["commentText"], "Here it is"]
+    approved = await shop.http.put(
+        f"/orders/admin/returns/{request['id']}", json={"status": "APPROVED"}, headers=shop.admin
+    )
+    assert approved.status_code == 200, approved.text
+
+    def comment_mails() -> list[str]:
+        ids = [str(m["Message-ID"]).strip().strip("<>").partition("@")[0] for m in mails_to(shop, address)]
+        return [i for i in ids if i.startswith("return-comment.")]
+
+    expected = [f"return-comment.{asked.json()['id']}"]  # the staff comment's, not the customer's reply
+    await eventually(lambda: comment_mails() == expected, within=30)
+    await asyncio.sleep(1)  # the customer's reply mails nobody; a repeat would land meanwhile
+    assert len(comment_mails()) == 1

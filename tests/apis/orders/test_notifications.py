@@ -12,12 +12,13 @@ from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from apis.orders import notifications
+from apis.orders import mails, notifications
 from apis.orders.app import MIGRATIONS
 from apis.orders.models import CustomerCopy, SentMail
 from kit import db
@@ -137,11 +138,33 @@ async def test_the_mail_is_in_the_customers_language_else_in_english(
     assert by_id["<welcome.u2@shop.test>"]["Content-Language"] == "ar"
     assert 'dir="rtl"' in text_of(by_id["<welcome.u2@shop.test>"], "html")
     assert by_id["<welcome.u3@shop.test>"]["Subject"] == "Welcome to the shop, Ada!"
-    returned = by_id["<return-approved.r1@shop.test>"]  # returns have English texts only
+    returned = by_id["<return-approved.r1@shop.test>"]
     assert (returned["Subject"], returned["Content-Language"]) == (
-        "Your return for order #01234567 is approved",  # its order's number, not the return's
-        "en",
+        "Votre retour pour la commande n°01234567 est accepté",  # its order's number, not the return's
+        "fr",
     )
+
+
+def test_every_mail_has_its_english_french_and_arabic_texts() -> None:
+    assert {kind: sorted(by_language) for kind, by_language in mails.TEXTS.items()} == {
+        kind: ["ar", "en", "fr"] for kind in mails.TEXTS
+    }
+
+
+async def test_a_staff_comment_is_mailed_once_per_comment_and_a_customers_not_at_all(
+    tmp_path: Path, notifier: notifications.Notifier
+) -> None:
+    def commented(comment_id: str, role: str) -> Any:
+        said = {"id": comment_id, "role": role, "commentText": "Is the box damaged?", "imageUrl": None}
+        return order_event("RETURN_REQUEST_COMMENT_ADDED", order_id="r1", orderId="0123456789", comment=said)
+
+    await notifier.handle(commented("c1", "staff"))
+    await notifier.handle(commented("c1", "staff"))  # redelivered
+    await notifier.handle(commented("c2", "customer"))
+    await notifier.handle(commented("c3", "staff"))
+    by_id = {str(message["Message-ID"]): message for message in mailbox(tmp_path)}
+    assert sorted(by_id) == ["<return-comment.c1@shop.test>", "<return-comment.c3@shop.test>"]
+    assert "Is the box damaged?" in text_of(by_id["<return-comment.c1@shop.test>"])
 
 
 async def test_an_event_older_than_the_mail_max_age_sends_nothing(
