@@ -130,7 +130,7 @@ async def serving_rates(
 async def main(uploads: int, requests: int, concurrency: int) -> None:
     logging.getLogger("kit.outbox").setLevel(logging.CRITICAL)  # no Temporal here: registrations wait
     with tempfile.TemporaryDirectory() as data:
-        ports = dict(zip((*SERVICES, "gateway"), range(24001, 24008), strict=True))
+        ports = dict(zip((*SERVICES, "gateway"), range(24001, 24002 + len(SERVICES)), strict=True))
         settings = Settings(
             environment="test",
             data_dir=Path(data),
