@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from apis.products.demo import demo_product
 from apis.products.demo_data import CATEGORIES
 from apis.products.schemas.products import texts
+from bench import stats
 from kit.search import IndexedVariant, SearchDocument, SearchIndex, SearchQuery, open_search
 
 ROOT = Path(__file__).resolve().parent
@@ -87,10 +88,11 @@ def document(index: int) -> SearchDocument | None:
     )
 
 
-async def ensure_index(size: int, path: Path) -> None:
+async def ensure_index(size: int, path: Path) -> dict[str, float] | None:
+    """Index `size` products into `path` unless a rebuild completed there; how many and how long if built."""
     built = path.with_name("built")  # written once a rebuild completed
     if built.exists():
-        return
+        return None
     async with open_search(f"sqlite:///{path}") as index:
         await index.ensure()
         generating = 0.0
@@ -106,16 +108,17 @@ async def ensure_index(size: int, path: Path) -> None:
         started = time.perf_counter()
         indexed = await index.rebuild(batches())
         seconds = time.perf_counter() - started - generating
-        sys.stdout.write(f"  indexed {indexed} products in {seconds:.1f}s ({indexed / seconds:.0f}/s)\n")
     built.touch()
+    return {"indexed": indexed, "seconds": seconds}
 
 
-async def measure(url: str, requests: int) -> dict[str, list[float]]:
+async def scenario_timings(url: str, requests: int) -> tuple[float, dict[str, list[float]]]:
+    """Milliseconds to open the index as a starting service does, and each scenario's latencies."""
     timings: dict[str, list[float]] = {}
     started = time.perf_counter()
     async with open_search(url) as index:
         await index.ensure()  # what a starting search service does: it loads the bitmaps too
-        sys.stdout.write(f"  opened and ensured in {(time.perf_counter() - started) * 1000:.0f} ms\n")
+        opened = (time.perf_counter() - started) * 1000
         for name, call in SCENARIOS.items():
             for _ in range(20):  # warm-up: page cache, statements
                 await call(index)
@@ -125,26 +128,55 @@ async def measure(url: str, requests: int) -> dict[str, list[float]]:
                 await call(index)
                 samples.append((time.perf_counter() - started) * 1000)
             timings[name] = samples
-    return timings
+    return opened, timings
 
 
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[18]
+def measure(
+    sizes: Sequence[int] = (1000, 10_000, 100_000),
+    requests: int = 200,
+    data_root: Path = ROOT / ".data",
+    progress: stats.Progress = stats.quiet,
+) -> dict[str, Any]:
+    """Each size's index (built if need be) and scenarios, and the largest size against the smallest."""
+    results: dict[str, Any] = {"requests": requests, "sizes": {}}
+    for size in sizes:
+        path = (data_root / f"search-{size}" / "search.db").resolve()
+        progress(f"index of {size} products")
+        build = asyncio.run(ensure_index(size, path))
+        progress(f"{len(SCENARIOS)} queries x {requests} on {size} products")
+        opened, timings = asyncio.run(scenario_timings(f"sqlite:///{path}", requests))
+        results["sizes"][str(size)] = {
+            "build": build,
+            "open_ms": opened,
+            "scenarios": {name: stats.latency(samples) for name, samples in timings.items()},
+        }
+    small, large = (results["sizes"][str(s)]["scenarios"] for s in (min(sizes), max(sizes)))
+    results["ratios"] = {
+        f"{max(sizes)} / {min(sizes)}": {
+            name: stats.ratio(large[name], small[name], "median_ms", "p95_ms") for name in SCENARIOS
+        }
+    }
+    return results
 
 
-def report(results: dict[int, dict[str, list[float]]]) -> None:
-    sizes = sorted(results)
-    small, large = sizes[0], sizes[-1]
+def report(results: dict[str, Any]) -> str:
+    sizes = list(results["sizes"])
+    (ratios,) = results["ratios"].values()
     header = f"{'scenario':<42}" + "".join(f"{f'{s} p50':>13}{f'{s} p95':>13}" for s in sizes)
-    lines = [header + f"{'ratio p50':>11}{'ratio p95':>11}", "-" * (len(header) + 22)]
-    for name in results[small]:
+    lines = [
+        f"index of {size} products: "
+        + (f"built in {f['build']['seconds']:.1f}s, " if f["build"] else "")
+        + f"opened and ensured in {f['open_ms']:.0f} ms"
+        for size, f in results["sizes"].items()
+    ]
+    lines += [header + f"{'ratio p50':>11}{'ratio p95':>11}", "-" * (len(header) + 22)]
+    for name in SCENARIOS:
         row = f"{name:<42}"
         for size in sizes:
-            row += f"{statistics.median(results[size][name]):>11.2f}ms{p95(results[size][name]):>11.2f}ms"
-        median_ratio = statistics.median(results[large][name]) / statistics.median(results[small][name])
-        p95_ratio = p95(results[large][name]) / p95(results[small][name])
-        lines.append(row + f"{median_ratio:>10.1f}x{p95_ratio:>10.1f}x")
-    sys.stdout.write("\n".join(lines) + "\n")
+            figures = results["sizes"][size]["scenarios"][name]
+            row += f"{figures['median_ms']:>11.2f}ms{figures['p95_ms']:>11.2f}ms"
+        lines.append(row + f"{ratios[name]['median_ms']:>10.1f}x{ratios[name]['p95_ms']:>10.1f}x")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -155,13 +187,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="timed queries per scenario and size")
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".data")
     args = parser.parse_args()
-    results: dict[int, dict[str, list[float]]] = {}
-    for size in args.sizes:
-        path = (args.data_dir / f"search-{size}" / "search.db").resolve()
-        sys.stdout.write(f"index of {size} products\n")
-        asyncio.run(ensure_index(size, path))
-        results[size] = asyncio.run(measure(f"sqlite:///{path}", args.requests))
-    report(results)
+    sys.stdout.write(report(measure(args.sizes, args.requests, args.data_dir)))
 
 
 if __name__ == "__main__":
