@@ -12,14 +12,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import statistics
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlsplit
 
+from bench import stats
 from kit.search import IndexedVariant, SearchDocument, SearchIndex, SearchQuery, open_search
 
 WORDS = [
@@ -105,22 +106,41 @@ async def timings(index: SearchIndex, query: SearchQuery, requests: int) -> list
     return spent
 
 
-async def bench(url: str, sizes: Sequence[int], requests: int) -> None:
+async def measure(
+    url: str, sizes: Sequence[int], requests: int, progress: stats.Progress = stats.quiet
+) -> dict[str, Any]:
+    """For each size, the seconds its rebuild took and each request's figures."""
     if urlsplit(url).scheme in ("http", "https"):
         url = f"{url.rstrip('/')}/bench-search-{uuid.uuid4().hex[:8]}"
+    results: dict[str, Any] = {"engine": urlsplit(url).scheme, "requests": requests, "sizes": {}}
     async with open_search(url) as index:
         await index.ensure()
         try:
             for size in sizes:
+                progress(f"indexing {size} products")
                 began = time.perf_counter()
                 await index.rebuild(batches(catalog(size, random.Random(1))))
-                print(f"{size} products indexed in {time.perf_counter() - began:.1f} s")
-                for name, query in REQUESTS.items():
-                    spent = sorted(await timings(index, query, requests))
-                    p99 = spent[int(len(spent) * 0.99) - 1]
-                    print(f"  {name:45} median {statistics.median(spent):6.2f} ms  p99 {p99:6.2f} ms")
+                indexed = time.perf_counter() - began
+                progress(f"{len(REQUESTS)} requests x {requests} on {size} products")
+                results["sizes"][str(size)] = {
+                    "index_s": indexed,
+                    "requests": {
+                        name: stats.latency(await timings(index, query, requests))
+                        for name, query in REQUESTS.items()
+                    },
+                }
         finally:
             await drop(index)
+    return results
+
+
+def report(results: dict[str, Any]) -> str:
+    out = ""
+    for size, figures in results["sizes"].items():
+        out += f"{size} products indexed in {figures['index_s']:.1f} s\n"
+        for name, f in figures["requests"].items():
+            out += f"  {name:45} median {f['median_ms']:6.2f} ms  p99 {f['p99_ms']:6.2f} ms\n"
+    return out
 
 
 async def drop(index: SearchIndex) -> None:
@@ -135,11 +155,13 @@ async def drop(index: SearchIndex) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:9200", help="COMMERCE_SEARCH_URL of the engine")
+    parser.add_argument(
+        "--url", default="http://127.0.0.1:9200", help="COMMERCE_SEARCH_URL of the engine (sqlite:///<file>)"
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
     parser.add_argument("--requests", type=int, default=300)
     arguments = parser.parse_args()
-    asyncio.run(bench(arguments.url, arguments.sizes, arguments.requests))
+    print(report(asyncio.run(measure(arguments.url, arguments.sizes, arguments.requests))), end="")
 
 
 if __name__ == "__main__":
