@@ -27,7 +27,6 @@ import contextlib
 import json
 import os
 import random
-import statistics
 import string
 import sys
 import tempfile
@@ -36,10 +35,12 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
+from bench import stats
 from bench.search_engine import batches, catalog, drop
 from kit.search import SearchIndex, SearchQuery, open_search
 from kit.settings import DEFAULT_PORTS, Settings
@@ -141,16 +142,13 @@ async def create_to_searchable(http: httpx.AsyncClient, admin: dict[str, str], r
         await asyncio.sleep(POLL)
 
 
-def quantile(samples: Sequence[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
-
-
 async def api_against_engine(
     search: httpx.AsyncClient, index: SearchIndex, requests: int
-) -> dict[str, tuple[list[float], list[float]]]:
-    """For each request: milliseconds through the search service's API, and of the engine query alone."""
-    found: dict[str, tuple[list[float], list[float]]] = {}
+) -> dict[str, dict[str, Any]]:
+    """For each request: the figures through the search service's API, of the engine query alone, and
+    their ratio.
+    """
+    found: dict[str, dict[str, Any]] = {}
     for name, (params, query) in REQUESTS.items():
         path = f"/products?{urlencode(params)}"
         headers = {"Accept-Language": query.language}
@@ -165,35 +163,49 @@ async def api_against_engine(
             began = time.perf_counter()
             await index.search(query)
             engine.append((time.perf_counter() - began) * 1000)
-        found[name] = (api, engine)
+        figures = {"api": stats.latency(api), "engine": stats.latency(engine)}
+        found[name] = figures | {
+            "ratio": stats.ratio(figures["api"], figures["engine"], "median_ms", "p99_ms")
+        }
     return found
 
 
-def freshness_line(seconds: Sequence[float]) -> str:
-    p50, p95, p99 = (quantile(seconds, q) * 1000 for q in (0.5, 0.95, 0.99))
-    return (
-        f"  create-to-searchable ({len(seconds)} products): p50 {p50:.0f} ms  p95 {p95:.0f} ms"
-        f"  p99 {p99:.0f} ms  max {max(seconds) * 1000:.0f} ms\n"
-    )
+def report(results: dict[str, Any]) -> str:
+    out = ""
+    for size, figures in results["sizes"].items():
+        fresh = figures["create_to_searchable"]
+        out += (
+            f"{results['engine']}, {size} products indexed in {figures['index_s']:.1f} s\n"
+            f"  create-to-searchable ({fresh['count']} products): p50 {fresh['median_ms']:.0f} ms"
+            f"  p95 {fresh['p95_ms']:.0f} ms  p99 {fresh['p99_ms']:.0f} ms  max {fresh['max_ms']:.0f} ms\n"
+        )
+        for name, f in figures["requests"].items():
+            api, engine, ratio = f["api"], f["engine"], f["ratio"]
+            out += (
+                f"  {name:40} API median {api['median_ms']:6.2f} ms p99 {api['p99_ms']:6.2f}"
+                f" | engine median {engine['median_ms']:6.2f} ms p99 {engine['p99_ms']:6.2f}"
+                f" | ratio {ratio['median_ms']:4.2f}x (p99 {ratio['p99_ms']:4.2f}x)\n"
+            )
+    return out
 
 
-def ratio_line(name: str, api: Sequence[float], raw: Sequence[float]) -> str:
-    medians = statistics.median(api), statistics.median(raw)
-    p99s = quantile(api, 0.99), quantile(raw, 0.99)
-    return (
-        f"  {name:40} API median {medians[0]:6.2f} ms p99 {p99s[0]:6.2f}"
-        f" | engine median {medians[1]:6.2f} ms p99 {p99s[1]:6.2f}"
-        f" | ratio {medians[0] / medians[1]:4.2f}x (p99 {p99s[0] / p99s[1]:4.2f}x)\n"
-    )
-
-
-async def bench(engine: str, elastic: str, sizes: Sequence[int], products: int, requests: int) -> None:
+async def measure(
+    engine: str = "embedded",
+    elastic: str = "http://127.0.0.1:9200",
+    sizes: Sequence[int] = (1_000, 10_000, 100_000),
+    products: int = 40,
+    requests: int = 200,
+    progress: stats.Progress = stats.quiet,
+) -> dict[str, Any]:
+    """`commerce dev` started once; for each size its index filled, then freshness and API against engine."""
+    results: dict[str, Any] = {"engine": engine, "requests": requests, "sizes": {}}
     with tempfile.TemporaryDirectory(prefix="bench-search-") as folder:
         data_dir = Path(folder)
         if engine == "embedded":
             url = f"sqlite:///{data_dir / 'search.db'}"
         else:
             url = f"{elastic.rstrip('/')}/bench-platform-{uuid.uuid4().hex[:8]}"
+        progress(f"starting commerce dev, search on {engine}")
         async with (
             platform(data_dir, url) as (settings, ports),
             open_search(url) as index,
@@ -204,20 +216,24 @@ async def bench(engine: str, elastic: str, sizes: Sequence[int], products: int, 
                 admin = await admin_headers(http, settings)
                 rng = random.Random(7)
                 for size in sizes:
+                    progress(f"indexing {size} products")
                     began = time.perf_counter()
                     await index.rebuild(batches(catalog(size, random.Random(1))))
-                    sys.stdout.write(
-                        f"{engine}, {size} products indexed in {time.perf_counter() - began:.1f} s\n"
-                    )
+                    indexed = time.perf_counter() - began
                     # The service finds the new generation on its next search and loads its bitmaps then
                     # (a reindex through the service loads them before the swap answers): not a write's cost.
                     (await search.get("/products?limit=1")).raise_for_status()
-                    fresh = [await create_to_searchable(http, admin, rng) for _ in range(products)]
-                    sys.stdout.write(freshness_line(fresh))
-                    for name, (api, raw) in (await api_against_engine(search, index, requests)).items():
-                        sys.stdout.write(ratio_line(name, api, raw))
+                    progress(f"{products} products created and searched for, {size} indexed")
+                    fresh = [await create_to_searchable(http, admin, rng) * 1000 for _ in range(products)]
+                    progress(f"{len(REQUESTS)} requests x {requests}, API and engine, {size} indexed")
+                    results["sizes"][str(size)] = {
+                        "index_s": indexed,
+                        "create_to_searchable": stats.latency(fresh) | {"max_ms": max(fresh)},
+                        "requests": await api_against_engine(search, index, requests),
+                    }
             finally:
                 await drop(index)
+    return results
 
 
 def main() -> None:
@@ -230,7 +246,8 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=40, help="products created per size")
     parser.add_argument("--requests", type=int, default=200, help="timed searches per request and size")
     args = parser.parse_args()
-    asyncio.run(bench(args.engine, args.elastic, args.sizes, args.products, args.requests))
+    figures = asyncio.run(measure(args.engine, args.elastic, args.sizes, args.products, args.requests))
+    sys.stdout.write(report(figures))
 
 
 if __name__ == "__main__":
