@@ -21,11 +21,10 @@ import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -35,6 +34,7 @@ import sqlalchemy as sa
 
 from apis.products import listing
 from apis.products.schemas.products import ProductQuery
+from bench import stats
 from kit import db
 
 ROOT = Path(__file__).resolve().parent
@@ -149,7 +149,7 @@ async def with_cursor(path: str, next_cursor: Callable[[str], Awaitable[str]]) -
     return f"{before}{await next_cursor(source)}&{after.lstrip('&')}"
 
 
-async def measure(
+async def interleaved(
     bases: dict[int, str], requests: int, ids: dict[int, list[str]]
 ) -> dict[int, dict[str, list[float]]]:
     """Each scenario on every size in turn, request by request: the machine's noise falls on all alike."""
@@ -162,7 +162,9 @@ async def measure(
             for size, client in clients.items():
 
                 async def next_cursor(path: str, client: httpx.AsyncClient = client) -> str:
-                    cursor: str = (await client.get(path)).raise_for_status().json()["nextCursor"]
+                    cursor: str | None = (await client.get(path)).raise_for_status().json()["nextCursor"]
+                    if cursor is None:  # a catalog too small for that page: not measured
+                        raise KeyError("nextCursor")
                     return cursor
 
                 rng = random.Random(size)
@@ -170,7 +172,7 @@ async def measure(
                     paths = [
                         await with_cursor(path_of(rng, ids[size]), next_cursor) for _ in range(requests + 10)
                     ]
-                except KeyError:  # a version of the service without cursors: not measured
+                except KeyError:  # a version of the service without cursors, or no such page: not measured
                     break
                 for path in paths[:10]:  # warm-up: connection, page cache
                     (await client.get(path)).raise_for_status()
@@ -226,10 +228,6 @@ async def vacuum(url: str) -> None:
         await engine.dispose()
 
 
-def p99(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=100)[98]
-
-
 async def plans(url: str) -> str:
     """The plans of the statements the listing runs for each list scenario (the count, the page's ids)."""
     engine = db.open_engine(url)
@@ -280,6 +278,70 @@ async def _explain(session: Any, statement: str, parameters: Any, postgres: bool
     return lines
 
 
+def measure(
+    sizes: Sequence[int] = (1000, 100_000),
+    databases: Sequence[str] = ("sqlite", "postgres"),
+    requests: int = 200,
+    data_root: Path = ROOT / ".data",
+    progress: stats.Progress = stats.quiet,
+) -> dict[str, Any]:
+    """Per database, each size's catalog (generated if need be) served, then every scenario's figures per
+    size, interleaved, and the largest size against the smallest.
+    """
+    results: dict[str, Any] = {"requests": requests, "databases": {}}
+    for database in databases:
+        bases, ids, processes = {}, {}, []
+        try:
+            for size in sizes:
+                progress(f"a catalog of {size} products on {database}")
+                data_dir = data_root / str(size)
+                url = database_url(database, size, data_dir)
+                ensure_catalog(url, size, data_dir)
+                port = free_port()
+                processes.append(serve(url, data_dir, port))  # migrates the catalog first, if need be
+                asyncio.run(vacuum(url))
+                bases[size] = f"http://127.0.0.1:{port}"
+                ids[size] = asyncio.run(sample_ids(url, 1000, random.Random(size)))
+            progress(f"{len(SCENARIOS)} reads x {requests} on {database}, sizes {list(sizes)} in turn")
+            timings = asyncio.run(interleaved(bases, requests, ids))
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(30)
+        by_size = {
+            str(size): {name: stats.latency(samples) for name, samples in found.items() if samples}
+            for size, found in timings.items()
+        }
+        small, large = by_size[str(min(sizes))], by_size[str(max(sizes))]
+        results["databases"][database] = {
+            "sizes": by_size,
+            "ratios": {
+                f"{max(sizes)} / {min(sizes)}": {
+                    name: stats.ratio(large[name], small[name], "median_ms", "p99_ms")
+                    for name in small
+                    if name in large
+                }
+            },
+        }
+    return results
+
+
+def report(results: dict[str, Any]) -> str:
+    lines = []
+    for database, figures in results["databases"].items():
+        sizes = list(figures["sizes"])
+        (ratios,) = figures["ratios"].values()
+        header = f"{database:<58}" + "".join(f"{f'{s} median':>14}{f'{s} p99':>12}" for s in sizes)
+        lines += ["", header + f"{'ratio median':>14}{'ratio p99':>11}", "-" * (len(header) + 25)]
+        for name, ratio in ratios.items():
+            row = f"{name:<58}"
+            for size in sizes:
+                found = figures["sizes"][size][name]
+                row += f"{found['median_ms']:>12.2f}ms{found['p99_ms']:>10.2f}ms"
+            lines.append(row + f"{ratio['median_ms']:>13.2f}x{ratio['p99_ms']:>10.2f}x")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -294,49 +356,21 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=ROOT / ".data")
     parser.add_argument("--plans", action="store_true", help="print the query plans on the largest catalog")
     args = parser.parse_args()
-    results: dict[str, dict[int, dict[str, list[float]]]] = {}
-    for database in args.databases:
-        bases, ids, processes = {}, {}, []
-        try:
-            for size in args.sizes:
-                data_dir = args.data_dir / str(size)
-                url = database_url(database, size, data_dir)
-                sys.stdout.write(f"catalog of {size} products on {database}\n")
-                ensure_catalog(url, size, data_dir)
-                port = free_port()
-                processes.append(serve(url, data_dir, port))  # migrates the catalog first, if need be
-                asyncio.run(vacuum(url))
-                bases[size] = f"http://127.0.0.1:{port}"
-                ids[size] = asyncio.run(sample_ids(url, 1000, random.Random(size)))
-                if args.plans and size == max(args.sizes):
-                    sys.stdout.write(
-                        f"\n## query plans, {database}, {size} products\n{asyncio.run(plans(url))}\n"
-                    )
-            if not args.plans:
-                results[database] = asyncio.run(measure(bases, args.requests, ids))
-        finally:
-            for process in processes:
-                process.terminate()
-                process.wait(30)
     if not args.plans:
-        sys.stdout.write(report(results))
-
-
-def report(results: dict[str, dict[int, dict[str, list[float]]]]) -> str:
-    lines = []
-    for database, by_size in results.items():
-        sizes = sorted(by_size)
-        small, large = sizes[0], sizes[-1]
-        header = f"{database:<58}" + "".join(f"{f'{s} median':>14}{f'{s} p99':>12}" for s in sizes)
-        lines += ["", header + f"{'ratio median':>14}{'ratio p99':>11}", "-" * (len(header) + 25)]
-        for name in [n for n in by_size[small] if by_size[small][n]]:
-            row = f"{name:<58}"
-            for size in sizes:
-                row += f"{statistics.median(by_size[size][name]):>12.2f}ms{p99(by_size[size][name]):>10.2f}ms"
-            median_ratio = statistics.median(by_size[large][name]) / statistics.median(by_size[small][name])
-            p99_ratio = p99(by_size[large][name]) / p99(by_size[small][name])
-            lines.append(row + f"{median_ratio:>13.2f}x{p99_ratio:>10.2f}x")
-    return "\n".join(lines) + "\n"
+        sys.stdout.write(report(measure(args.sizes, args.databases, args.requests, args.data_dir)))
+        return
+    size = max(args.sizes)
+    for database in args.databases:
+        data_dir = args.data_dir / str(size)
+        url = database_url(database, size, data_dir)
+        ensure_catalog(url, size, data_dir)
+        process = serve(url, data_dir, free_port())  # migrates the catalog first, if need be
+        try:
+            asyncio.run(vacuum(url))
+            sys.stdout.write(f"\n## query plans, {database}, {size} products\n{asyncio.run(plans(url))}\n")
+        finally:
+            process.terminate()
+            process.wait(30)
 
 
 if __name__ == "__main__":
