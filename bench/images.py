@@ -20,7 +20,6 @@ import functools
 import io
 import logging
 import random
-import statistics
 import tempfile
 import threading
 import time
@@ -28,10 +27,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 from PIL import Image
 
+from bench import stats
 from commerce.platform import serving
 from kit.settings import SERVICES, Settings
 
@@ -46,18 +47,8 @@ def photo(seed: int) -> bytes:
     return out.getvalue()
 
 
-def summary(label: str, latencies: list[float], wall: float) -> float:
-    latencies.sort()
-    p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
-    rate = len(latencies) / wall
-    print(
-        f"{label:<28} median {statistics.median(latencies) * 1000:7.2f} ms   p95 {p95 * 1000:7.2f} ms"
-        f"   {rate:8.1f}/s"
-    )
-    return rate
-
-
-async def hammer(label: str, count: int, concurrency: int, one: Callable[[], Awaitable[None]]) -> float:
+async def hammer(count: int, concurrency: int, one: Callable[[], Awaitable[None]]) -> dict[str, float]:
+    """Latency and requests per second of `count` calls of `one`, `concurrency` at a time, after a warm-up."""
     latencies: list[float] = []
     gate = asyncio.Semaphore(concurrency)
 
@@ -65,13 +56,13 @@ async def hammer(label: str, count: int, concurrency: int, one: Callable[[], Awa
         async with gate:
             started = time.perf_counter()
             await one()
-            latencies.append(time.perf_counter() - started)
+            latencies.append((time.perf_counter() - started) * 1000)
 
     for _ in range(20):  # warm-up: connections, caches
         await one()
     started = time.perf_counter()
     await asyncio.gather(*(timed() for _ in range(count)))
-    return summary(label, latencies, time.perf_counter() - started)
+    return stats.latency(latencies) | {"per_second": count / (time.perf_counter() - started)}
 
 
 def static_server(folder: Path) -> tuple[ThreadingHTTPServer, str]:
@@ -94,8 +85,10 @@ def check(response: httpx.Response, status: int) -> httpx.Response:
 
 async def upload_to_served(
     http: httpx.AsyncClient, gateway: str, token: str, uploads: int
-) -> tuple[str, int]:
-    """Upload distinct photos one at a time, each timed until it is served; the last one's name and size."""
+) -> tuple[dict[str, float], str, int]:
+    """Upload distinct photos one at a time, each timed until it is served; their figures, and the last
+    one's name and size.
+    """
     headers = {"Authorization": f"Bearer {token}"}
     latencies, name, size, weight = [], "", 0, 0
     for n in range(uploads):
@@ -106,28 +99,31 @@ async def upload_to_served(
         answer = check(await http.post(f"{gateway}/images/upload", files=files, headers=headers), 201).json()
         name, size = answer["filename"], answer["size"]
         check(await http.get(f"{gateway}/images/{name}"), 200)
-        latencies.append(time.perf_counter() - started)
-    print(f"upload-to-served, {uploads} JPEGs of 1024x768 ({weight // 1024} KiB uploaded), one at a time:")
-    summary("  through the gateway", latencies, sum(latencies))
-    return name, size
+        latencies.append((time.perf_counter() - started) * 1000)
+    one_at_a_time = {"per_second": 1000 * uploads / sum(latencies), "uploaded_bytes": weight}
+    return stats.latency(latencies) | one_at_a_time, name, size
 
 
 async def serving_rates(
     http: httpx.AsyncClient, targets: dict[str, str], size: int, requests: int, concurrency: int
-) -> list[float]:
-    print(f"serving one {size // 1024} KiB image, {requests} requests, {concurrency} at a time:")
-    rates = []
+) -> dict[str, dict[str, float]]:
+    rates = {}
     for label, url in targets.items():
 
         async def one(url: str = url) -> None:
             if len(check(await http.get(url), 200).content) != size:
                 raise RuntimeError(f"{url}: a short answer")
 
-        rates.append(await hammer(label, requests, concurrency, one))
+        rates[label] = await hammer(requests, concurrency, one)
     return rates
 
 
-async def main(uploads: int, requests: int, concurrency: int) -> None:
+async def measure(
+    uploads: int = 30, requests: int = 2000, concurrency: int = 20, progress: stats.Progress = stats.quiet
+) -> dict[str, Any]:
+    """The platform's APIs and gateway started, then upload-to-served and the serving rates, and the
+    ratios of the rates to the static server's.
+    """
     logging.getLogger("kit.outbox").setLevel(logging.CRITICAL)  # no Temporal here: registrations wait
     with tempfile.TemporaryDirectory() as data:
         ports = dict(zip((*SERVICES, "gateway"), range(24001, 24002 + len(SERVICES)), strict=True))
@@ -146,6 +142,7 @@ async def main(uploads: int, requests: int, concurrency: int) -> None:
         )
         gateway = f"http://127.0.0.1:{ports['gateway']}"
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        progress("starting the APIs and the gateway")
         async with serving(settings, queues=[]), httpx.AsyncClient(limits=limits, timeout=60) as http:
             user = {
                 "name": "Bench",
@@ -153,22 +150,60 @@ async def main(uploads: int, requests: int, concurrency: int) -> None:
                 "password": "x" * 12,
             }
             token = check(await http.post(f"{gateway}/auth/register", json=user), 201).json()["token"]
-            name, size = await upload_to_served(http, gateway, token, uploads)
+            progress(f"{uploads} uploads, each until served")
+            uploaded, name, size = await upload_to_served(http, gateway, token, uploads)
             server, static = static_server(Path(settings.images_store))
             try:
                 targets = {
-                    "  gateway /images/<name>": f"{gateway}/images/{name}",
-                    "  images service /<name>": f"http://127.0.0.1:{ports['images']}/{name}",
-                    "  static http.server": f"{static}/{name}",
+                    "gateway": f"{gateway}/images/{name}",
+                    "service": f"http://127.0.0.1:{ports['images']}/{name}",
+                    "static": f"{static}/{name}",
                 }
-                gateway_rate, service_rate, static_rate = await serving_rates(
-                    http, targets, size, requests, concurrency
-                )
+                progress(f"one image served {requests} times, {concurrency} at a time, from each of 3")
+                served = await serving_rates(http, targets, size, requests, concurrency)
             finally:
                 server.shutdown()
-    print(
-        f"ratio    gateway / static x{gateway_rate / static_rate:.2f}"
-        f"   service / static x{service_rate / static_rate:.2f}   (requests per second)"
+    return {
+        "uploads": uploads,
+        "upload_to_served": uploaded,
+        "image_bytes": size,
+        "requests": requests,
+        "concurrency": concurrency,
+        "serving": served,
+        "ratios": {
+            f"{label} / static": stats.ratio(served[label], served["static"], "per_second")
+            for label in ("gateway", "service")
+        },
+    }
+
+
+LABELS = {
+    "gateway": "gateway /images/<name>",
+    "service": "images service /<name>",
+    "static": "static http.server",
+}
+
+
+def report(results: dict[str, Any]) -> str:
+    def line(label: str, f: dict[str, float]) -> str:
+        return (
+            f"  {label:<26} median {f['median_ms']:7.2f} ms   p95 {f['p95_ms']:7.2f} ms"
+            f"   {f['per_second']:8.1f}/s\n"
+        )
+
+    uploaded = results["upload_to_served"]
+    out = (
+        f"upload-to-served, {results['uploads']} JPEGs of 1024x768 ({uploaded['uploaded_bytes'] // 1024} KiB"
+        " uploaded), one at a time:\n" + line("through the gateway", uploaded)
+    )
+    out += (
+        f"serving one {results['image_bytes'] // 1024} KiB image, {results['requests']} requests,"
+        f" {results['concurrency']} at a time:\n"
+    )
+    out += "".join(line(LABELS[label], f) for label, f in results["serving"].items())
+    gateway, service = (results["ratios"][f"{n} / static"]["per_second"] for n in ("gateway", "service"))
+    return (
+        out + f"ratio    gateway / static x{gateway:.2f}   service / static x{service:.2f}   (per second)\n"
     )
 
 
@@ -178,4 +213,4 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=20)
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.uploads, arguments.requests, arguments.concurrency))
+    print(report(asyncio.run(measure(arguments.uploads, arguments.requests, arguments.concurrency))), end="")
