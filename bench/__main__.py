@@ -118,7 +118,7 @@ BENCHES: dict[str, Bench] = {
     "orders": Bench("order placement against the engine floor", _orders, charts.orders, markdown.orders),
     "gateway": Bench("the gateway against a direct call", _gateway, charts.gateway, markdown.gateway),
     "catalog": Bench("catalog listing, small against large", _catalog, charts.catalog, markdown.catalog),
-    "search": Bench("embedded search at three catalog sizes", _search, charts.search, markdown.search),
+    "search": Bench("embedded search against catalog size", _search, charts.search, markdown.search),
     "engine": Bench("the search engine's own query", _engine, charts.engine, markdown.engine),
     "search_platform": Bench(
         "create-to-searchable, the search API against the engine",

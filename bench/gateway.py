@@ -77,8 +77,9 @@ async def rounds(
     results: dict[str, dict[str, Any]] = {}
     for concurrency in levels:
         runs: dict[str, list[float]] = {"direct": [], "gateway": []}
-        await timed(direct, [f"/id/{rng.choice(ids)}" for _ in range(200)], concurrency)  # warm-up
-        await timed(gateway, [f"/products/id/{rng.choice(ids)}" for _ in range(200)], concurrency)
+        warm = min(200, requests)
+        await timed(direct, [f"/id/{rng.choice(ids)}" for _ in range(warm)], concurrency)  # warm-up
+        await timed(gateway, [f"/products/id/{rng.choice(ids)}" for _ in range(warm)], concurrency)
         cpu = dict.fromkeys(pids, 0.0)
         for _ in range(ROUNDS):
             chosen = [rng.choice(ids) for _ in range(requests // ROUNDS)]
