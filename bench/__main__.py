@@ -55,6 +55,7 @@ class Bench:
     run: Callable[[bool, stats.Progress], dict[str, Any]]
     chart: Callable[[dict[str, Any], Path], list[str]]
     summarize: Callable[[dict[str, Any], list[str]], str]
+    headlines: Callable[[dict[str, Any]], list[tuple[str, str]]]
 
 
 def _orders(quick: bool, progress: stats.Progress) -> dict[str, Any]:
@@ -115,18 +116,51 @@ def _images(quick: bool, progress: stats.Progress) -> dict[str, Any]:
 
 
 BENCHES: dict[str, Bench] = {
-    "orders": Bench("order placement against the engine floor", _orders, charts.orders, markdown.orders),
-    "gateway": Bench("the gateway against a direct call", _gateway, charts.gateway, markdown.gateway),
-    "catalog": Bench("catalog listing, small against large", _catalog, charts.catalog, markdown.catalog),
-    "search": Bench("embedded search against catalog size", _search, charts.search, markdown.search),
-    "engine": Bench("the search engine's own query", _engine, charts.engine, markdown.engine),
+    "orders": Bench(
+        "order placement against the engine floor",
+        _orders,
+        charts.orders,
+        markdown.orders,
+        markdown.orders_headlines,
+    ),
+    "gateway": Bench(
+        "the gateway against a direct call",
+        _gateway,
+        charts.gateway,
+        markdown.gateway,
+        markdown.gateway_headlines,
+    ),
+    "catalog": Bench(
+        "catalog listing, small against large",
+        _catalog,
+        charts.catalog,
+        markdown.catalog,
+        markdown.catalog_headlines,
+    ),
+    "search": Bench(
+        "embedded search against catalog size",
+        _search,
+        charts.search,
+        markdown.search,
+        markdown.search_headlines,
+    ),
+    "engine": Bench(
+        "the search engine's own query", _engine, charts.engine, markdown.engine, markdown.engine_headlines
+    ),
     "search_platform": Bench(
         "create-to-searchable, the search API against the engine",
         _platform_search,
         charts.search_platform,
         markdown.search_platform,
+        markdown.search_platform_headlines,
     ),
-    "images": Bench("images, gateway against a static server", _images, charts.images, markdown.images),
+    "images": Bench(
+        "images, gateway against a static server",
+        _images,
+        charts.images,
+        markdown.images,
+        markdown.images_headlines,
+    ),
 }
 
 
@@ -187,13 +221,17 @@ def run(names: Sequence[str], quick: bool, out: Path, command: str) -> dict[str,
     results["machine"]["load_average_after"] = list(os.getloadavg())
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    sections = []
+    sections, headlines = [], []
     for name, figures in results["benches"].items():
         bench = BENCHES[name]
-        pictures = [] if "error" in figures else bench.chart(figures, out)
-        body = markdown.failed(figures) if "error" in figures else bench.summarize(figures, pictures)
-        sections.append(f"## {name}: {bench.what}\n\n{body}")
-    (out / "summary.md").write_text(markdown.page(results, sections))
+        if "error" in figures:
+            sections.append(f"## {name}: {bench.what}\n\n{markdown.failed(figures)}")
+            headlines.append((name, bench.what, "failed"))
+            continue
+        pictures = bench.chart(figures, out)
+        sections.append(f"## {name}: {bench.what}\n\n{bench.summarize(figures, pictures)}")
+        headlines += [(name, what, figure) for what, figure in bench.headlines(figures)]
+    (out / "summary.md").write_text(markdown.page(results, [markdown.headlines(headlines), *sections]))
     return results
 
 

@@ -211,3 +211,118 @@ def images(figures: dict[str, Any], pictures: Sequence[str]) -> str:
         + f"\nThroughput {ratios}.\n"
         + _pictures(pictures)
     )
+
+
+# The headlines: one or two rows per bench, its main ratios, for the top of the summary and the README.
+
+
+def _range(values: Sequence[float]) -> str:
+    low, high = min(values), max(values)
+    return _x(low) if f"{low:.2f}" == f"{high:.2f}" else f"{_x(low)} to {_x(high)}"
+
+
+def orders_headlines(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    busiest = max(figures["orders"], key=int)
+    ratio = figures["ratios"][f"orders / floor, concurrency {busiest}"]
+    real, floor = figures["orders"][busiest], figures["floor"][busiest]
+    rows.append(
+        (
+            f"order saga throughput against a no-op workflow of 3 activities, {busiest} clients",
+            f"{_x(ratio['per_second'])} ({real['per_second']:.1f} against {floor['per_second']:.1f}/s)",
+        )
+    )
+    if "1" in figures["orders"]:
+        alone = figures["orders"]["1"]["median_ms"]
+        rows.append(
+            (
+                "uncontended `POST /orders` (card), p50",
+                f"{alone:.0f} ms (the floor: {figures['floor']['1']['median_ms']:.0f} ms)",
+            )
+        )
+    if len(figures["items"]) > 1:
+        lines = sorted(figures["items"], key=int)
+        first, last = figures["items"][lines[0]], figures["items"][lines[-1]]
+        rows.append(
+            (
+                f"`POST /orders` of {lines[-1]} lines against {lines[0]}, p50",
+                f"{_x(last['median_ms'] / first['median_ms'])}"
+                f" ({last['median_ms']:.0f} against {first['median_ms']:.0f} ms)",
+            )
+        )
+    return rows
+
+
+def gateway_headlines(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    levels = figures["levels"]
+    return [
+        (
+            "gateway against a direct product read, median",
+            ", ".join(f"{_x(level['ratio']['median_ms'])} at {clients}" for clients, level in levels.items()),
+        )
+    ]
+
+
+def catalog_headlines(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for database, found in figures["databases"].items():
+        ((name, ratios),) = found["ratios"].items()
+        listing = [
+            r["median_ms"] for scenario, r in ratios.items() if not scenario.startswith(("text", "read"))
+        ]
+        rows.append(
+            (f"catalog listing, {name} products, p50, {database}", f"{_range(listing)} over the hot queries")
+        )
+    return rows
+
+
+def search_headlines(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    ((name, ratios),) = figures["ratios"].items()
+    text = [r["median_ms"] for scenario, r in ratios.items() if scenario.startswith("text")]
+    other = [r["median_ms"] for scenario, r in ratios.items() if not scenario.startswith("text")]
+    return [
+        (
+            f"embedded search, {name} products, p50",
+            f"text {_range(text)}; filters, facets, suggest {_range(other)}",
+        )
+    ]
+
+
+def engine_headlines(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for engine, found in figures["engines"].items():
+        typical = [
+            f"{size['requests'][next(iter(size['requests']))]['median_ms']:.1f} ms at {n}"
+            for n, size in found["sizes"].items()
+        ]
+        rows.append((f"{engine} engine's own query, a text search with facets, median", ", ".join(typical)))
+    return rows
+
+
+def search_platform_headlines(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    sizes = figures["sizes"]
+    fresh = " / ".join(f"{size['create_to_searchable']['p99_ms'] / 1000:.2f}" for size in sizes.values())
+    ratios = [r["ratio"]["median_ms"] for size in sizes.values() for r in size["requests"].values()]
+    return [
+        (
+            f"create-to-searchable through the gateway, p99, {' / '.join(sizes)} products",
+            f"{fresh} s ({figures['engine']})",
+        ),
+        (f"search API against the engine's own query, median, {figures['engine']}", _range(ratios)),
+    ]
+
+
+def images_headlines(figures: dict[str, Any]) -> list[tuple[str, str]]:
+    gateway, service = (figures["ratios"][f"{n} / static"]["per_second"] for n in ("gateway", "service"))
+    return [
+        (
+            "serving an image, throughput against a static file server",
+            f"gateway {_x(gateway)}, images service {_x(service)}",
+        ),
+        ("upload-to-served through the gateway, p50", f"{figures['upload_to_served']['median_ms']:.0f} ms"),
+    ]
+
+
+def headlines(rows: Sequence[tuple[str, str, str]]) -> str:
+    """The table of (bench, what, figure) rows."""
+    return _table(["bench", "what", "figure"], rows)
