@@ -61,13 +61,13 @@ class Bench:
 def _orders(quick: bool, progress: stats.Progress) -> dict[str, Any]:
     if quick:
         return asyncio.run(orders.measure(6, (1, 2), (1, 3), 3, progress=progress))
-    return asyncio.run(orders.measure(80, (1, 4, 10), (1, 5, 10), 20, progress=progress))
+    return asyncio.run(orders.measure(60, (1, 4, 10), (1, 5, 10), 15, progress=progress))
 
 
 def _gateway(quick: bool, progress: stats.Progress) -> dict[str, Any]:
     if quick:
         return gateway.measure(80, 200, (1, 4), progress=progress)
-    return gateway.measure(1000, 1000, (1, 8, 32), progress=progress)
+    return gateway.measure(600, 1000, (1, 8, 32), progress=progress)
 
 
 def _databases() -> tuple[str, ...]:
@@ -77,18 +77,18 @@ def _databases() -> tuple[str, ...]:
 def _catalog(quick: bool, progress: stats.Progress) -> dict[str, Any]:
     if quick:
         return products_read.measure((200, 1000), ("sqlite",), 10, progress=progress)
-    return products_read.measure((1000, 100_000), _databases(), 100, progress=progress)
+    return products_read.measure((1000, 100_000), _databases(), 50, progress=progress)
 
 
 def _search(quick: bool, progress: stats.Progress) -> dict[str, Any]:
     if quick:
         return search.measure((100, 500), 10, progress=progress)
-    return search.measure((1000, 10_000, 100_000), 100, progress=progress)
+    return search.measure((1000, 10_000, 100_000), 50, progress=progress)
 
 
 def _engine(quick: bool, progress: stats.Progress) -> dict[str, Any]:
     """The embedded engine in a scratch file, and Elasticsearch too when its test URL is set."""
-    sizes, requests = ((100, 500), 10) if quick else ((1000, 10_000), 200)
+    sizes, requests = ((100, 500), 10) if quick else ((1000, 10_000), 100)
     engines: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-engine-") as folder:
         url = f"sqlite:///{Path(folder) / 'search.db'}"
@@ -105,14 +105,14 @@ def _platform_search(quick: bool, progress: stats.Progress) -> dict[str, Any]:
             search_platform.measure(sizes=(100, 500), products=3, requests=10, progress=progress)
         )
     return asyncio.run(
-        search_platform.measure(sizes=(1000, 10_000, 100_000), products=20, requests=100, progress=progress)
+        search_platform.measure(sizes=(1000, 10_000), products=15, requests=50, progress=progress)
     )
 
 
 def _images(quick: bool, progress: stats.Progress) -> dict[str, Any]:
     if quick:
         return asyncio.run(images.measure(3, 60, 4, progress))
-    return asyncio.run(images.measure(20, 1000, 20, progress))
+    return asyncio.run(images.measure(15, 600, 20, progress))
 
 
 BENCHES: dict[str, Bench] = {
