@@ -145,25 +145,26 @@ def gateway(figures: dict[str, Any], out: Path) -> list[str]:
     return [_save(figure, out, "gateway_concurrency.png")]
 
 
+def _medians_by_size(axes: Axes, by_size: Mapping[str, Mapping[str, dict[str, float]]], title: str) -> None:
+    """One line a request (those measured at every size) of its median against the catalog's size."""
+    names = [n for n in next(iter(by_size.values())) if all(n in found for found in by_size.values())]
+    series = {name: [found[name]["median_ms"] for found in by_size.values()] for name in names}
+    _plot(axes, _keys(by_size), series, title=title, xlabel="products", log=True)
+    axes.legend(fontsize="xx-small")
+
+
 def catalog(figures: dict[str, Any], out: Path) -> list[str]:
     databases = figures["databases"]
     figure, axes = _figure(len(databases))
     for ax, (database, found) in zip(axes, databases.items(), strict=True):
-        sizes = found["sizes"]
-        names = [n for n in next(iter(sizes.values())) if all(n in s for s in sizes.values())]
-        series = {name: [by_name[name]["median_ms"] for by_name in sizes.values()] for name in names}
-        _plot(ax, _keys(sizes), series, title=f"listing median, {database}", xlabel="products", log=True)
-        ax.legend(fontsize="xx-small", ncol=1)
+        _medians_by_size(ax, found["sizes"], f"listing median, {database}")
     return [_save(figure, out, "catalog_size.png")]
 
 
 def search(figures: dict[str, Any], out: Path) -> list[str]:
-    sizes = figures["sizes"]
-    names = list(next(iter(sizes.values()))["scenarios"])
-    series = {name: [size["scenarios"][name]["median_ms"] for size in sizes.values()] for name in names}
     figure, (axes,) = _figure()
-    _plot(axes, _keys(sizes), series, title="embedded search, median", xlabel="products", log=True)
-    axes.legend(fontsize="xx-small")
+    by_size = {n: size["scenarios"] for n, size in figures["sizes"].items()}
+    _medians_by_size(axes, by_size, "embedded search, median")
     return [_save(figure, out, "search_size.png")]
 
 
@@ -171,13 +172,8 @@ def engine(figures: dict[str, Any], out: Path) -> list[str]:
     engines = figures["engines"]
     figure, axes = _figure(len(engines))
     for ax, (name, found) in zip(axes, engines.items(), strict=True):
-        sizes = found["sizes"]
-        requests = list(next(iter(sizes.values()))["requests"])
-        series = {r: [size["requests"][r]["median_ms"] for size in sizes.values()] for r in requests}
-        _plot(
-            ax, _keys(sizes), series, title=f"{name} engine's own query, median", xlabel="products", log=True
-        )
-        ax.legend(fontsize="xx-small")
+        by_size = {n: size["requests"] for n, size in found["sizes"].items()}
+        _medians_by_size(ax, by_size, f"{name} engine's own query, median")
     return [_save(figure, out, "engine_size.png")]
 
 

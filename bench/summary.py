@@ -104,44 +104,41 @@ def gateway(figures: dict[str, Any], pictures: Sequence[str]) -> str:
     )
 
 
+def _by_size(
+    by_size: dict[str, dict[str, dict[str, float]]], ratios: dict[str, dict[str, float]], tail: str, name: str
+) -> str:
+    """A row a scenario: its median at each size, then the ratio named `name` of its median and its `tail`
+    (p95 or p99).
+    """
+    sizes = list(by_size)
+    header = ["scenario", *(f"{s} median ms" for s in sizes), f"{name} median", tail]
+    rows = [
+        [
+            scenario,
+            *(by_size[s][scenario]["median_ms"] for s in sizes),
+            _x(r["median_ms"]),
+            _x(r[f"{tail}_ms"]),
+        ]
+        for scenario, r in ratios.items()
+    ]
+    return _table(header, rows)
+
+
 def catalog(figures: dict[str, Any], pictures: Sequence[str]) -> str:
     out = ""
     for database, found in figures["databases"].items():
-        (ratio_name, ratios), sizes = next(iter(found["ratios"].items())), list(found["sizes"])
-        header = ["scenario", *(f"{s} median ms" for s in sizes), f"{ratio_name} median", "p99"]
-        rows = [
-            [
-                name,
-                *(found["sizes"][s][name]["median_ms"] for s in sizes),
-                _x(r["median_ms"]),
-                _x(r["p99_ms"]),
-            ]
-            for name, r in ratios.items()
-        ]
-        out += (
-            f"{database}, {figures['requests']} requests a scenario and size:\n\n"
-            + _table(header, rows)
-            + "\n"
-        )
+        ((name, ratios),) = found["ratios"].items()
+        out += f"{database}, {figures['requests']} requests a scenario and size:\n\n"
+        out += _by_size(found["sizes"], ratios, "p99", name) + "\n"
     return out + _pictures(pictures)
 
 
 def search(figures: dict[str, Any], pictures: Sequence[str]) -> str:
-    sizes = list(figures["sizes"])
-    (ratio_name, ratios) = next(iter(figures["ratios"].items()))
-    header = ["scenario", *(f"{s} p50 ms" for s in sizes), f"{ratio_name} p50", "p95"]
-    rows = [
-        [
-            name,
-            *(figures["sizes"][s]["scenarios"][name]["median_ms"] for s in sizes),
-            _x(r["median_ms"]),
-            _x(r["p95_ms"]),
-        ]
-        for name, r in ratios.items()
-    ]
+    ((name, ratios),) = figures["ratios"].items()
+    by_size = {n: size["scenarios"] for n, size in figures["sizes"].items()}
     return (
         f"In process, {figures['requests']} queries a scenario and size.\n\n"
-        + _table(header, rows)
+        + _by_size(by_size, ratios, "p95", name)
         + _pictures(pictures)
     )
 
