@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         "infra", help="the real servers on this machine: up | down | status | env | logs"
     ).add_argument("action", nargs=argparse.REMAINDER)
     commands.add_parser(
-        "serve", help="one service: auth, products, images, search, carts, orders, stats or gateway"
+        "serve", help="one service: auth, products, images, search, carts, orders, stats, reviews or gateway"
     ).add_argument("service")
     commands.add_parser("worker", help="the Temporal worker of one task queue").add_argument("queue")
     commands.add_parser(

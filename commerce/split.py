@@ -46,7 +46,7 @@ from workflows import sync_product
 
 log = logging.getLogger("commerce")
 
-READY_SECONDS = 240.0  # children's start to their first answers: eleven Pythons importing on a busy machine
+READY_SECONDS = 240.0  # children's start to their first answers: twelve Pythons importing on a busy machine
 STOP_GRACE = 10.0  # SIGTERM to SIGKILL
 CRASH_LIMIT, CRASH_WINDOW = 3, 60.0  # deaths of one child within the window that stop the platform
 POLL = 0.1

@@ -45,6 +45,8 @@ INVALID_RETURN_TRANSITION = "InvalidReturnTransition"
 
 STATUS_REPORT_PATH = "/internal/orders/{orderId}/status"
 RETURN_SETTLED_PATH = "/internal/returns/{returnId}/settled"
+# GET ?userId=&productId= -> {"verified": bool}: whether the user has a DELIVERED order holding the product
+VERIFIED_PURCHASE_PATH = "/internal/purchases/verified"
 
 
 class OrderStatus(StrEnum):
@@ -170,6 +172,20 @@ class ReturnSettled(Schema):
         default=None, pattern=r"^\d{1,10}\.\d{2}$", description="in the base currency; null: nothing refunded"
     )
     refund_id: str | None = Field(default=None, max_length=100)
+
+
+class PurchasesClient:
+    """The orders service as the reviews service asks it whether a reviewer received the product."""
+
+    def __init__(self, http: ServiceClient) -> None:
+        self._http = http
+
+    async def verified(self, user_id: str, product_id: str) -> bool:
+        """Whether the user has a delivered order holding the product; `Unavailable` if orders cannot say."""
+        body = await self._http.get(
+            VERIFIED_PURCHASE_PATH, params={"userId": user_id, "productId": product_id}
+        )
+        return isinstance(body, dict) and body.get("verified") is True
 
 
 class OrdersClient:

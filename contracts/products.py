@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -104,6 +104,32 @@ def release_key(order_id: str, variant_id: str) -> str:
 
 def restock_key(return_id: str, order_item_id: str) -> str:
     return f"return-{return_id}-{order_item_id}"
+
+
+def copy_fields(document: dict[str, Any]) -> dict[str, Any]:
+    """What a service showing products keeps of a PRODUCT_CREATED / _UPDATED document: its names (every
+    language), SKU and primary image.
+    """
+    name = document.get("name")
+    return {
+        "name": name if isinstance(name, dict) else {"en": str(name or "")},
+        "sku": document.get("sku") or "",
+        "image_url": document.get("primaryImageUrl"),
+    }
+
+
+def document_version(document: dict[str, Any]) -> int | None:
+    """A document's version when its envelope has none: its `updatedAt` in microseconds (the catalog bumps
+    it with every change of the product, its variants or its images).
+    """
+    moment = document.get("updatedAt")
+    if not isinstance(moment, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return int(parsed.replace(tzinfo=parsed.tzinfo or UTC).timestamp() * 1_000_000)
 
 
 class ProductsClient:

@@ -14,6 +14,7 @@ READ_IMAGE_USES = "products:read-image-uses"  # which products show an image (be
 CHECK_IMAGES = "images:check"  # whether an image is stored (before attaching it to a product)
 # orders
 REPORT_ORDER_STATUS = "orders:report-status"  # the saga moves an order along (paid, failed, ...)
+VERIFY_PURCHASE = "orders:verify-purchase"  # whether a customer received a product (a review's badge)
 # carts
 USE_ANY_CART = "carts:use-any"  # read and empty a user's cart (placing and completing an order)
 # search
@@ -29,7 +30,9 @@ SERVICE_SCOPES: dict[str, frozenset[str]] = {
     "orders": frozenset({READ_VARIANTS, ADJUST_STOCK, REPORT_ORDER_STATUS, USE_ANY_CART}),
     "catalog": frozenset({READ_CATALOG, WRITE_INDEX}),
     "search": frozenset({READ_CATALOG}),
+    "reviews": frozenset({VERIFY_PURCHASE}),
     "cli": frozenset({REINDEX, RESYNC_USERS}),
 }
-"""Service identity -> scopes: the services that call others (carts, products, images, orders, search), the
-workers (`catalog`; the orders worker calls as `orders`) and the operator's command line (`cli`)."""
+"""Service identity -> scopes: the services that call others (carts, products, images, orders, search,
+reviews), the workers (`catalog`; the orders worker calls as `orders`) and the operator's command line
+(`cli`)."""

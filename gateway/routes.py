@@ -10,6 +10,7 @@ ROUTES: dict[str, str] = {
     "carts": "carts",
     "orders": "orders",
     "stats": "stats",
+    "reviews": "reviews",
 }
 
 # Service-to-service routes: never reachable from outside, whatever the caller holds.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Smoke tests of a deployed platform, through the gateway only: health, register + login, an image uploaded
 # and fetched (304 on a repeat), list products, search finds one, a guest order in EUR, statistics refused
-# to anyone but staff. Used by the Jenkinsfile and `setup.sh smoke`; works against docker compose and
-# `commerce dev` too.
+# to anyone but staff, reviews readable by anyone and written only with a token. Used by the Jenkinsfile
+# and `setup.sh smoke`; works against docker compose and `commerce dev` too.
 # Then Prometheus has scraped the order's metrics, the mailbox holds the new user's welcome and order mails,
 # and Jaeger holds the order's trace, from the gateway to the orders worker's saga. Last, the end-to-end
 # scenario set (tests/scenarios/) plays against the same gateway: `python -m tests.scenarios --url`, run
@@ -128,6 +128,13 @@ request GET /stats/kpis
 request GET /stats/kpis "" "authorization: Bearer $token"
 [ "$status" = 403 ] || fail "GET /stats/kpis as a customer answered $status, not 403"
 echo "ok   GET /stats/kpis (401 anonymous, 403 customer)"
+
+# Reviews are public to read; writing one takes a customer's token (answered by the reviews service).
+request GET "/reviews?limit=1"
+[ "$status" = 200 ] || fail "GET /reviews answered $status"
+request POST /reviews '{"productId": "none", "rating": 5, "comment": "Great"}'
+[ "$status" = 401 ] || fail "POST /reviews without a token answered $status, not 401"
+echo "ok   GET /reviews, POST /reviews (401 anonymous)"
 
 request GET /orders/metrics
 [ "$status" = 404 ] || fail "GET /orders/metrics through the gateway answered $status, not 404"

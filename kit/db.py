@@ -72,6 +72,16 @@ def service_registry(*shared: type[SQLModel]) -> registry:
     return tables
 
 
+def insert(session: AsyncSession, model: type[Any]) -> Any:
+    """An INSERT of `model` in the session's dialect, for its `on_conflict_do_nothing` / `_do_update`
+    (PostgreSQL and SQLite spell an upsert alike, but each through its own dialect's construct).
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
+
+
 def open_engine(url: str) -> AsyncEngine:
     """An engine tuned for its backend: SQLite gets WAL, a busy timeout and foreign keys."""
     parsed = make_url(url)

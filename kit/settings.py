@@ -21,10 +21,11 @@ DEFAULT_PORTS: dict[str, int] = {
     "search": 3005,
     "carts": 3006,
     "orders": 3007,
+    "reviews": 3008,
     "stats": 3010,
 }
-SERVICES: tuple[str, ...] = ("auth", "products", "images", "search", "carts", "orders", "stats")
-DATABASE_SERVICES: tuple[str, ...] = ("auth", "products", "orders", "stats")
+SERVICES: tuple[str, ...] = ("auth", "products", "images", "search", "carts", "orders", "stats", "reviews")
+DATABASE_SERVICES: tuple[str, ...] = ("auth", "products", "orders", "stats", "reviews")
 
 
 class RateLimit(BaseModel):

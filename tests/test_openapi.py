@@ -22,6 +22,7 @@ from apis.carts.app import create_app as carts
 from apis.images.app import create_app as images
 from apis.orders.app import create_app as orders
 from apis.products.app import create_app as products
+from apis.reviews.app import create_app as reviews
 from apis.search.app import create_app as search
 from apis.stats.app import create_app as stats
 from contracts.currencies import AMOUNT_SENT_PATTERN
@@ -40,6 +41,7 @@ SERVICES: dict[str, Callable[[Settings], FastAPI]] = {
     "products": products,
     "search": search,
     "stats": stats,
+    "reviews": reviews,
     "gateway": gateway,
 }
 ERROR = {"$ref": "#/components/schemas/Error"}

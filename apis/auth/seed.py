@@ -1,6 +1,6 @@
-"""The seed, run at every start: the seed's 28 permissions (and ours, `read:stats`, `rebuild:stats`), its 5
-roles and the first administrator are created or completed, never wiped (the seed service deleted every
-user at each start).
+"""The seed, run at every start: the seed's 28 permissions (and ours, `read:stats`, `rebuild:stats`,
+`moderate:review`), its 5 roles and the first administrator are created or completed, never wiped (the seed
+service deleted every user at each start).
 
 Each seed step is recorded in `seed_steps` and applied once, so an operator's later change (a permission
 taken from Supervisor, the Auditor role deleted) stays. Two invariants are restored at every start: the
@@ -22,7 +22,7 @@ from apis.auth.passwords import Passwords
 from apis.auth.reads import ADMIN
 from apis.auth.service.roles import FOUNDATIONAL
 from contracts import auth as events
-from contracts import stats
+from contracts import reviews, stats
 from kit import db
 from kit.auth.secrets import InsecureConfiguration
 from kit.outbox import record_event
@@ -53,15 +53,16 @@ PERMISSIONS: dict[str, str] = {
     "create:order": "Place orders",
     "read:returns": "View return requests",
     "write:returns": "Handle return requests",
-    "read:review": "View reviews",
-    "write:review": "Write reviews",
-    "delete:review": "Delete reviews",
+    reviews.READ_REVIEW: "View reviews",
+    reviews.WRITE_REVIEW: "Write reviews",
+    reviews.DELETE_REVIEW: "Delete reviews",
     "read:currency": "View currencies",
     "write:currency": "Manage currencies and rates",
     "read:promotion": "View promotions",
     "write:promotion": "Manage promotions",
     stats.READ_STATS: "View the sales statistics",
     stats.REBUILD_STATS: "Rebuild the statistics from the event stream",
+    reviews.MODERATE_REVIEW: "Delete any customer's review",
 }
 
 ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -77,6 +78,7 @@ ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
             "update:order",
             "adjust:stock",
             stats.READ_STATS,
+            reviews.MODERATE_REVIEW,
         ),
     ),
     "Support": ("Provides technical assistance.", ("read:user", "read:order")),
@@ -94,7 +96,7 @@ ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "Customer": (
         "Customer role with permissions to browse and purchase.",
-        ("read:my-orders", "create:order", "read:review", "write:review", "delete:review"),
+        ("read:my-orders", "create:order", reviews.READ_REVIEW, reviews.WRITE_REVIEW, reviews.DELETE_REVIEW),
     ),
 }
 

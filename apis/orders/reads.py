@@ -198,3 +198,18 @@ def _read(
             "return_requests": return_requests,
         }
     )
+
+
+async def delivered_to(session: AsyncSession, user_id: str, product_id: str) -> bool:
+    """Whether the user has a delivered order holding the product: what makes a review a verified purchase."""
+    found = await session.execute(
+        sa.select(col(OrderItem.id))
+        .join(Order, col(Order.id) == col(OrderItem.order_id))
+        .where(
+            col(Order.user_id) == user_id,
+            col(Order.status) == OrderStatus.DELIVERED,
+            col(OrderItem.product_id) == product_id,
+        )
+        .limit(1)
+    )
+    return found.first() is not None

@@ -24,7 +24,14 @@ from apis.orders.schemas import (
 )
 from contracts import scopes
 from contracts.currencies import CURRENCY_HEADER, requested
-from contracts.orders import FINAL, STATUS_REPORT_PATH, OrderStatus, PaymentMethod, SagaReport
+from contracts.orders import (
+    FINAL,
+    STATUS_REPORT_PATH,
+    VERIFIED_PURCHASE_PATH,
+    OrderStatus,
+    PaymentMethod,
+    SagaReport,
+)
 from kit.auth.callers import OptionalUser, require_permission, require_scope
 from kit.auth.principal import Principal
 from kit.outbox import start_workflow
@@ -232,6 +239,17 @@ async def saga_transition(
     await service.saga_report(session, order_id, data)
     state.settlements.changed(order_id)  # committed: a request waiting here for the order answers now
     return Response(status_code=204)
+
+
+@router.get(VERIFIED_PURCHASE_PATH, include_in_schema=False)
+async def verified_purchase(
+    session: SessionDep,
+    _caller: Annotated[Principal, require_scope(scopes.VERIFY_PURCHASE)],
+    user_id: Annotated[str, Query(alias="userId", min_length=1, max_length=100)],
+    product_id: Annotated[str, Query(alias="productId", min_length=1, max_length=100)],
+) -> dict[str, bool]:
+    """The reviews service asks whether a reviewer received the product (a delivered order holding it)."""
+    return {"verified": await reads.delivered_to(session, user_id, product_id)}
 
 
 def _accepted(accepted: OrderAccepted) -> JSONResponse:

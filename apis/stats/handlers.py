@@ -23,13 +23,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from apis.stats.models import CountedOrder, Customer, DailyFigures, HandledEvent, VariantSales
 from contracts import auth, orders
 from contracts.stats import GROUP
+from kit import db
 from kit.bus import Event, EventBus
 from kit.db import now
 
@@ -37,9 +37,7 @@ TOPICS = (auth.AUTH_EVENTS, orders.ORDER_EVENTS)
 WITHDRAWING = frozenset({orders.ORDER_CANCELLED, orders.ORDER_FAILED})
 
 
-def _insert(session: AsyncSession, model: type[Any]) -> Any:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
+_insert = db.insert
 
 
 async def _first(session: AsyncSession, model: type[Any], values: dict[str, Any], key: str) -> bool:

@@ -1,9 +1,9 @@
-"""The authorization matrix of the products, images, search, carts, orders and stats services: every route,
-called by anonymous, a customer, another customer, each staff role of the seed, admin and each service
+"""The authorization matrix of the products, images, search, carts, orders, stats and reviews services: every
+route, called by anonymous, a customer, another customer, each staff role of the seed, admin and each service
 identity, admits exactly the callers of its row; a refused caller gets 401 (anonymous) or 403 before any
-validation, or 404 when the route hides someone else's cart or order. Each row's guard is also checked
-against the dependency the route declares, and a route without a row fails. The auth service has its own
-matrix (tests/apis/auth/test_authorization.py), on accounts it stores itself.
+validation, or 404 when the route hides someone else's cart or order (a review is public: a 403). Each row's
+guard is also checked against the dependency the route declares, and a route without a row fails. The auth
+service has its own matrix (tests/apis/auth/test_authorization.py), on accounts it stores itself.
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ from apis.images.app import create_app as create_images
 from apis.orders.app import create_app as create_orders
 from apis.orders.models import Order, ReturnRequest
 from apis.products.app import create_app as create_products
+from apis.reviews.app import create_app as create_reviews
+from apis.reviews.models import ProductCopy, Review
 from apis.search.app import create_app as create_search
 from apis.stats.app import create_app as create_stats
-from contracts import scopes, stats
+from contracts import reviews, scopes, stats
 from contracts.orders import OrderStatus, PaymentMethod
 from contracts.scopes import SERVICE_SCOPES
 from kit import db
@@ -88,6 +90,7 @@ class Row:
     owned: str = ""  # "cart", "order", "return_request": the path names one of the customer's, refused as 404
     body: dict[str, Any] | None = None  # when a refused caller is only told after validation
     upstream: bool = False  # an admitted call goes on to another service: 503 UpstreamUnavailable here
+    hidden: bool = True  # False: another's owned resource is public (a review), refused as 403 all the same
 
     def __str__(self) -> str:
         return f"{self.service} {self.method} {self.path}"
@@ -104,6 +107,7 @@ ORDER_CANCELLERS = frozenset({"customer", *holders("update:order"), *identities(
 RETURN_READERS = frozenset({"customer", *holders("read:returns")})
 RETURN_COMMENTERS = frozenset({"customer", *holders("write:returns")})
 COMMENT = {"commentText": "Is the box needed?"}
+REVIEW_DELETERS = frozenset({"customer", *holders(reviews.MODERATE_REVIEW)})
 STOCK_ADJUSTERS = holders("adjust:stock") | identities(scopes.ADJUST_STOCK)
 ADJUSTMENT = {"changeQuantity": 1, "type": "ADJUSTMENT"}
 LINE = {"variantId": "v1", "quantity": 1}
@@ -197,10 +201,26 @@ MATRIX = [
     Row("orders", "POST", "/{orderId}/cancel", "public", ORDER_CANCELLERS, "order"),
     Row("orders", "PUT", "/{orderId}/status", "perm:update:order"),
     Row("orders", "POST", "/internal/orders/{orderId}/status", f"scope:{scopes.REPORT_ORDER_STATUS}"),
+    Row("orders", "GET", "/internal/purchases/verified", f"scope:{scopes.VERIFY_PURCHASE}"),
     Row("stats", "GET", "/kpis", f"perm:{stats.READ_STATS}"),
     Row("stats", "GET", "/revenue/time-series", f"perm:{stats.READ_STATS}"),
     Row("stats", "GET", "/products/top-selling", f"perm:{stats.READ_STATS}"),
     Row("stats", "POST", "/admin/rebuild", f"perm:{stats.REBUILD_STATS}"),
+    Row("reviews", "GET", "/product/{productId}", "public"),
+    Row("reviews", "GET", "/", "public"),
+    Row("reviews", "POST", "/", f"perm:{reviews.WRITE_REVIEW}"),
+    Row("reviews", "GET", "/my-reviews", f"perm:{reviews.READ_REVIEW}"),
+    Row(
+        "reviews",
+        "PUT",
+        "/{reviewId}",
+        f"perm:{reviews.WRITE_REVIEW}",
+        frozenset({"customer"}),
+        "review",
+        {"rating": 4},
+        hidden=False,
+    ),
+    Row("reviews", "DELETE", "/{reviewId}", "user", REVIEW_DELETERS, "review", hidden=False),
 ]
 APPS: dict[str, Callable[[Settings], FastAPI]] = {
     "products": create_products,
@@ -209,6 +229,7 @@ APPS: dict[str, Callable[[Settings], FastAPI]] = {
     "carts": create_carts,
     "orders": create_orders,
     "stats": create_stats,
+    "reviews": create_reviews,
 }
 # /metrics too: Prometheus scrapes it on the service's own port, and the gateway never forwards it.
 UNGUARDED = {"/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -293,8 +314,18 @@ class Owned:
         await self._store(request)
         return {"returnId": request.id}
 
-    async def _store(self, row: Order | ReturnRequest) -> None:
-        engine = db.open_engine(self.settings.for_service("orders").service_database_url)
+    async def review(self) -> dict[str, str]:
+        """A review of the customer's, of a product the reviews service knows."""
+        product = ProductCopy(id=str(uuid.uuid4()), name={"en": "Shoe"}, sku=f"SKU-{uuid.uuid4().hex[:8]}")
+        await self._store(product, "reviews")
+        review = Review(user_id=user_id("customer"), product_id=product.id, rating=3, comment="Fine")
+        await self._store(review, "reviews")
+        return {"reviewId": review.id}
+
+    async def _store(
+        self, row: Order | ReturnRequest | Review | ProductCopy, service: str = "orders"
+    ) -> None:
+        engine = db.open_engine(self.settings.for_service(service).service_database_url)
         try:
             async with db.session_factory(engine)() as session:
                 session.add(row)
@@ -304,7 +335,7 @@ class Owned:
 
 
 def refusal(row: Row, caller: str) -> int:
-    if row.owned:
+    if row.owned and row.hidden:
         return 404
     return 401 if caller == "anonymous" else 403
 

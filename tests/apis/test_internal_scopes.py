@@ -32,7 +32,7 @@ from kit.settings import Settings
 from tests.apis.products.conftest import Tokens
 from tests.support import asgi_client, embedded_settings
 
-IDENTITIES = ("carts", "products", "images", "orders", "catalog", "search", "cli")
+IDENTITIES = ("carts", "products", "images", "orders", "catalog", "search", "reviews", "cli")
 CALLERS = (*IDENTITIES, "admin")
 VARIANT = str(uuid.uuid4())
 
@@ -46,6 +46,7 @@ MATRIX: list[tuple[str, str, str, set[str]]] = [
     ("products", "POST", products.STOCK_ADJUST_PATH, {"orders", "admin"}),  # staff with adjust:stock too
     ("orders", "POST", orders.STATUS_REPORT_PATH, {"orders"}),
     ("orders", "POST", orders.RETURN_SETTLED_PATH, {"orders"}),
+    ("orders", "GET", orders.VERIFIED_PURCHASE_PATH, {"reviews"}),
     ("search", "POST", search.INDEX_PATH, {"catalog"}),
     ("search", "POST", search.DELETE_PATH, {"catalog"}),
     ("search", "POST", search.RECONCILE_PATH, {"catalog"}),

@@ -14,11 +14,12 @@ from sqlmodel import Field, SQLModel
 from apis.auth import models as auth
 from apis.orders import models as orders
 from apis.products import models as products
+from apis.reviews import models as reviews
 from apis.stats import models as stats
 from kit import db
 from kit.outbox import OutboxMessage
 
-SERVICES = {"auth": auth, "orders": orders, "products": products, "stats": stats}
+SERVICES = {"auth": auth, "orders": orders, "products": products, "stats": stats, "reviews": reviews}
 
 
 def test_no_table_is_on_the_shared_sqlmodel_metadata() -> None:

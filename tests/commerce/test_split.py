@@ -24,6 +24,7 @@ CHILDREN = {
     "carts",
     "orders",
     "stats",
+    "reviews",
     "gateway",
     "worker-users",
     "worker-orders",

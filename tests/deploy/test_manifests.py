@@ -110,6 +110,7 @@ CALLS_AS = {
     "images": "images",
     "orders": "orders",
     "search": "search",
+    "reviews": "reviews",
     "worker-catalog": "catalog",
     "worker-orders": "orders",
 }

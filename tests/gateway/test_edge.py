@@ -291,6 +291,6 @@ async def test_health_reports_each_upstream(gateway: httpx.AsyncClient) -> None:
     response = await gateway.get("/health")
     assert response.status_code == 200
     upstreams = response.json()["upstreams"]
-    assert set(upstreams) == {"auth", "products", "images", "search", "carts", "orders", "stats"}
+    assert set(upstreams) == {"auth", "products", "images", "search", "carts", "orders", "stats", "reviews"}
     assert upstreams["products"] == "UP"
     assert upstreams["images"].startswith("DOWN")

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -22,6 +21,7 @@ from apis.products import reads
 from apis.products.errors import UnknownImage
 from apis.products.models import ImageLock, Product, ProductImage
 from contracts.images import ImagesClient, image_name
+from kit import db
 from kit.db import commit
 
 
@@ -37,8 +37,7 @@ async def _lock(session: AsyncSession, names: Iterable[str]) -> None:
     rows = [{"name": name} for name in sorted(set(names))]  # one order: no deadlock between two lockers
     if not rows:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(ImageLock).values(rows)
+    insert = db.insert(session, ImageLock).values(rows)
     upsert = insert.on_conflict_do_update(index_elements=["name"], set_={"name": insert.excluded.name})
     await session.execute(upsert)
 

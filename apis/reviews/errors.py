@@ -1,0 +1,46 @@
+"""The reviews service's refusals, in the seed's words where it had some."""
+
+from __future__ import annotations
+
+from contracts import reviews
+from kit.errors import Conflict, Forbidden, NotFound, Unavailable
+
+
+class ReviewNotFound(NotFound):
+    default_code = reviews.REVIEW_NOT_FOUND
+
+    def __init__(self, review_id: str) -> None:
+        super().__init__("Review not found.", details=[{"reviewId": review_id}])
+
+
+class ProductNotFound(NotFound):
+    default_code = "ProductNotFound"
+
+    def __init__(self, product_id: str) -> None:
+        super().__init__("Product not found.", details=[{"productId": product_id}])
+
+
+class ReviewExists(Conflict):
+    default_code = reviews.REVIEW_EXISTS
+
+    def __init__(self, product_id: str) -> None:
+        super().__init__("You have already reviewed this product.", details=[{"productId": product_id}])
+
+
+class NotYourReview(Forbidden):
+    default_code = reviews.NOT_YOUR_REVIEW
+
+    def __init__(self, action: str) -> None:
+        super().__init__(f"Forbidden: You can only {action} your own reviews.")
+
+
+class OrdersUnavailable(Unavailable):
+    """The orders service could not say whether the reviewer received the product: nothing was written."""
+
+    default_code = reviews.ORDERS_UNAVAILABLE
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The orders service cannot confirm your purchase right now; nothing was saved, please try again.",
+            headers={"Retry-After": "5"},
+        )
