@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -31,8 +31,14 @@ USER_DELETED = "USER_DELETED"
 USER_INVITED = "USER_INVITED"
 
 
+# The languages a user may choose (kit.localisation.LANGUAGES): their mails are written in it.
+Language = Literal["en", "fr", "ar"]
+
+
 class UserProfile(BaseModel):
-    """The payload of USER_CREATED, USER_UPDATED and USER_INVITED: `{id, name, email, profileImage}`."""
+    """The payload of USER_CREATED, USER_UPDATED and USER_INVITED: `{id, name, email, profileImage,
+    language}` (`language` is ours: null in an event published before users had one).
+    """
 
     model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
 
@@ -40,6 +46,7 @@ class UserProfile(BaseModel):
     name: str
     email: str
     profile_image: str | None = None
+    language: Language | None = None
 
 
 def user_event(

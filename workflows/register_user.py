@@ -14,11 +14,14 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, ConfigDict
 
     from activities.users import PublishUserEvent, UserActivities
-    from contracts.auth import USER_CREATED, UserProfile
+    from contracts.auth import USER_CREATED, Language, UserProfile
     from kit.outbox import WorkflowStart
 
 WORKFLOW = "RegisterUserWorkflow"
 TASK_QUEUE = "users"
+
+# From this patch on, USER_CREATED carries the user's language (histories before it replay without).
+LANGUAGE_PATCH = "user-language"
 
 # Event ids derive from the workflow id: a retried activity, or a rerun of the workflow, repeats the event.
 EVENT_NAMESPACE = uuid.UUID("6f1c7f0e-4c55-4f57-9a43-2f5d1f0c8a10")
@@ -44,6 +47,7 @@ class RegisterUserInput(BaseModel):
     name: str
     email: str
     profile_image: str | None = None
+    language: Language | None = None  # absent from the registrations started before users had one
 
 
 class RegisterUserResult(BaseModel):
@@ -70,9 +74,14 @@ class RegisterUserWorkflow:
         return RegisterUserResult(event_id=event_id)
 
     async def _announce(self, data: RegisterUserInput) -> str:
-        """USER_CREATED with the seed's payload `{id, name, email, profileImage}`."""
+        """USER_CREATED with the seed's payload `{id, name, email, profileImage}` and the user's language."""
+        language = data.language if workflow.patched(LANGUAGE_PATCH) else None
         user = UserProfile(
-            id=data.user_id, name=data.name, email=data.email, profile_image=data.profile_image
+            id=data.user_id,
+            name=data.name,
+            email=data.email,
+            profile_image=data.profile_image,
+            language=language,
         )
         event_id = uuid.uuid5(EVENT_NAMESPACE, f"{workflow.info().workflow_id}/{USER_CREATED}")
         return await workflow.execute_activity_method(

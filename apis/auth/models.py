@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlmodel import Field, SQLModel
 
 from kit.db import UTCDateTime, new_id, now, service_registry
+from kit.localisation import DEFAULT_LANGUAGE
 from kit.outbox import OutboxMessage
 
 
@@ -66,6 +67,7 @@ class User(Base, table=True):
     password_hash: str | None = Field(default=None, max_length=255)  # None for a pending invitee
     is_active: bool = True
     profile_image: str | None = Field(default=None, max_length=2048)
+    language: str = Field(default=DEFAULT_LANGUAGE, max_length=8)  # their mails' (contracts.auth.Language)
     invitation_token_hash: str | None = Field(default=None, max_length=64, unique=True)
     invitation_expires: datetime | None = Field(default=None, sa_type=UTCDateTime)
     role_id: str = Field(foreign_key="roles.id", index=True, max_length=36, ondelete="RESTRICT")

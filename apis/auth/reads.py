@@ -72,7 +72,15 @@ async def permissions_of(session: AsyncSession, role_ids: Iterable[str]) -> dict
 
 
 def profile(user: User) -> UserProfile:
-    return UserProfile(id=user.id, name=user.name, email=user.email, profile_image=user.profile_image)
+    return UserProfile.model_validate(
+        {
+            "id": user.id,
+            "name": user.name,
+            "email": user.email,
+            "profile_image": user.profile_image,
+            "language": user.language,
+        }
+    )
 
 
 def permission_read(permission: Permission) -> schemas.PermissionRead:
@@ -93,6 +101,7 @@ async def users_detailed(session: AsyncSession, users: Sequence[User]) -> list[s
             name=user.name,
             email=user.email,
             profile_image=user.profile_image,
+            language=user.language,
             is_active=user.is_active,
             created_at=user.created_at,
             updated_at=user.updated_at,

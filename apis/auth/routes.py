@@ -17,6 +17,7 @@ from kit.auth.callers import require_scope
 from kit.auth.principal import Principal
 from kit.auth.services import SERVICE_TOKEN_PATH
 from kit.auth.tokens import JWKS_PATH, token_verifier
+from kit.localisation import LanguageDep
 from kit.web import CacheDep, SessionDep
 
 router = APIRouter()
@@ -32,8 +33,10 @@ WriteRole = Annotated[Account, permitted("write:role")]
 
 
 @router.post("/register", status_code=201, tags=["accounts"], summary="Create a Customer account")
-async def register(data: schemas.UserRegister, session: SessionDep, auth: AuthDep) -> schemas.TokenPair:
-    return await accounts.register(session, auth, data)
+async def register(
+    data: schemas.UserRegister, session: SessionDep, auth: AuthDep, language: LanguageDep
+) -> schemas.TokenPair:
+    return await accounts.register(session, auth, data, language=language)
 
 
 @router.post("/login", tags=["accounts"], summary="Trade email and password for tokens (throttled)")

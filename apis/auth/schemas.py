@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator
 
+from contracts.auth import Language
 from kit.schemas import Email, Page, Pagination, Schema
 
 CUSTOMER = "Customer"
@@ -28,6 +29,9 @@ class UserRegister(Schema):
     email: Email
     password: Password
     profile_image: ImageUrl | None = None
+    language: Language | None = Field(
+        default=None, description="`en`, `fr` or `ar`: the user's mails; else the request's Accept-Language"
+    )
     role_name: str | None = Field(
         default=None, description="Registration always creates a Customer; any other value is refused."
     )
@@ -90,6 +94,7 @@ class Me(Schema):
     name: str
     email: str
     profile_image: str | None
+    language: str
     role: RoleLabel
 
 
@@ -125,6 +130,7 @@ class UserDetailed(Schema):
     name: str
     email: str
     profile_image: str | None
+    language: str
     is_active: bool
     created_at: datetime
     updated_at: datetime
@@ -165,6 +171,7 @@ class UserUpdate(Schema):
     name: Name | None = None
     role_id: Identifier | None = None
     profile_image: ImageUrl | None = None
+    language: Language | None = Field(default=None, description="`en`, `fr` or `ar`: the user's mails")
 
 
 class Resync(Schema):

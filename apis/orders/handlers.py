@@ -15,6 +15,7 @@ from apis.orders.models import CustomerCopy, HandledEvent, ProductCopy
 from contracts import auth, products
 from kit import copies
 from kit.bus import Event, EventBus
+from kit.localisation import LANGUAGES
 
 GROUP = "orders"
 
@@ -32,6 +33,8 @@ async def copy_user(session: AsyncSession, event: Event) -> None:
         "profile_image": payload.get("profileImage"),
         "is_active": True,
     }
+    if payload.get("language") in LANGUAGES:  # an event from before users had one keeps the copy's
+        fields["language"] = payload["language"]
     await copies.keep_newest(session, CustomerCopy, user_id, fields, event.version)
 
 

@@ -45,6 +45,8 @@ class Order(Base, table=True):
     failure_details: list[Any] | None = Field(default=None, sa_column=Column(JSON))
     parked_compensations: list[Any] | None = Field(default=None, sa_column=Column(JSON))
     cart_id: str | None = Field(default=None, max_length=36)
+    # the request's Accept-Language: a guest's mails (a registered customer's follow their own language)
+    language: str | None = Field(default=None, max_length=8)
     idempotency_key: str = Field(unique=True, max_length=300)
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
@@ -144,6 +146,7 @@ class CustomerCopy(Base, table=True):
     name: str = Field(max_length=200)
     email: str = Field(max_length=320)
     profile_image: str | None = Field(default=None, max_length=1000)
+    language: str | None = Field(default=None, max_length=8)  # None: copied from an event without one
     is_active: bool = True
     version: int = Field(default=0, sa_type=sa.BigInteger)  # the last applied event's; older ones are dropped
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)

@@ -26,7 +26,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from apis.orders import mails
-from apis.orders.models import CustomerCopy, SentMail
+from apis.orders.models import CustomerCopy, Order, SentMail
 from contracts import auth
 from contracts import orders as contract
 from kit.bus import Event, EventBus
@@ -53,7 +53,9 @@ _PLAIN = re.compile(r"[^A-Za-z0-9._+-]")
 
 
 class NoRecipient(LookupError):
-    """An order event whose customer has no known address yet (their user event not copied yet): retried."""
+    """An order event whose customer has no known address or language yet (their user event not copied
+    yet): retried.
+    """
 
 
 class Notifier:
@@ -92,8 +94,8 @@ class Notifier:
 
     async def _mail_for(self, kind: str, event: Event) -> mails.Mail:
         payload = event.payload
-        language = _language(payload.get("language"))
         if kind == mails.WELCOME:
+            language = _language(payload.get("language"))
             user_id = str(payload.get("id") or event.key)
             facts = {"name": str(payload.get("name") or ""), "link": f"{self._shop}/account"}
             return mails.Mail(
@@ -112,6 +114,7 @@ class Notifier:
         recipient = payload.get("customerEmail") or order.get("customerEmail") or order.get("guestEmail")
         if not recipient:
             recipient = await self._customer_email(order.get("userId"))
+        language = await self._customer_language(order, payload.get("language"))
         return mails.Mail(
             kind,
             self.message_id(kind, subject_id),
@@ -127,6 +130,22 @@ class Notifier:
             if customer is not None and customer.email:
                 return customer.email
         raise NoRecipient(f"no e-mail address known for customer {user_id!r}")
+
+    async def _customer_language(self, order: dict[str, Any], told: Any) -> str:
+        """A registered customer's language as their copy has it now (waiting, retried, for a copy not made
+        yet); a guest's, or a customer's copied before users had one: the order's Accept-Language, else the
+        event's `language` (`told`).
+        """
+        user_id, order_id = order.get("userId"), order.get("orderId") or order.get("id")
+        async with self._sessions() as session:
+            if user_id:
+                customer = await session.get(CustomerCopy, str(user_id))
+                if customer is None:
+                    raise NoRecipient(f"customer {user_id!r} not copied yet: their language is unknown")
+                if customer.language:
+                    return _language(customer.language)
+            placed = await session.get(Order, str(order_id)) if order_id else None
+        return _language((placed.language if placed is not None else None) or told)
 
     async def _claim(self, mail: mails.Mail, event_id: str) -> bool:
         """Record the mail as being sent (another try, if it was claimed before); False if it was sent."""

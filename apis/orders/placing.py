@@ -31,6 +31,7 @@ from contracts.products import ProductsClient
 from kit.auth.principal import Principal
 from kit.db import commit
 from kit.errors import BadRequest, NotFound
+from kit.localisation import DEFAULT_LANGUAGE
 from kit.outbox import WorkflowStart, record_workflow
 from workflows import place_order as saga
 
@@ -48,11 +49,13 @@ async def place_order(
     *,
     currencies: CurrenciesClient | None = None,
     currency: str | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> tuple[Order, WorkflowStart | None, str | None]:
     """The order for this request: a new one with its saga start and guest token, or the one made before.
 
     `currency` (from `X-Currency`): the order records it, the rate the products service gives it now and
     the amounts in it; the base amounts are kept and charged, and a retry finds the order with its rate.
+    `language` (from `Accept-Language`): a guest's mails about the order are written in it.
 
     Each database step is a short session of its own: no connection is held while the cart or the catalog
     answers (a burst of duplicates must not drain the pool the saga's status reports need).
@@ -82,6 +85,7 @@ async def place_order(
         exchange_rate_at_purchase=rate.rate_vs_base,
         display_total_amount=sum((shown[v] * q for v, q in lines.items()), Decimal(0)),
         cart_id=str(data.cart_id) if data.cart_id else None,
+        language=language,
         idempotency_key=keys[0],
     )
     items = [

@@ -91,6 +91,7 @@ async def place_order(
         idempotency_key,
         currencies=state.currencies,
         currency=requested(currency),
+        language=lang,
     )
     if start is not None:
         try:  # the fast path; the outbox starts it anyway if this fails

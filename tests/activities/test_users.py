@@ -35,7 +35,13 @@ async def test_the_event_goes_to_auth_events_in_the_seeds_envelope() -> None:
     assert event.model_dump(mode="json", by_alias=True) == {
         "id": REQUEST.event_id,
         "type": "USER_CREATED",
-        "payload": {"id": "user-1", "name": "Ada", "email": "ada@example.com", "profileImage": None},
+        "payload": {
+            "id": "user-1",
+            "name": "Ada",
+            "email": "ada@example.com",
+            "profileImage": None,
+            "language": None,
+        },
         "timestamp": "2025-01-02T03:04:05Z",
         "sourceService": "auth",
     }

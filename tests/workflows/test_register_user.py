@@ -81,7 +81,13 @@ async def test_a_registration_through_the_api_is_announced_once_on_the_bus(setti
     [event] = recorder.created(user_id)
     assert event.topic == "auth_events"
     assert event.source_service == "auth"
-    assert event.payload == {"id": user_id, "name": "Ada", "email": "ada@example.com", "profileImage": None}
+    assert event.payload == {
+        "id": user_id,
+        "name": "Ada",
+        "email": "ada@example.com",
+        "profileImage": None,
+        "language": "en",  # none asked: English
+    }
     assert event.id == result.event_id
 
 

@@ -25,14 +25,19 @@ from kit.auth.tokens import SERVICE_AUDIENCE, USER_AUDIENCE, TokenVerifier
 from kit.cache import Cache
 from kit.db import commit, flush, new_id, now
 from kit.errors import AppError, Unauthorized
+from kit.localisation import DEFAULT_LANGUAGE
 from kit.outbox import record_event, record_workflow
 from workflows import register_user
 
 log = logging.getLogger(__name__)
 
 
-async def register(session: AsyncSession, auth: AuthContext, data: schemas.UserRegister) -> schemas.TokenPair:
-    """Create a Customer and, in the same transaction, the start of its registration workflow."""
+async def register(
+    session: AsyncSession, auth: AuthContext, data: schemas.UserRegister, *, language: str = DEFAULT_LANGUAGE
+) -> schemas.TokenPair:
+    """Create a Customer and, in the same transaction, the start of its registration workflow. Their
+    language is the body's, else `language` (the request's Accept-Language).
+    """
     if await reads.user_by_email(session, data.email) is not None:
         raise errors.EmailTaken()
     role = await reads.role_named(session, schemas.CUSTOMER)
@@ -43,12 +48,19 @@ async def register(session: AsyncSession, auth: AuthContext, data: schemas.UserR
         email=data.email,
         password_hash=await auth.passwords.hash(data.password),
         profile_image=data.profile_image or None,
+        language=data.language or language,
         role_id=role.id,
     )
     session.add(user)
     await flush(session, conflict=errors.EmailTaken)
-    details = register_user.RegisterUserInput(
-        user_id=user.id, name=user.name, email=user.email, profile_image=user.profile_image
+    details = register_user.RegisterUserInput.model_validate(
+        {
+            "user_id": user.id,
+            "name": user.name,
+            "email": user.email,
+            "profile_image": user.profile_image,
+            "language": user.language,
+        }
     )
     record_workflow(session, register_user.start(details))
     account = await _account(session, user.id)
@@ -179,6 +191,7 @@ def me(account: Account) -> schemas.Me:
         name=user.name,
         email=user.email,
         profile_image=user.profile_image,
+        language=user.language,
         role=schemas.RoleLabel(name=account.role.name),
     )
 

@@ -84,9 +84,11 @@ async def get_user(session: AsyncSession, caller: Account, user_id: str) -> sche
 async def update_user(
     session: AsyncSession, caller: Account, user_id: str, data: schemas.UserUpdate
 ) -> schemas.UserDetailed:
-    """Name and picture (one's own, or anyone's with `write:user`); the role (another's, `write:user`)."""
-    if not (data.name or data.role_id or data.profile_image):
-        raise errors.NothingToUpdate("name, roleId, profileImage")
+    """Name, picture and language (one's own, or anyone's with `write:user`); the role (another's,
+    `write:user`).
+    """
+    if not (data.name or data.role_id or data.profile_image or data.language):
+        raise errors.NothingToUpdate("name, roleId, profileImage, language")
     if caller.id != user_id and not caller.can(WRITE_USER):
         raise MissingPermission(WRITE_USER)
     user = await _user(session, user_id, "User not found.")
@@ -106,6 +108,8 @@ async def update_user(
         user.name = data.name
     if data.profile_image:
         user.profile_image = data.profile_image
+    if data.language:
+        user.language = data.language
     user.updated_at = now()
     record_event(session, events.user_changed(events.USER_UPDATED, reads.profile(user)))
     await commit(session)

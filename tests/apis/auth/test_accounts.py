@@ -49,7 +49,13 @@ class TestRegistration:
         assert body["workflow"] == "RegisterUserWorkflow"
         assert body["task_queue"] == "users"
         assert body["args"] == [
-            {"user_id": person.id, "name": "Grace", "email": "grace@example.com", "profile_image": None}
+            {
+                "user_id": person.id,
+                "name": "Grace",
+                "email": "grace@example.com",
+                "profile_image": None,
+                "language": "en",
+            }
         ]
 
     async def test_the_access_token_is_eddsa_signed_lasts_fifteen_minutes_and_names_the_user(
@@ -125,6 +131,7 @@ class TestCurrentUser:
             "name": "Carla Customer",
             "email": world.people["customer"].email,
             "profileImage": None,
+            "language": "en",
             "role": {"name": "Customer"},
         }
 
@@ -229,3 +236,47 @@ class TestInvitations:
         assert answer.status_code == 410
         assert answer.json()["message"] == "Invitation has expired. Please ask for a new one."
         assert await world.rows("users", f"WHERE id = '{user_id}'") == []
+
+
+class TestLanguage:
+    """A user's language (their mails'): the register body's, else its Accept-Language, else English;
+    changed through their profile; carried in USER_CREATED's workflow input and USER_UPDATED.
+    """
+
+    async def language_of(self, world: World, body: dict[str, str], **headers: str) -> str:
+        email = f"{body.get('language', 'none')}-{len(headers)}@example.com"
+        answer = await world.client.post(
+            "/register", json={"name": "Lin", "email": email, "password": PASSWORD, **body}, headers=headers
+        )
+        assert answer.status_code == 201, answer.text
+        me = await world.client.get("/me", headers=bearer(answer.json()["token"]))
+        [start] = await world.rows("outbox", f"WHERE key = 'register-user-{me.json()['id']}'")
+        body_of = start["body"] if isinstance(start["body"], dict) else json.loads(start["body"])
+        assert body_of["args"][0]["language"] == me.json()["language"]
+        return str(me.json()["language"])
+
+    async def test_registration_takes_the_bodys_language_else_the_requests_else_english(
+        self, world: World
+    ) -> None:
+        assert await self.language_of(world, {"language": "ar"}, **{"Accept-Language": "fr"}) == "ar"
+        assert await self.language_of(world, {}, **{"Accept-Language": "de-DE,fr;q=0.8"}) == "fr"
+        assert await self.language_of(world, {}) == "en"
+
+    async def test_an_unsupported_language_is_a_400_naming_it(self, world: World) -> None:
+        body = {"name": "Lin", "email": "lin@example.com", "password": PASSWORD, "language": "de"}
+        refused = await world.client.post("/register", json=body)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["details"][0]["field"] == "language"
+        customer = world.people["customer"]
+        path = f"/users/{customer.id}"
+        wrong = await world.client.put(path, json={"language": "xx"}, headers=bearer(customer.token))
+        assert (wrong.status_code, wrong.json()["details"][0]["field"]) == (400, "language")
+
+    async def test_a_user_changes_their_language_and_user_updated_carries_it(self, world: World) -> None:
+        customer = world.people["customer"]
+        path = f"/users/{customer.id}"
+        changed = await world.client.put(path, json={"language": "fr"}, headers=bearer(customer.token))
+        assert (changed.status_code, changed.json()["language"]) == (200, "fr")
+        rows = await world.rows("outbox", f"WHERE key = '{customer.id}' AND kind = 'event' ORDER BY seq")
+        last = rows[-1]["body"] if isinstance(rows[-1]["body"], dict) else json.loads(rows[-1]["body"])
+        assert (last["event"]["type"], last["event"]["payload"]["language"]) == ("USER_UPDATED", "fr")

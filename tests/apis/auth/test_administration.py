@@ -182,6 +182,7 @@ class TestUserEvents:
             "name": "Carla Renamed",
             "email": customer.email,
             "profileImage": None,
+            "language": "en",
         }
 
     async def test_deactivation_records_user_deleted_and_ends_the_users_logins(self, world: World) -> None:
@@ -235,6 +236,7 @@ class TestListing:
             "name",
             "email",
             "profileImage",
+            "language",
             "isActive",
             "createdAt",
             "updatedAt",

@@ -134,3 +134,18 @@ async def test_a_late_product_document_does_not_overwrite_a_newer_one(
         product = await session.get(ProductCopy, "p1")
     assert product is not None
     assert (product.name, product.is_deleted) == ({"en": "New"}, True)
+
+
+async def test_the_copy_keeps_the_users_language_and_an_event_without_one_leaves_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    handle = handlers.once(sessions)
+    await handle(user_event("USER_CREATED", name="Ann", email="ann@example.com", language="fr"))
+    async with sessions() as session:
+        assert (await session.get(CustomerCopy, "u1")).language == "fr"  # type: ignore[union-attr]
+    await handle(user_event("USER_UPDATED", name="Ann B.", email="ann@example.com"))  # from before languages
+    async with sessions() as session:
+        assert (await session.get(CustomerCopy, "u1")).language == "fr"  # type: ignore[union-attr]
+    await handle(user_event("USER_UPDATED", name="Ann B.", email="ann@example.com", language="ar"))
+    async with sessions() as session:
+        assert (await session.get(CustomerCopy, "u1")).language == "ar"  # type: ignore[union-attr]

@@ -9,6 +9,7 @@ import email
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from apis.orders import mails, notifications
 from apis.orders.app import MIGRATIONS
-from apis.orders.models import CustomerCopy, SentMail
+from apis.orders.models import CustomerCopy, Order, SentMail
+from contracts.orders import PaymentMethod
 from kit import db
 from kit.bus import Event, open_bus
 from kit.mail import open_mailer
@@ -233,3 +235,37 @@ async def test_events_delivered_twice_on_the_bus_reach_the_smtp_server_once(
         "<order-placed.0123456789abcdef@commerce.local>",
         "<welcome.u1@commerce.local>",
     ]
+
+
+async def test_an_order_mail_is_in_the_customers_language_as_their_copy_has_it(
+    tmp_path: Path, notifier: notifications.Notifier, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    shipped = order_event("ORDER_SHIPPED", userId="u7", customerEmail="ann@example.com")
+    with pytest.raises(notifications.NoRecipient):  # their language unknown until copied: retried
+        await notifier.handle(shipped)
+    async with sessions() as session, session.begin():
+        session.add(CustomerCopy(id="u7", name="Ann", email="ann@example.com", language="fr"))
+    await notifier.handle(shipped)
+    await notifier.handle(shipped)  # redelivered: once
+    [mail] = mailbox(tmp_path)
+    assert (mail["Subject"], mail["Content-Language"]) == ("Votre commande n°01234567 est expédiée", "fr")
+
+
+async def test_a_guests_mail_is_in_the_language_their_order_was_placed_in(
+    tmp_path: Path, notifier: notifications.Notifier, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    order = Order(
+        phone="0612345678",
+        guest_email="grace@example.com",
+        payment_method=PaymentMethod.CASH_ON_DELIVERY,
+        shipping_address={"city": "Lyon"},
+        total_amount=Decimal("25.00"),
+        display_total_amount=Decimal("25.00"),
+        language="ar",
+        idempotency_key=str(uuid.uuid4()),
+    )
+    async with sessions() as session, session.begin():
+        session.add(order)
+    await notifier.handle(order_event("ORDER_CANCELLED", order_id=order.id))
+    await notifier.handle(order_event("RETURN_REQUEST_CREATED", order_id="r-1", orderId=order.id))
+    assert [m["Content-Language"] for m in mailbox(tmp_path)] == ["ar", "ar"]
