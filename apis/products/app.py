@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from apis.products import demo
+from apis.products import demo, handlers
 from apis.products.dependencies import ProductsState
 from apis.products.events import Notifier
 from apis.products.routes import ROUTERS
@@ -42,9 +42,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = (settings or Settings()).for_service(products.SERVICE)
 
     async def first_start(infra: Infra) -> None:
-        if settings.demo_catalog and infra.sessions is not None:
-            notify = Notifier.from_settings(settings)
+        assert infra.sessions is not None
+        notify = Notifier.from_settings(settings)
+        if settings.demo_catalog:
             await demo.seed_on_first_start(infra.sessions, notify, products=settings.demo_catalog)
+        handlers.subscribe(infra.bus, infra.sessions, notify)
 
     return create_service(
         settings,

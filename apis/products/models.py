@@ -83,6 +83,8 @@ class Product(Base, table=True):
     is_active: bool = True
     average_rating: float = 0.0
     review_count: int = 0
+    # the version of the reviews' figures above (REVIEW_UPDATED): older or repeated figures change nothing
+    rating_version: int = Field(default=0, sa_type=sa.BigInteger)
     created_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
     # Deleted while its variants had orders: hidden as if gone, its rows and ledger kept for releases and

@@ -41,6 +41,7 @@ def search_document(document: Mapping[str, Any]) -> SearchDocument:
         created_at=datetime.fromisoformat(document["createdAt"]),
         updated_at=datetime.fromisoformat(document.get("revisedAt") or document["updatedAt"]),
         document=document,
+        average_rating=float(document.get("averageRating") or 0),
     )
 
 

@@ -23,7 +23,8 @@ Rules every adapter keeps:
   only ranges with a count).
 - An engine that cannot be reached raises `SearchUnavailable` (503), from every method.
 - Sorting: `_score` (best first; ties by newest), `price` (the product's lowest variant price),
-  `createdAt`; ties broken by id so that pages never overlap.
+  `createdAt`, `averageRating` (the reviews' average, 0 without reviews); ties broken by id so that pages
+  never overlap.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from urllib.parse import urlsplit
 
 from kit.errors import Unavailable
 
-SortField = Literal["_score", "price", "createdAt"]
+SortField = Literal["_score", "price", "createdAt", "averageRating"]
 SortOrder = Literal["asc", "desc"]
 
 # The seed's price buckets: (from, to), from inclusive, to exclusive; None is open.
@@ -78,6 +79,7 @@ class SearchDocument:
     created_at: datetime
     updated_at: datetime
     document: Mapping[str, Any]
+    average_rating: float = 0.0  # the reviews' average (the products service's `averageRating`)
 
 
 @dataclass(frozen=True)

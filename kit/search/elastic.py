@@ -27,6 +27,7 @@ from kit.search import (
     SearchUnavailable,
 )
 from kit.search.elastic_body import (
+    ADDED_FIELDS,
     MAPPING_VERSION,
     REFRESH_INTERVAL,
     SETTINGS,
@@ -108,6 +109,8 @@ class ElasticSearch:
             await self._client.indices.put_settings(
                 index=self.alias, settings={"refresh_interval": REFRESH_INTERVAL}
             )
+            # fields added since the generation was made (a strict mapping refuses them otherwise)
+            await self._client.indices.put_mapping(index=self.alias, properties=ADDED_FIELDS)
             return
         try:
             await self._create(self._generation(1), self.alias)

@@ -16,7 +16,10 @@ from typing import Any
 from kit.search import PRICE_RANGES, SearchDocument, SearchQuery, price_range_key
 
 LANGUAGES = ("en", "fr", "ar")  # the languages with their own text fields; others search English
-MAPPING_VERSION = 2  # bump when the mapping changes: a rebuild then moves the alias to a new mapping
+MAPPING_VERSION = 3  # bump when the mapping changes: a rebuild then moves the alias to a new mapping
+# Fields added to the mapping since its first version, added to a live generation made before them at start
+# (`ensure`), so that its strict mapping takes the new documents until a rebuild moves the alias.
+ADDED_FIELDS: dict[str, Any] = {"average_rating": {"type": "float"}}  # version 3
 MAX_WINDOW = 10_000  # Elasticsearch's index.max_result_window: no page reaches past it
 CATEGORY_FACETS = 200
 ATTRIBUTE_FACETS = 1_000
@@ -89,6 +92,7 @@ MAPPINGS: dict[str, Any] = {
         },
         "created_at": {"type": "date"},
         "updated_at": {"type": "date"},
+        **ADDED_FIELDS,
         "names": {"type": "object", "enabled": False},  # the names as written, for suggestions
         "document": {"type": "object", "enabled": False},
     },
@@ -131,6 +135,7 @@ def product_body(document: SearchDocument) -> dict[str, Any]:
         ],
         "created_at": document.created_at.isoformat(),
         "updated_at": document.updated_at.isoformat(),
+        "average_rating": document.average_rating,
         "names": dict(document.name),
         "document": dict(document.document),
     }
@@ -185,6 +190,9 @@ def _sort(query: SearchQuery) -> list[dict[str, Any]]:
         return [{"variants.price": lowest}, {"id": {"order": order}}]
     if query.sort_by == "createdAt":
         return [{"created_at": {"order": order}}, {"id": {"order": order}}]
+    if query.sort_by == "averageRating":  # a document indexed before ratings were: 0, as embedded
+        rating = {"order": order, "missing": 0, "unmapped_type": "float"}
+        return [{"average_rating": rating}, {"id": {"order": order}}]
     return [{"_score": {"order": order}}, {"created_at": {"order": "desc"}}, {"id": {"order": "desc"}}]
 
 

@@ -4,7 +4,7 @@
   products having it. A filter is an AND or OR of them, and a facet counts over any filtered set as
   `(bits & selected).bit_count()`: microseconds at 100k products whatever the size of the set, where
   joining the set to its category and attribute rows costs a microsecond per row.
-- Ladders, for the numbers sorted or bounded by: each sort key (creation time, lowest price) and the
+- Ladders, for the numbers sorted or bounded by: each sort key (creation time, lowest price, rating) and the
   variants' prices cut at their quantiles into rungs of about equal size, a rung holding the products
   with a value in its range. Counting a filtered set rung by rung tells which key range holds a page, so
   SQL sorts only that slice of the index; a price filter is the OR of the rungs it covers, with only the
@@ -34,7 +34,8 @@ Key = tuple[str, str, str]  # ("category", "", slug), ("attribute", key, value),
 INDEXED: Key = ("indexed", "", "")
 IN_STOCK: Key = ("stock", "", "")
 UNPRICED = 1e308  # the price sort key of a product without variants (PRICE_UP, PRICE_DOWN)
-SORT_KEYS = {"created": "created", "price": PRICE_UP, "price_desc": PRICE_DOWN}  # columns of `products`
+# columns of `products`
+SORT_KEYS = {"created": "created", "price": PRICE_UP, "price_desc": PRICE_DOWN, "rating": "rating"}
 SORT_RUNGS = 64
 PRICE_RUNGS = 128
 RELOAD = 20_000  # changed products past which reloading beats patching
@@ -214,8 +215,8 @@ def _collect(connection: sqlite3.Connection, generation: int, pids: list[int] | 
             array = arrays[key] = bytearray(found.size)
         array[pid >> 3] |= 1 << (pid & 7)
 
-    products = f"SELECT pid, in_stock, price_ranges, created, min_price FROM {g}products"
-    for pid, in_stock, in_ranges, created, price in _rows(connection, products, pids):
+    products = f"SELECT pid, in_stock, price_ranges, created, min_price, rating FROM {g}products"
+    for pid, in_stock, in_ranges, created, price, rating in _rows(connection, products, pids):
         mark(INDEXED, pid)
         if in_stock:
             mark(IN_STOCK, pid)
@@ -225,6 +226,7 @@ def _collect(connection: sqlite3.Connection, generation: int, pids: list[int] | 
         found.sorts["created"].append((pid, created))
         found.sorts["price"].append((pid, UNPRICED if price is None else price))
         found.sorts["price_desc"].append((pid, -UNPRICED if price is None else price))
+        found.sorts["rating"].append((pid, rating))
     for pid, slug in _rows(connection, f"SELECT pid, slug FROM {g}categories", pids):
         mark(("category", "", slug), pid)
     for pid, name, value in _rows(connection, f"SELECT pid, key, value FROM {g}attributes", pids):

@@ -155,9 +155,11 @@ def _in_order(
     offset: int,
     limit: int,
 ) -> list[int]:
-    """The page of `selected` by creation time or price: the slice of the sort's index that holds it."""
+    """The page of `selected` by creation time, price or rating: the slice of its sort's index holding it."""
     descending = query.sort_order == "desc" or query.sort_by == "_score"  # no text: the newest first
-    key = "created" if query.sort_by != "price" else "price_desc" if descending else "price"
+    key = {"price": "price_desc" if descending else "price", "averageRating": "rating"}.get(
+        query.sort_by, "created"
+    )
     ladder = bitmaps.sorts[key]
     found = ladder.slice(selected, offset, limit, descending=descending) if limit else None
     if found is None:

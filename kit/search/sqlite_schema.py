@@ -1,7 +1,8 @@
 """The tables of the embedded search index (`kit/search/sqlite.py`) and every write to them.
 
 A generation's tables, `g<n>_` + name:
-- `products`: one narrow row per product: its id, sort keys (creation time, lowest variant price), whether
+- `products`: one narrow row per product: its id, sort keys (creation time, lowest variant price, average
+  rating), whether
   it is in stock and a bit per price range a variant lies in, with an index per sort order; `documents`
   holds its names (for suggestions) and the stored document;
 - `variants` (prices, indexed by price too), `categories` (slugs), `attributes` (the key-value pairs of
@@ -44,7 +45,8 @@ TABLES = (
         updated TEXT NOT NULL,
         min_price REAL,
         in_stock INTEGER NOT NULL,
-        price_ranges INTEGER NOT NULL
+        price_ranges INTEGER NOT NULL,
+        rating REAL NOT NULL DEFAULT 0
     )""",
     """CREATE TABLE IF NOT EXISTS {g}documents (
         pid INTEGER PRIMARY KEY, names TEXT NOT NULL, document TEXT NOT NULL
@@ -109,6 +111,10 @@ def create(connection: sqlite3.Connection, generation: int) -> None:
     g = prefix(generation)
     for statement in TABLES:
         connection.execute(statement.format(g=g))
+    columns = {row[1] for row in connection.execute(f"PRAGMA table_info({g}products)")}
+    if "rating" not in columns:  # a generation made before ratings: 0 until its products are indexed again
+        connection.execute(f"ALTER TABLE {g}products ADD COLUMN rating REAL NOT NULL DEFAULT 0")
+    connection.execute(f"CREATE INDEX IF NOT EXISTS {g}products_by_rating ON {g}products (rating, id)")
     connection.execute(f"INSERT OR IGNORE INTO {g}languages VALUES (?, 0)", (ENGLISH,))
 
 
@@ -189,6 +195,7 @@ def _rows(document: SearchDocument) -> Rows:
         float(min(prices)) if prices else None,
         int(any(variant.stock_quantity > 0 for variant in document.variants)),
         _price_ranges(prices),
+        float(document.average_rating),
     )
     return Rows(
         id=document.id,
@@ -236,7 +243,7 @@ def put(connection: sqlite3.Connection, generation: int, rows: Sequence[Rows], v
     g = prefix(generation)
     languages = _languages(connection, generation, {language for r in rows for language in r.texts})
     _clear(connection, generation, list(_pids(connection, generation, [r.id for r in rows]).values()))
-    columns = ("created", "updated", "min_price", "in_stock", "price_ranges")
+    columns = ("created", "updated", "min_price", "in_stock", "price_ranges", "rating")
     upsert = (
         f"INSERT INTO {g}products (id, {', '.join(columns)}) VALUES (?, {', '.join('?' * len(columns))}) "
         f"ON CONFLICT (id) DO UPDATE SET ({', '.join(columns)}) = "

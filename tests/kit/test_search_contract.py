@@ -83,6 +83,7 @@ def product(
     description: Mapping[str, str] | None = None,
     categories: Sequence[tuple[str, Mapping[str, str]]] = (),
     day: int = 0,
+    rating: float = 0.0,
 ) -> SearchDocument:
     """A document; `categories` are (slug, names) pairs, `variants` (price, stock, attributes)."""
     return SearchDocument(
@@ -99,6 +100,7 @@ def product(
         created_at=DAY + timedelta(days=day),
         updated_at=DAY + timedelta(days=day, hours=1),
         document={"id": product_id, "name": dict(name), "day": day},
+        average_rating=rating,
     )
 
 
@@ -116,6 +118,7 @@ CATALOG = [
         [("45.00", 3, {"Color": "Black"}), ("55.00", 0, {"Color": "Brown"})],
         categories=[BAGS, ACCESSORIES],
         day=1,
+        rating=4.5,
     ),
     product(
         "wallet",
@@ -123,6 +126,7 @@ CATALOG = [
         [("25.00", 10, {"Color": "Brown"})],
         categories=[ACCESSORIES],
         day=2,
+        rating=3.0,
     ),
     product(
         "phone",
@@ -133,6 +137,7 @@ CATALOG = [
         ],
         categories=[SMARTPHONES, ELECTRONICS],
         day=3,
+        rating=5.0,
     ),
     product(
         "laptop",
@@ -148,8 +153,10 @@ CATALOG = [
         description={"en": "Protects your smartphone from drops"},
         categories=[GADGETS, ELECTRONICS],
         day=5,
+        rating=3.0,
     ),
 ]
+RATED = {document.id: document for document in CATALOG}
 
 
 async def settled(index: SearchIndex, query: SearchQuery, total: int) -> SearchPage:
@@ -391,6 +398,8 @@ class TestSorting:
             ("createdAt", "asc", ["bag", "wallet", "phone", "laptop", "case"]),
             ("createdAt", "desc", ["case", "laptop", "phone", "wallet", "bag"]),
             ("_score", "desc", ["case", "laptop", "phone", "wallet", "bag"]),  # no text: newest first
+            ("averageRating", "desc", ["phone", "bag", "wallet", "case", "laptop"]),  # a tie: by id
+            ("averageRating", "asc", ["laptop", "case", "wallet", "bag", "phone"]),
         ],
     )
     async def test_sorting(
@@ -404,7 +413,19 @@ class TestSorting:
         await indexed(index, twins)
         assert await ids(index, text="lamp") == ["twin-3", "twin-2", "twin-1"]
 
-    @pytest.mark.parametrize("sort_by", ["price", "createdAt", "_score"])
+    async def test_a_new_rating_moves_the_product_and_text_sorts_by_rating_too(
+        self, index: SearchIndex
+    ) -> None:
+        await indexed(index)
+        await index.upsert([replace(RATED["laptop"], average_rating=4.8)])
+        for _ in range(100):  # visible within a refresh
+            if await ids(index, sort_by="averageRating", limit=2) == ["phone", "laptop"]:
+                break
+            await asyncio.sleep(0.05)
+        assert await ids(index, sort_by="averageRating", limit=2) == ["phone", "laptop"]
+        assert await ids(index, text="leather", sort_by="averageRating") == ["bag", "wallet"]
+
+    @pytest.mark.parametrize("sort_by", ["price", "createdAt", "_score", "averageRating"])
     async def test_pages_never_overlap_even_on_ties(self, index: SearchIndex, sort_by: SortField) -> None:
         same = [product(f"same-{n:02d}", {"en": "Same Lamp"}, [("20.00", 1, {})]) for n in range(11)]
         await indexed(index, same)
@@ -499,12 +520,16 @@ class TestRebuild:
 
 
 def random_catalog(rng: random.Random, size: int) -> tuple[dict[str, SearchDocument], list[Decimal]]:
-    """Products with unique lowest prices and creation times, so that no order has ties; and unused
+    """Products with unique lowest prices, creation times and ratings, so that no order has ties; and unused
     lowest prices, for changing them.
     """
     lowest = [Decimal(cents) / 100 for cents in rng.sample(range(100, 150_000), size * 2)]
     days = rng.sample(range(size * 3), size)
-    catalog = {f"p{n:04d}": random_product(rng, f"p{n:04d}", lowest[n], days[n]) for n in range(size)}
+    ratings = [thousandths / 1000 for thousandths in rng.sample(range(5001), size)]
+    catalog = {
+        f"p{n:04d}": replace(random_product(rng, f"p{n:04d}", lowest[n], days[n]), average_rating=ratings[n])
+        for n in range(size)
+    }
     return catalog, lowest[size:]
 
 
@@ -543,7 +568,7 @@ def random_query(rng: random.Random, catalog: Mapping[str, SearchDocument]) -> S
         },
         page=rng.choice([1, 1, 2, 3, 7]),
         limit=rng.choice([1, 5, 24]),
-        sort_by=rng.choice(["_score", "price", "createdAt"]),
+        sort_by=rng.choice(["_score", "price", "createdAt", "averageRating"]),
         sort_order=rng.choice(["asc", "desc"]),
     )
 
@@ -577,6 +602,8 @@ def model_page(catalog: Mapping[str, SearchDocument], query: SearchQuery) -> Sea
         found.sort(key=lambda d: min(v.price for v in d.variants), reverse=query.sort_order == "desc")
     elif query.sort_by == "createdAt":
         found.sort(key=lambda d: d.created_at, reverse=query.sort_order == "desc")
+    elif query.sort_by == "averageRating":
+        found.sort(key=lambda d: d.average_rating, reverse=query.sort_order == "desc")
     else:
         found.sort(key=lambda d: d.created_at, reverse=True)
     start = (query.page - 1) * query.limit
@@ -612,7 +639,8 @@ class TestAgainstAModel:
 
         for product_id, lowest in zip(rng.sample(sorted(catalog), 60), unused_prices, strict=False):
             day = (catalog[product_id].created_at - DAY).days  # other prices, attributes and categories
-            catalog[product_id] = random_product(rng, product_id, lowest, day)
+            rating = catalog[product_id].average_rating  # its ratings stay unique
+            catalog[product_id] = replace(random_product(rng, product_id, lowest, day), average_rating=rating)
             await index.upsert([catalog[product_id]])
         gone = rng.sample(sorted(catalog), 40)
         await index.delete(gone)
