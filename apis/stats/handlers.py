@@ -7,7 +7,10 @@ What counts (the seed counted only ORDER_PAID, which cash-on-delivery orders nev
   its `totalAmount` in the base currency, its expenses the sum of cost price x quantity of its lines (a line
   without a cost price adds none);
 - an order cancelled or failed after it counted is withdrawn: its figures come back out of the day it
-  counted on (its money was refunded or never collected). So the figures are the orders that stand.
+  counted on (its money was refunded or never collected). So the figures are the orders that stand;
+- a completed return (RETURN_REQUEST_COMPLETED), once per return id, takes its `refundAmount` (the returned
+  units at the price charged; none for a cash order) out of the revenue of the day it was completed: the
+  order counted when it was sold, its refund when it came back.
 
 Idempotent twice over: the event's id is recorded in the transaction of its change (a redelivery does
 nothing), and each contribution is keyed by the customer's or the order's id (the same fact under a new
@@ -26,7 +29,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from apis.stats.models import CountedOrder, Customer, DailyFigures, HandledEvent, VariantSales
+from apis.stats.models import (
+    CountedOrder,
+    CountedReturn,
+    Customer,
+    DailyFigures,
+    HandledEvent,
+    VariantSales,
+)
 from contracts import auth, orders
 from contracts.stats import GROUP
 from kit import db
@@ -170,11 +180,22 @@ async def withdraw_order(session: AsyncSession, event: Event) -> None:
     await _add_sales(session, lines, -1)
 
 
+async def count_return(session: AsyncSession, event: Event) -> None:
+    """Take a completed return's refund out of its completion day's revenue, once per return id."""
+    return_id = str(event.payload.get("id") or event.key)
+    refunded = _decimal(event.payload.get("refundAmount"))
+    day = event.timestamp.date()
+    row = {"return_id": return_id, "order_id": str(event.payload.get("orderId") or ""), "day": day}
+    if await _first(session, CountedReturn, row | {"refunded": refunded}, "return_id") and refunded:
+        await _add_to_day(session, day, -1, revenue=refunded)
+
+
 COUNTERS: dict[str, Callable[[AsyncSession, Event], Awaitable[None]]] = {
     auth.USER_CREATED: count_customer,
     orders.ORDER_CREATED: count_order,
     orders.ORDER_CANCELLED: withdraw_order,
     orders.ORDER_FAILED: withdraw_order,
+    orders.RETURN_REQUEST_COMPLETED: count_return,
 }
 
 

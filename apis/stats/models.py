@@ -1,8 +1,9 @@
 """The statistics database: a read model of `auth_events` and `order_events`, nothing else.
 
-Each customer and each order counts once, by its id (`customers`, `counted_orders`), whatever events bring
-it; the daily figures and the variants' sales are sums of those contributions, changed in the transaction
-that records the contribution (and the event's id in `handled_events`).
+Each customer, order and completed return counts once, by its id (`customers`, `counted_orders`,
+`counted_returns`), whatever events bring it; the daily figures and the variants' sales are sums of those
+contributions, changed in the transaction that records the contribution (and the event's id in
+`handled_events`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,19 @@ class CountedOrder(Base, table=True):
     expenses: Decimal = Field(sa_type=Money)
     lines: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
     withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CountedReturn(Base, table=True):
+    """A completed return's refund, taken once out of the revenue of the day it was completed (zero for a
+    cash order's return, which refunds nothing through the shop).
+    """
+
+    __tablename__ = "counted_returns"
+
+    return_id: str = Field(primary_key=True, max_length=100)
+    order_id: str = Field(max_length=100)
+    day: date
+    refunded: Decimal = Field(sa_type=Money)
 
 
 class DailyFigures(Base, table=True):

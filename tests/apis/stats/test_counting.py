@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +217,52 @@ async def test_a_rebuild_from_the_topics_ends_with_the_live_figures(
         assert (rebuilt.events, rebuilt.applied, rebuilt.customers, rebuilt.orders) == (6, 6, 2, 2)
         await handle(events[3])  # the live consumer behind the rebuild: already counted
     assert await figures(sessions) == live
+
+
+def completed_return(return_id: str, refund: str | None, day: date = TODAY) -> Event:
+    return Event(
+        type=orders.RETURN_REQUEST_COMPLETED,
+        payload={"id": return_id, "orderId": "o1", "status": "COMPLETED", "refundAmount": refund},
+        timestamp=at(day),
+        source_service="orders",
+        topic=orders.ORDER_EVENTS,
+        key=return_id,
+    )
+
+
+async def test_a_completed_return_takes_its_refund_out_of_its_days_revenue_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    handle = handlers.once(sessions)
+    await handle(order_event(orders.ORDER_CREATED, "o1", TODAY - timedelta(days=40)))
+    done = completed_return("r1", "25.00")
+    await handle(done)
+    await handle(done)  # redelivered
+    await handle(completed_return("r1", "25.00"))  # the same completion again (a repeated PUT)
+    await handle(completed_return("r2", None))  # a cash order's return: nothing refunded
+    kpis = (await figures(sessions))["kpis"]
+    assert kpis["revenue"]["value"] == "30.50"  # 55.50 sold, 25.00 refunded
+    assert kpis["orders"]["value"] == 1  # the order stands: a return refunds, it does not cancel
+    async with sessions() as session:
+        [day] = [d for d in await reads.time_series(session, TODAY) if d.name == "Jun"]
+        [sold] = [d for d in await reads.time_series(session, TODAY) if d.name == "May"]
+    assert (sold.revenue_this_year, day.revenue_this_year) == (Decimal("55.50"), Decimal("-25.00"))
+
+
+async def test_a_rebuild_takes_each_completed_return_out_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    events = [
+        order_event(orders.ORDER_CREATED, "o1"),
+        completed_return("r1", "25.00"),
+        completed_return("r1", "25.00"),
+    ]
+    handle = handlers.once(sessions)
+    async with open_bus(f"memory://{uuid.uuid4().hex}") as bus:
+        for event in events:
+            await bus.publish(event)
+            await handle(event)
+        live = await figures(sessions)
+        assert live["kpis"]["revenue"]["value"] == "30.50"
+        await rebuild.rebuild(sessions, bus)
+        assert await figures(sessions) == live
