@@ -50,6 +50,9 @@ KINDS: dict[str, str] = {
     contract.RETURN_REQUEST_COMMENT_ADDED: mails.RETURN_COMMENT,
 }
 _PLAIN = re.compile(r"[^A-Za-z0-9._+-]")
+# How long a mail waits for its customer's copy (their language) before it goes in the order's language;
+# the bus retries a failing event for about 80 s before parking it.
+COPY_WAIT = timedelta(seconds=30)
 
 
 class NoRecipient(LookupError):
@@ -114,7 +117,7 @@ class Notifier:
         recipient = payload.get("customerEmail") or order.get("customerEmail") or order.get("guestEmail")
         if not recipient:
             recipient = await self._customer_email(order.get("userId"))
-        language = await self._customer_language(order, payload.get("language"))
+        language = await self._customer_language(order, payload.get("language"), event.timestamp)
         return mails.Mail(
             kind,
             self.message_id(kind, subject_id),
@@ -131,18 +134,18 @@ class Notifier:
                 return customer.email
         raise NoRecipient(f"no e-mail address known for customer {user_id!r}")
 
-    async def _customer_language(self, order: dict[str, Any], told: Any) -> str:
-        """A registered customer's language as their copy has it now (waiting, retried, for a copy not made
-        yet); a guest's, or a customer's copied before users had one: the order's Accept-Language, else the
-        event's `language` (`told`).
+    async def _customer_language(self, order: dict[str, Any], told: Any, at: datetime) -> str:
+        """A registered customer's language as their copy has it now (a copy not made yet is waited for,
+        retried, for `COPY_WAIT` after the event); a guest's, a customer's copied before users had one or
+        never copied: the order's Accept-Language, else the event's `language` (`told`).
         """
         user_id, order_id = order.get("userId"), order.get("orderId") or order.get("id")
         async with self._sessions() as session:
             if user_id:
                 customer = await session.get(CustomerCopy, str(user_id))
-                if customer is None:
+                if customer is None and datetime.now(UTC) - at < COPY_WAIT:
                     raise NoRecipient(f"customer {user_id!r} not copied yet: their language is unknown")
-                if customer.language:
+                if customer is not None and customer.language:
                     return _language(customer.language)
             placed = await session.get(Order, str(order_id)) if order_id else None
         return _language((placed.language if placed is not None else None) or told)

@@ -269,3 +269,13 @@ async def test_a_guests_mail_is_in_the_language_their_order_was_placed_in(
     await notifier.handle(order_event("ORDER_CANCELLED", order_id=order.id))
     await notifier.handle(order_event("RETURN_REQUEST_CREATED", order_id="r-1", orderId=order.id))
     assert [m["Content-Language"] for m in mailbox(tmp_path)] == ["ar", "ar"]
+
+
+async def test_a_customer_never_copied_is_mailed_in_the_orders_language_after_the_wait(
+    tmp_path: Path, notifier: notifications.Notifier
+) -> None:
+    late = order_event("ORDER_SHIPPED", userId="u8", customerEmail="ann@example.com", language="fr")
+    late = late.model_copy(update={"timestamp": datetime.now(UTC) - notifications.COPY_WAIT})
+    await notifier.handle(late)  # waited for long enough: not parked on the dead-letter topic
+    [mail] = mailbox(tmp_path)
+    assert mail["Content-Language"] == "fr"
