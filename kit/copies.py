@@ -8,17 +8,35 @@ or one published before versions existed, which still updates a copy that has no
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
 
 from kit.bus import Event
-from kit.db import now
+from kit.db import UTCDateTime, now
 
 FINAL_VERSION = 2**62  # the version of a copy nothing may change any more (a deleted product)
 
 Apply = Callable[[AsyncSession, Event], Awaitable[None]]
 Handler = Callable[[Event], Awaitable[None]]
+
+
+class _KitTable(SQLModel, registry=registry()):
+    """The kit's tables, on no service's metadata: a service keeping copies holds a copy of this one."""
+
+
+class HandledEvent(_KitTable, table=True):
+    """Bus events already applied, so a redelivery changes nothing (written with the change itself); a
+    service takes it into its tables with `service_registry(OutboxMessage, HandledEvent)`.
+    """
+
+    __tablename__ = "handled_events"
+
+    id: str = Field(primary_key=True, max_length=100)
+    handled_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
 
 
 async def keep_newest(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from apis.reviews.models import HandledEvent, ProductCopy, ReviewerCopy
+from apis.reviews.models import ProductCopy, ReviewerCopy
 from contracts import auth, products
 from contracts.reviews import GROUP
 from kit import copies
@@ -54,7 +54,7 @@ APPLIERS: dict[str, copies.Apply] = {
 
 
 def once(sessions: async_sessionmaker[AsyncSession]) -> copies.Handler:
-    return copies.once(sessions, HandledEvent, APPLIERS)
+    return copies.once(sessions, copies.HandledEvent, APPLIERS)
 
 
 def subscribe(bus: EventBus, sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -13,12 +13,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import JSON, Column, Field, SQLModel
 
+from kit.copies import HandledEvent
 from kit.db import UTCDateTime, new_id, now, service_registry
 from kit.outbox import OutboxMessage
 
 
-class Base(SQLModel, registry=service_registry(OutboxMessage)):
-    """The reviews service's tables (the kit's outbox too: REVIEW_UPDATED leaves through it)."""
+class Base(SQLModel, registry=service_registry(OutboxMessage, HandledEvent)):
+    """The reviews service's tables, with the kit's outbox (REVIEW_UPDATED leaves through it) and its record
+    of the events applied to the copies.
+    """
 
 
 ONE_PER_CUSTOMER = "uq_reviews_user_product"
@@ -80,12 +83,3 @@ class ProductCopy(Base, table=True):
     is_deleted: bool = False
     version: int = Field(default=0, sa_type=sa.BigInteger)  # the last applied event's; older ones are dropped
     updated_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
-
-
-class HandledEvent(Base, table=True):
-    """Bus events already applied, so a redelivery changes nothing (written with the change itself)."""
-
-    __tablename__ = "handled_events"
-
-    id: str = Field(primary_key=True, max_length=100)
-    handled_at: datetime = Field(default_factory=now, sa_type=UTCDateTime)
