@@ -43,6 +43,10 @@ CANCELLED_CODE = "OrderCancelled"
 
 INVALID_RETURN_TRANSITION = "InvalidReturnTransition"
 
+# The permissions of the returns' staff routes (granted by the auth service's seed).
+READ_RETURNS = "read:returns"  # every return
+WRITE_RETURNS = "write:returns"  # approve, reject, complete, comment as staff
+
 STATUS_REPORT_PATH = "/internal/orders/{orderId}/status"
 RETURN_SETTLED_PATH = "/internal/returns/{returnId}/settled"
 # GET ?userId=&productId= -> {"verified": bool}: whether the user has a DELIVERED order holding the product

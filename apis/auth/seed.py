@@ -22,7 +22,7 @@ from apis.auth.passwords import Passwords
 from apis.auth.reads import ADMIN
 from apis.auth.service.roles import FOUNDATIONAL
 from contracts import auth as events
-from contracts import reviews, stats
+from contracts import orders, reviews, stats
 from kit import db
 from kit.auth.secrets import InsecureConfiguration
 from kit.outbox import record_event
@@ -51,8 +51,8 @@ PERMISSIONS: dict[str, str] = {
     "update:order": "Change the status of orders",
     "read:my-orders": "View one's own orders",
     "create:order": "Place orders",
-    "read:returns": "View return requests",
-    "write:returns": "Handle return requests",
+    orders.READ_RETURNS: "View return requests",
+    orders.WRITE_RETURNS: "Handle return requests",
     reviews.READ_REVIEW: "View reviews",
     reviews.WRITE_REVIEW: "Write reviews",
     reviews.DELETE_REVIEW: "Delete reviews",

@@ -17,11 +17,9 @@ from apis.orders import returns, rules
 from apis.orders.errors import ReturnNotFound
 from apis.orders.models import Order, ReturnComment, ReturnRequest
 from apis.orders.schemas import ReturnCommentCreate, ReturnCommentRead
-from contracts.orders import COMMENT_MOVES, RETURN_REQUEST_COMMENT_ADDED, CommentRole
+from contracts.orders import COMMENT_MOVES, RETURN_REQUEST_COMMENT_ADDED, WRITE_RETURNS, CommentRole
 from kit.auth.principal import Principal
 from kit.db import now
-
-WRITE_RETURNS = "write:returns"
 
 
 async def add_comment(

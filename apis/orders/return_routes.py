@@ -21,7 +21,7 @@ from apis.orders.schemas import (
     ReturnUpdate,
 )
 from contracts import scopes
-from contracts.orders import RETURN_SETTLED_PATH, ReturnSettled, ReturnStatus
+from contracts.orders import READ_RETURNS, RETURN_SETTLED_PATH, WRITE_RETURNS, ReturnSettled, ReturnStatus
 from kit.auth.callers import OptionalUser, require_permission, require_scope
 from kit.auth.principal import Principal
 from kit.schemas import Limit, Page
@@ -112,7 +112,7 @@ async def comment_return(
 async def list_returns(
     lang: Language,
     session: SessionDep,
-    _: Annotated[Principal, require_permission("read:returns")],
+    _: Annotated[Principal, require_permission(READ_RETURNS)],
     page: Page = 1,
     limit: Limit = 10,
     status: ReturnStatus | None = None,
@@ -137,7 +137,7 @@ async def update_return(
     data: ReturnUpdate,
     lang: Language,
     session: SessionDep,
-    _: Annotated[Principal, require_permission("write:returns")],
+    _: Annotated[Principal, require_permission(WRITE_RETURNS)],
 ) -> ReturnRead:
     request = await returns.staff_update(session, return_id, data)
     [read] = await returns.present(session, [request], lang)

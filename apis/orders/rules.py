@@ -89,7 +89,9 @@ def may_return(order: Order, caller: Principal | None, guest_token: str | None =
 
 
 def may_read_return(order: Order, caller: Principal | None, guest_token: str | None = None) -> bool:
-    return may_return(order, caller, guest_token) or (caller is not None and caller.can("read:returns"))
+    return may_return(order, caller, guest_token) or (
+        caller is not None and caller.can(contract.READ_RETURNS)
+    )
 
 
 def check_return(current: ReturnStatus, new: ReturnStatus) -> bool:
