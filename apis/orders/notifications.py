@@ -114,6 +114,8 @@ class Notifier:
             if order.get("userId")
             else f"{self._shop}/track-order?orderId={order.get('orderId') or order.get('id') or event.key}"
         )
+        if kind == mails.RETURN_COMMENT and not order.get("userId"):
+            link += "&returnFocus=true"  # the storefront opens the guest's order at its return (the seed's)
         recipient = payload.get("customerEmail") or order.get("customerEmail") or order.get("guestEmail")
         if not recipient:
             recipient = await self._customer_email(order.get("userId"))

@@ -167,6 +167,9 @@ async def test_a_staff_comment_is_mailed_once_per_comment_and_a_customers_not_at
     by_id = {str(message["Message-ID"]): message for message in mailbox(tmp_path)}
     assert sorted(by_id) == ["<return-comment.c1@shop.test>", "<return-comment.c3@shop.test>"]
     assert "Is the box damaged?" in text_of(by_id["<return-comment.c1@shop.test>"])
+    assert "/track-order?orderId=0123456789&returnFocus=true" in text_of(
+        by_id["<return-comment.c1@shop.test>"]
+    )
 
 
 async def test_an_event_older_than_the_mail_max_age_sends_nothing(
