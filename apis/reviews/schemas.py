@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from contracts.reviews import MAX_RATING
 from kit.schemas import Pagination, Schema, Timestamp
@@ -29,14 +29,18 @@ class ReviewUpdate(Schema):
     title: Title | None = None
     comment: Comment | None = None
 
+    @field_validator("rating", "comment", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        """Sent as null: refused under its own name (only `title` may be emptied)."""
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
     @model_validator(mode="after")
     def _something(self) -> ReviewUpdate:
         if not self.model_fields_set & {"rating", "title", "comment"}:
             raise ValueError("give at least one of rating, title, comment")
-        if "rating" in self.model_fields_set and self.rating is None:
-            raise ValueError("rating: must be an integer from 1 to 5")
-        if "comment" in self.model_fields_set and self.comment is None:
-            raise ValueError("comment: may not be null")
         return self
 
 

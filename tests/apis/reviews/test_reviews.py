@@ -251,6 +251,17 @@ class TestChanging:
         assert (await world.client.delete(f"/{other['id']}", headers=moderator)).status_code == 404
         assert await world.stored() == 0
 
+    @pytest.mark.parametrize(
+        ("body", "field"), [({"rating": None}, "rating"), ({"comment": None}, "comment"), ({}, "body")]
+    )
+    async def test_a_change_names_what_is_wrong_with_it(
+        self, world: World, body: dict[str, Any], field: str
+    ) -> None:
+        review = (await world.post("ada", await world.product())).json()
+        answer = await world.client.put(f"/{review['id']}", json=body, headers=world.headers("ada"))
+        assert answer.status_code == 400, answer.text
+        assert [detail["field"] for detail in answer.json()["details"]] == [field]
+
     async def test_an_unknown_review_is_a_404(self, world: World) -> None:
         response = await world.client.put(
             f"/{uuid.uuid4()}", json={"rating": 3}, headers=world.headers("ada")
