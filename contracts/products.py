@@ -44,6 +44,7 @@ PRODUCT_DOCUMENTS_PATH = "/internal/product-documents"
 PRODUCT_STAMPS_PATH = "/internal/product-stamps"
 MAX_PRODUCT_STAMPS = 1000  # per page of PRODUCT_STAMPS_PATH
 MAX_DOCUMENTS = 500  # per call of PRODUCT_DOCUMENTS_PATH
+PRODUCT_PATH = "/id/{product_id}"  # public: an active product, `{data: product}`
 IMAGE_USES_PATH = "/internal/image-uses"
 MAX_IMAGE_USES = 100  # image names per call of IMAGE_USES_PATH
 
@@ -151,6 +152,20 @@ class ProductsClient:
             for variant_id, body in details.items()
             if body.get("isActive", True)
         }
+
+    async def copy_of(self, product_id: str) -> tuple[dict[str, Any], int | None] | None:
+        """What a copy keeps of an active product, read from the catalog's public answer, with its version
+        (`document_version`); None for a product the catalog does not show.
+        """
+        try:
+            body = await self._http.get(PRODUCT_PATH.format(product_id=product_id))
+        except NotFound:
+            return None
+        product: dict[str, Any] = body.get("data", body)
+        images = product.get("images") or []
+        primary = next((i for i in images if i.get("isPrimary")), images[0] if images else None)
+        document = {**product, "primaryImageUrl": primary.get("imageUrl") if primary else None}
+        return copy_fields(document), document_version(document)
 
     async def variant(self, variant_id: str) -> Variant:
         found = await self.variants([variant_id])

@@ -30,6 +30,7 @@ REVIEW_EXISTS = "ReviewExists"
 REVIEW_NOT_FOUND = "ReviewNotFound"
 NOT_YOUR_REVIEW = "NotYourReview"
 ORDERS_UNAVAILABLE = "OrdersUnavailable"
+CATALOG_UNAVAILABLE = "CatalogUnavailable"
 
 MAX_RATING = 5
 

@@ -11,8 +11,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from apis.reviews import handlers
-from apis.reviews.routes import ReviewsState, router
-from contracts import orders, reviews
+from apis.reviews.routes import router
+from apis.reviews.service import Peers
+from contracts import orders, products, reviews
 from kit.auth.services import service_tokens
 from kit.infra import Infra
 from kit.settings import Settings
@@ -27,9 +28,12 @@ async def _subscribe(infra: Infra) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _state(infra: Infra) -> AsyncIterator[ReviewsState]:
+async def _state(infra: Infra) -> AsyncIterator[Peers]:
     token = service_tokens(infra, reviews.SERVICE)
-    yield ReviewsState(purchases=orders.PurchasesClient(infra.client(orders.SERVICE, token=token)))
+    yield Peers(
+        purchases=orders.PurchasesClient(infra.client(orders.SERVICE, token=token)),
+        catalog=products.ProductsClient(infra.client(products.SERVICE)),  # public reads
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -34,6 +34,18 @@ class NotYourReview(Forbidden):
         super().__init__(f"Forbidden: You can only {action} your own reviews.")
 
 
+class CatalogUnavailable(Unavailable):
+    """A product the reviews service has no copy of yet, and the catalog cannot be asked: nothing written."""
+
+    default_code = reviews.CATALOG_UNAVAILABLE
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The catalog cannot confirm this product right now; nothing was saved, please try again.",
+            headers={"Retry-After": "5"},
+        )
+
+
 class OrdersUnavailable(Unavailable):
     """The orders service could not say whether the reviewer received the product: nothing was written."""
 

@@ -5,14 +5,12 @@ its author's or a moderator's (`moderate:review`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from apis.reviews import reads, service
 from apis.reviews.schemas import ReviewCreate, ReviewPage, ReviewRead, ReviewUpdate
-from contracts.orders import PurchasesClient
 from contracts.reviews import MAX_RATING, READ_REVIEW, WRITE_REVIEW
 from kit.auth.callers import CurrentUser, require_permission
 from kit.auth.principal import Principal
@@ -21,15 +19,8 @@ from kit.schemas import Limit, Page
 from kit.web import InfraDep, SessionDep, service_state
 
 
-@dataclass(frozen=True)
-class ReviewsState:
-    """Opened once per app: the orders service, asked with this service's credentials."""
-
-    purchases: PurchasesClient
-
-
-async def _purchases(request: Request) -> PurchasesClient:
-    return service_state(request, ReviewsState).purchases
+async def _peers(request: Request) -> service.Peers:
+    return service_state(request, service.Peers)
 
 
 router = APIRouter(tags=["reviews"])
@@ -74,10 +65,10 @@ async def create_review(
     infra: InfraDep,
     language: LanguageDep,
     author: Writer,
-    purchases: Annotated[PurchasesClient, Depends(_purchases)],
+    peers: Annotated[service.Peers, Depends(_peers)],
 ) -> ReviewRead:
     assert infra.sessions is not None
-    return await service.create_review(infra.sessions, purchases, author, data, language)
+    return await service.create_review(infra.sessions, peers, author, data, language)
 
 
 @router.get("/my-reviews", summary="The caller's reviews, newest first")

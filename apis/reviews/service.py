@@ -6,6 +6,8 @@ publishes the product's new figures (REVIEW_UPDATED) through the outbox, in the 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,6 +15,7 @@ from sqlmodel import col
 
 from apis.reviews import reads
 from apis.reviews.errors import (
+    CatalogUnavailable,
     NotYourReview,
     OrdersUnavailable,
     ProductNotFound,
@@ -23,6 +26,7 @@ from apis.reviews.models import ProductCopy, ProductRating, Review, ReviewerCopy
 from apis.reviews.schemas import ReviewCreate, ReviewRead, ReviewUpdate
 from contracts import reviews
 from contracts.orders import PurchasesClient
+from contracts.products import ProductsClient
 from kit import db
 from kit.auth.principal import Principal
 from kit.bus import Event
@@ -33,30 +37,44 @@ from kit.outbox import record_event
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Peers:
+    """The services a review is checked with: orders (the purchase, with this service's credentials) and the
+    catalog (a product not copied yet; its public read).
+    """
+
+    purchases: PurchasesClient
+    catalog: ProductsClient
+
+
 async def create_review(
     sessions: async_sessionmaker[AsyncSession],
-    purchases: PurchasesClient,
+    peers: Peers,
     author: Principal,
     data: ReviewCreate,
     language: str,
 ) -> ReviewRead:
     """Check the product and the one-review rule, ask orders about the purchase (holding no connection
     meanwhile), then write the review and its figures in one transaction; the unique constraint settles a
-    race between two posts of one customer.
+    race between two posts of one customer. A product whose PRODUCT_CREATED has not arrived yet is read
+    from the catalog and copied.
     """
     async with sessions() as session:
         product = await session.get(ProductCopy, data.product_id)
-        if product is None or product.is_deleted:
+        if product is not None and product.is_deleted:
             raise ProductNotFound(data.product_id)
         if await _review_of(session, author.id, data.product_id) is not None:
             raise ReviewExists(data.product_id)
+    fetched = await _from_catalog(peers.catalog, data.product_id) if product is None else None
     try:
-        verified = await purchases.verified(author.id, data.product_id)
+        verified = await peers.purchases.verified(author.id, data.product_id)
     except AppError as exc:  # unreachable, failing, or refusing our identity: no answer either way
         log.warning("orders could not verify a purchase", extra={"error": exc.message})
         raise OrdersUnavailable() from exc
     async with sessions() as session:
         await _know_reviewer(session, author)
+        if fetched is not None:
+            await _copy_product(session, data.product_id, *fetched)
         review = Review(
             user_id=author.id,
             product_id=data.product_id,
@@ -167,6 +185,30 @@ async def _review_of(session: AsyncSession, user_id: str, product_id: str) -> Re
         sa.select(Review).where(col(Review.user_id) == user_id, col(Review.product_id) == product_id)
     )
     return found.scalars().first()
+
+
+async def _from_catalog(catalog: ProductsClient, product_id: str) -> tuple[dict[str, Any], int | None]:
+    try:
+        found = await catalog.copy_of(product_id)
+    except AppError as exc:
+        log.warning("the catalog could not show a product", extra={"error": exc.message})
+        raise CatalogUnavailable() from exc
+    if found is None:
+        raise ProductNotFound(product_id)
+    return found
+
+
+async def _copy_product(
+    session: AsyncSession, product_id: str, fields: dict[str, Any], version: int | None
+) -> None:
+    """The catalog's product as a copy, unless the consumer wrote one meanwhile (from an event at least as
+    new): the events keep it current from there.
+    """
+    await session.execute(
+        db.insert(session, ProductCopy)
+        .values(id=product_id, **fields, is_deleted=False, version=version or 0, updated_at=now())
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
 
 
 async def _know_reviewer(session: AsyncSession, author: Principal) -> None:

@@ -23,8 +23,10 @@ from fastapi import FastAPI
 from apis.reviews import handlers, routes
 from apis.reviews.app import create_app
 from apis.reviews.models import Review
+from apis.reviews.service import Peers
 from contracts import auth, products, reviews
 from contracts.orders import PurchasesClient
+from contracts.products import ProductsClient
 from kit import db
 from kit.bus import Event
 from kit.errors import Unavailable
@@ -51,12 +53,27 @@ class FakePurchases(PurchasesClient):
         return (user_id, product_id) in self.delivered
 
 
+class FakeCatalog(ProductsClient):
+    """The catalog's public read: the products it shows (`shown`), or `down`."""
+
+    def __init__(self) -> None:
+        self.shown: dict[str, dict[str, Any]] = {}
+        self.down = False
+
+    async def copy_of(self, product_id: str) -> tuple[dict[str, Any], int | None] | None:
+        if self.down:
+            raise Unavailable("Service 'products' is unreachable", code="UpstreamUnavailable")
+        document = self.shown.get(product_id)
+        return None if document is None else (products.copy_fields(document), 1)
+
+
 @dataclass
 class World:
     client: httpx.AsyncClient
     settings: Settings
     tokens: Tokens
     purchases: FakePurchases
+    catalog: FakeCatalog
     ids: dict[str, str] = field(default_factory=dict)
 
     def headers(self, name: str, role: str = "Customer", permissions: tuple[str, ...] = CUSTOMER[1]) -> Any:
@@ -132,12 +149,12 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 @contextlib.asynccontextmanager
 async def open_world(settings: Settings) -> AsyncIterator[World]:
     app: FastAPI = create_app(settings)
-    purchases = FakePurchases()
-    app.dependency_overrides[routes._purchases] = lambda: purchases  # the orders service, answering as told
+    purchases, catalog = FakePurchases(), FakeCatalog()
+    app.dependency_overrides[routes._peers] = lambda: Peers(purchases, catalog)  # answering as told
     tokens = Tokens(settings.jwt_issuer)
     async with asgi_client(app) as client:
         app.state.token_verifier = tokens.verifier()
-        yield World(client, settings, tokens, purchases)
+        yield World(client, settings, tokens, purchases, catalog)
 
 
 class TestWriting:
@@ -199,6 +216,37 @@ class TestWriting:
         response = await world.post("ada", str(uuid.uuid4()))
         assert response.status_code == 404
         assert response.json()["code"] == "ProductNotFound"
+
+    async def test_a_product_not_copied_yet_is_read_from_the_catalog_then_kept_by_the_events(
+        self, world: World
+    ) -> None:
+        product_id = str(uuid.uuid4())
+        world.catalog.shown[product_id] = {
+            "name": {"en": "Fresh boot"},
+            "sku": "SKU-FRESH",
+            "primaryImageUrl": None,
+        }
+        response = await world.post("ada", product_id)
+        assert response.status_code == 201, response.text
+        assert response.json()["product"] == {
+            "id": product_id,
+            "name": "Fresh boot",
+            "sku": "SKU-FRESH",
+            "imageUrl": None,
+        }
+        await world.apply(
+            product_event(products.PRODUCT_UPDATED, product_id, 2, name={"en": "Fresh boot II"})
+        )
+        listed = (await world.client.get(f"/product/{product_id}")).json()
+        assert listed["data"][0]["product"]["name"] == "Fresh boot II"
+
+    async def test_a_catalog_unable_to_answer_is_a_503_and_nothing_is_written(self, world: World) -> None:
+        world.catalog.down = True
+        response = await world.post("ada", str(uuid.uuid4()))
+        assert response.status_code == 503
+        assert response.json()["code"] == reviews.CATALOG_UNAVAILABLE
+        assert await world.stored() == 0
+        assert world.purchases.asked == 0
 
     async def test_a_second_review_of_one_product_is_a_409(self, world: World) -> None:
         product_id = await world.product()
