@@ -157,7 +157,14 @@ class ServerError(Exception):
 
 
 #: What a part that is down or restarting answers: a client waits and tries again.
-DOWN = (httpx.HTTPError, ServerError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+DOWN = (
+    httpx.HTTPError,
+    ServerError,
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a connection cut mid-statement by the crash
+)
 
 
 async def retried(call: Callable[[], Awaitable[Any]], seconds: float = RECOVERY) -> Any:
