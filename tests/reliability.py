@@ -38,6 +38,7 @@ MUST_BE_ZERO = (
     "duplicated",
     "oversold",
     "stuck",
+    "unfinished",
     "violations",
     "server_errors",
     "ledger_mismatches",

@@ -105,12 +105,14 @@ class Tally:
     """What one trial found; `problems` says what, for the failure message."""
 
     seed: str
+    fault: str
     lost: int = 0
     duplicated: int = 0
     oversold: int = 0
     stuck: int = 0
     events: int = 0
     problems: list[str] = field(default_factory=list)
+    closed: bool = False
 
     def count(self, kind: str, number: int, what: str) -> None:
         if number:
@@ -120,6 +122,7 @@ class Tally:
     def close(self, fault: str) -> None:
         """Record the trial's figures, then fail it if anything was lost, doubled, oversold or stuck."""
         survived = not self.problems
+        self.closed = True
         record(
             f"faults.{fault}",
             trials=1,
@@ -136,7 +139,23 @@ class Tally:
 
 def trial_rng(fault: str, trial: int) -> tuple[random.Random, Tally]:
     seed = f"{SEED}:{fault}:{trial}"
-    return random.Random(seed), Tally(seed)
+    tally = Tally(seed, fault)
+    _STARTED.append(tally)
+    return random.Random(seed), tally
+
+
+_STARTED: list[Tally] = []
+
+
+@pytest.fixture(autouse=True)
+def _unfinished_trials_count() -> Iterator[None]:
+    """A trial that broke off before its checks closed it (an exception) still counts, as not survived:
+    the report must not show 19 trials of 19 survived when 20 ran."""
+    yield
+    while _STARTED:
+        tally = _STARTED.pop()
+        if not tally.closed:
+            record(f"faults.{tally.fault}", trials=1, survived=0, unfinished=1, seed=SEED)
 
 
 async def crash(platform: Processes, part: str, rng: random.Random, downtime: tuple[float, float]) -> None:

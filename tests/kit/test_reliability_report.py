@@ -30,6 +30,14 @@ def test_a_run_is_clean_only_when_every_must_be_zero_figure_is_zero() -> None:
     assert report({})["clean"] is False
 
 
+def test_a_fault_trial_that_broke_off_makes_the_run_unclean() -> None:
+    """A trial that raised before its checks recorded its figures is `unfinished`: 19 of 19 survived out
+    of 20 run must not read as clean."""
+    broken = report({"faults.postgres": {"trials": 20, "survived": 19, "unfinished": 1}})
+
+    assert (broken["clean"], broken["mustBeZero"]["unfinished"]) == (False, 1)
+
+
 def test_the_gathered_figures_are_printed_and_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
