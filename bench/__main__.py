@@ -216,6 +216,7 @@ def run(names: Sequence[str], quick: bool, out: Path, command: str) -> dict[str,
                 figures = {"error": f"{type(failure).__name__}: {failure}", "trace": traceback.format_exc()}
             figures["seconds"] = time.monotonic() - began
             results["benches"][name] = figures
+            (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")  # kept if cut short
             bar.advance(task)
         bar.update(task, bench="", description="charts and summary")
     results["machine"]["load_average_after"] = list(os.getloadavg())
