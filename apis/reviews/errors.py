@@ -34,25 +34,20 @@ class NotYourReview(Forbidden):
         super().__init__(f"Forbidden: You can only {action} your own reviews.")
 
 
-class CatalogUnavailable(Unavailable):
-    """A product the reviews service has no copy of yet, and the catalog cannot be asked: nothing written."""
+class CannotCheck(Unavailable):
+    """A service a review is checked with could not answer: nothing was written, and the client may retry."""
 
-    default_code = reviews.CATALOG_UNAVAILABLE
-
-    def __init__(self) -> None:
+    def __init__(self, code: str, what: str) -> None:
         super().__init__(
-            "The catalog cannot confirm this product right now; nothing was saved, please try again.",
-            headers={"Retry-After": "5"},
+            f"{what} right now; nothing was saved, please try again.", code=code, headers={"Retry-After": "5"}
         )
 
 
-class OrdersUnavailable(Unavailable):
-    """The orders service could not say whether the reviewer received the product: nothing was written."""
+def catalog_unavailable() -> CannotCheck:
+    """A product the reviews service has no copy of yet, and the catalog cannot be asked."""
+    return CannotCheck(reviews.CATALOG_UNAVAILABLE, "The catalog cannot confirm this product")
 
-    default_code = reviews.ORDERS_UNAVAILABLE
 
-    def __init__(self) -> None:
-        super().__init__(
-            "The orders service cannot confirm your purchase right now; nothing was saved, please try again.",
-            headers={"Retry-After": "5"},
-        )
+def orders_unavailable() -> CannotCheck:
+    """The orders service cannot say whether the reviewer received the product."""
+    return CannotCheck(reviews.ORDERS_UNAVAILABLE, "The orders service cannot confirm your purchase")

@@ -15,12 +15,12 @@ from sqlmodel import col
 
 from apis.reviews import reads
 from apis.reviews.errors import (
-    CatalogUnavailable,
     NotYourReview,
-    OrdersUnavailable,
     ProductNotFound,
     ReviewExists,
     ReviewNotFound,
+    catalog_unavailable,
+    orders_unavailable,
 )
 from apis.reviews.models import ProductCopy, ProductRating, Review, ReviewerCopy
 from apis.reviews.schemas import ReviewCreate, ReviewRead, ReviewUpdate
@@ -70,7 +70,7 @@ async def create_review(
         verified = await peers.purchases.verified(author.id, data.product_id)
     except AppError as exc:  # unreachable, failing, or refusing our identity: no answer either way
         log.warning("orders could not verify a purchase", extra={"error": exc.message})
-        raise OrdersUnavailable() from exc
+        raise orders_unavailable() from exc
     async with sessions() as session:
         await _know_reviewer(session, author)
         if fetched is not None:
@@ -192,7 +192,7 @@ async def _from_catalog(catalog: ProductsClient, product_id: str) -> tuple[dict[
         found = await catalog.copy_of(product_id)
     except AppError as exc:
         log.warning("the catalog could not show a product", extra={"error": exc.message})
-        raise CatalogUnavailable() from exc
+        raise catalog_unavailable() from exc
     if found is None:
         raise ProductNotFound(product_id)
     return found
