@@ -215,13 +215,26 @@ class SqliteBus:
     async def __aenter__(self) -> Self:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._db = await aiosqlite.connect(self._path, isolation_level=None)
-        await self._db.execute("PRAGMA busy_timeout=10000")
-        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA busy_timeout=30000")
+        await self._wal()
         await self._db.execute("PRAGMA synchronous=FULL")
         await self._db.executescript(SCHEMA)
         await self._add_headers_column()
         await self._write("DELETE FROM events WHERE stored_at < ?", (time.time() - self._retention_seconds,))
         return self
+
+    async def _wal(self) -> None:
+        """Switch the file to WAL. SQLite may refuse that at once with "database is locked", without waiting
+        on the busy timeout, while another process opening the same bus holds its lock (every service of
+        the embedded platform opens it at start): wait a little and try again."""
+        for attempt in range(60):
+            try:
+                await self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except aiosqlite.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 59:
+                    raise
+                await asyncio.sleep(0.5)
 
     async def _add_headers_column(self) -> None:
         """A bus file from before events had headers gains their column (empty for its old events)."""
