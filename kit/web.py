@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry import context as otel_context
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -336,3 +337,9 @@ UVICORN_OPTIONS: dict[str, Any] = {
     "server_header": False,
     "timeout_keep_alive": KEEP_ALIVE_SECONDS,
 }
+
+
+def created_or_again(body: BaseModel, created: bool) -> JSONResponse:
+    """The answer of an idempotent creation: 201 the first time, 200 with the same body when its
+    Idempotency-Key (or natural key) asked for it before."""
+    return JSONResponse(body.model_dump(mode="json", by_alias=True), status_code=201 if created else 200)

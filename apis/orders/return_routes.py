@@ -25,7 +25,7 @@ from contracts.orders import READ_RETURNS, RETURN_SETTLED_PATH, WRITE_RETURNS, R
 from kit.auth.callers import OptionalUser, require_permission, require_scope
 from kit.auth.principal import Principal
 from kit.schemas import Limit, Page
-from kit.web import SessionDep
+from kit.web import SessionDep, created_or_again
 
 router = APIRouter(tags=["returns"])
 ReturnId = Annotated[str, Path(alias="returnId", min_length=1, max_length=36)]
@@ -52,7 +52,7 @@ async def request_return(
 ) -> JSONResponse:
     request, created = await returns.request_return(session, caller, guest_token, data, idempotency_key)
     [read] = await returns.present(session, [request], lang)
-    return JSONResponse(read.model_dump(mode="json", by_alias=True), status_code=201 if created else 200)
+    return created_or_again(read, created)
 
 
 @router.get("/my-returns", response_model=ReturnPage, summary="The caller's returns, newest first")
@@ -104,8 +104,7 @@ async def comment_return(
     comment, created = await return_comments.add_comment(
         session, return_id, caller, guest_token, data, idempotency_key
     )
-    read = ReturnCommentRead.model_validate(comment).model_dump(mode="json", by_alias=True)
-    return JSONResponse(read, status_code=201 if created else 200)
+    return created_or_again(ReturnCommentRead.model_validate(comment), created)
 
 
 @router.get("/admin/returns", response_model=ReturnPage, summary="All returns, newest first (staff)")

@@ -36,7 +36,7 @@ from kit.auth.callers import OptionalUser, require_permission, require_scope
 from kit.auth.principal import Principal
 from kit.outbox import start_workflow
 from kit.schemas import Limit, Page
-from kit.web import InfraDep, SessionDep
+from kit.web import InfraDep, SessionDep, created_or_again
 
 log = logging.getLogger(__name__)
 DisplayCurrency = Annotated[
@@ -106,7 +106,7 @@ async def place_order(
         return _accepted(OrderAccepted(id=order.id, status=order.status))
     read = await present_one(session, order, lang)
     read.guest_token = guest_token
-    return JSONResponse(read.model_dump(mode="json", by_alias=True), status_code=201 if start else 200)
+    return created_or_again(read, start is not None)
 
 
 @router.get("/my-orders", response_model=OrderPage, summary="The caller's orders")
