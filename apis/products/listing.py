@@ -4,10 +4,11 @@ Visitors see active products only; staff (`read:product` or `update:product`) se
 `isActive`. Variant conditions (price range, in stock, attributes) must hold on one and the same variant.
 A root category's slug also finds the products of its children.
 
-At scale (bench/products_read.py) the queries keep to the indexes of migration 0005: the category's ids are
-looked up first; "in stock" and the sort by price read the product's own `in_stock` and `min_price`
+At scale (bench/products_read.py) the queries keep to the indexes of migrations 0005 and 0010: the category's
+ids are looked up first; "in stock" and the sort by price read the product's own `in_stock` and `min_price`
 (models.Product), which also narrow a variant condition before the variants are looked at; the page is read
-in the order of an index of the sort, and the count from indexes alone where the filters allow.
+in the order of an index of the sort, and the count from indexes alone where the filters allow: a category's
+from its links' own columns (`_link_count`), which count each product once and need no product looked up.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import binascii
 import json
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,15 +37,52 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-async def category_ids(session: AsyncSession, slug: str) -> list[str]:
-    """The category of `slug` and its children: none when no category has that slug."""
-    chosen = sa.select(col(Category.id)).where(col(Category.slug) == slug).scalar_subquery()
-    found = await session.scalars(
-        sa.select(col(Category.id)).where(
-            sa.or_(col(Category.id) == chosen, col(Category.parent_id) == chosen)
+class Scope(NamedTuple):
+    """The category of a slug: its id, whether it is a root (its children's products are listed too), and
+    the ids of its own and its children's.
+    """
+
+    id: str
+    root: bool
+    ids: list[str]
+
+
+async def category_scope(session: AsyncSession, slug: str) -> Scope | None:
+    """The category of `slug` and its children: None when no category has that slug."""
+    found = (
+        await session.execute(
+            sa.select(col(Category.id), col(Category.parent_id)).where(col(Category.slug) == slug)
         )
+    ).first()
+    if found is None:
+        return None
+    chosen, parent = found
+    children = await session.scalars(sa.select(col(Category.id)).where(col(Category.parent_id) == chosen))
+    return Scope(chosen, parent is None, [chosen, *children])
+
+
+def _link_count(query: ProductQuery, scope: Scope, *, staff: bool) -> sa.Select[Any] | None:
+    """The count from the category links' own columns (models.ProductCategory, one index range: a root's
+    links by `root_id`, each product once by `first_in_root`), when the filters are all among them; None
+    otherwise. Archived products have no links.
+    """
+    if query.q or query.min_price is not None or query.max_price is not None or query.attribute_pairs():
+        return None
+    if query.in_stock is False:  # some variant out of stock: the variants' own condition
+        return None
+    link = ProductCategory
+    where: list[sa.ColumnElement[bool]] = (
+        [col(link.root_id) == scope.id, col(link.first_in_root) == sa.true()]
+        if scope.root
+        else [col(link.category_id) == scope.id]
     )
-    return list(found)
+    if not staff:
+        where.append(col(link.is_active) == sa.true())
+    if query.is_active is not None:
+        where.append(col(link.is_active) == query.is_active)
+    if query.in_stock:
+        where.append(col(link.in_stock) == sa.true())
+    return sa.select(sa.func.count()).select_from(link).where(*where)
 
 
 def _in_categories(ids: list[str], *, correlated: bool) -> sa.ColumnElement[bool]:
@@ -189,7 +227,8 @@ async def list_products(
     """One page of products matching `query`, in `language` and `rate`'s currency, and how many match."""
     meta = Meta.of(rate)
     query = in_base(query, rate)
-    categories = await category_ids(session, query.category_slug) if query.category_slug else None
+    scope = await category_scope(session, query.category_slug) if query.category_slug else None
+    categories = None if scope is None else scope.ids
     page, offset = query.page, (query.page - 1) * query.limit
     after: tuple[Any, str, int] | None = None
     if query.cursor is not None:
@@ -197,11 +236,14 @@ async def list_products(
             raise BadCursor("give a page or a cursor, not both")
         after = decode_cursor(query, query.cursor)
         page, offset = after[2] + 1, 0
-    if categories == []:
+    if query.category_slug and scope is None:
         return ProductPage(data=[], meta=meta, pagination=Pagination.of(0, page, query.limit))
     where = filters(query, language, staff=staff)
-    counted = where if categories is None else [*where, _in_categories(categories, correlated=False)]
-    total = await session.scalar(sa.select(sa.func.count()).select_from(Product).where(*counted)) or 0
+    counting = None if scope is None else _link_count(query, scope, staff=staff)
+    if counting is None:
+        counted = where if categories is None else [*where, _in_categories(categories, correlated=False)]
+        counting = sa.select(sa.func.count()).select_from(Product).where(*counted)
+    total = await session.scalar(counting) or 0
     if categories is not None:
         where.append(_in_categories(categories, correlated=True))
     key = _sort_key(query, language)

@@ -99,13 +99,26 @@ class Product(Base, table=True):
 
 
 class ProductCategory(Base, table=True):
+    """A product on a leaf category. The listing's columns (`is_active`, `in_stock`: copies of the product's
+    own; `root_id`, the category's root; `first_in_root`) are written by service.catalog.relink in the
+    transaction of every change of them, so that a category's count reads an index of its links alone.
+    """
+
     __tablename__ = "product_category"
-    __table_args__ = (sa.Index("ix_product_category_category_id_product_id", "category_id", "product_id"),)
+    __table_args__ = (
+        sa.Index("ix_product_category_category_id_product_id", "category_id", "product_id"),
+        sa.Index("ix_product_category_leaf_listing", "category_id", "is_active", "in_stock"),
+        sa.Index("ix_product_category_root_listing", "root_id", "first_in_root", "is_active", "in_stock"),
+    )
 
     product_id: str = Field(sa_column=Column(sa.String(36), _fk("product.id", "CASCADE"), primary_key=True))
     category_id: str = Field(
         sa_column=Column(sa.String(36), _fk("category.id", "RESTRICT"), primary_key=True)
     )
+    is_active: bool = False
+    in_stock: bool = False
+    root_id: str | None = Field(default=None, max_length=36)
+    first_in_root: bool = False
 
 
 class ProductImage(Base, table=True):

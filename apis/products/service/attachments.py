@@ -14,7 +14,7 @@ from sqlmodel import col
 from apis.products.events import Notifier
 from apis.products.models import ProductCategory, ProductImage
 from apis.products.schemas.products import ImageCreate
-from apis.products.service.catalog import check_leaf_categories, image_rows, touch
+from apis.products.service.catalog import check_leaf_categories, image_rows, relink, touch
 from apis.products.service.images import ImageCheck, claim
 from kit.db import commit
 
@@ -37,6 +37,7 @@ async def add_categories(
     new = [{"product_id": product_id, "category_id": c} for c in wanted if c not in present]
     if new:
         await session.execute(sa.insert(ProductCategory), new)
+        await relink(session, [product_id])
     await commit(session)
     return len(new)
 
@@ -55,6 +56,7 @@ async def remove_categories(
     if count == 0:
         await session.rollback()  # nothing changed: nothing to announce
         return 0
+    await relink(session, [product_id])  # another link may now be the first under its root
     await commit(session)
     return count
 

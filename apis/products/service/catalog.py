@@ -180,6 +180,8 @@ async def insert_products(
         if rows:  # Core inserts: no ORM bookkeeping per row
             await session.execute(sa.insert(Base.metadata.tables[str(model.__tablename__)]), rows)
     ids = [str(row["id"]) for row in products]
+    if links:
+        await relink(session, sorted({link["product_id"] for link in links}))
     notify.products_created(session, ids)
     return ids
 
@@ -238,8 +240,9 @@ async def update_product(
         product.name = texts(data.name) or {}
     if "description" in fields:
         product.description = texts(data.description)
-    if "is_active" in fields and data.is_active is not None:
+    if "is_active" in fields and data.is_active is not None and data.is_active != product.is_active:
         product.is_active = data.is_active
+        await relink(session, [product_id])
     product.updated_at = now()
     notify.product_changed(session, product_id)
     await commit_or_sku_taken(session, [product.sku])
@@ -297,17 +300,55 @@ def _stocked(product_id: str) -> sa.Exists:
     return sa.exists().where(col(Variant.product_id) == product_id, col(Variant.stock_quantity) > 0)
 
 
+def _root(category_id: Any) -> sa.ScalarSelect[Any]:
+    """The root of a category: its parent, or itself (two levels at most)."""
+    category = sa.alias(Category.__table__)  # type: ignore[attr-defined]
+    root = sa.func.coalesce(category.c.parent_id, category.c.id)
+    return sa.select(root).where(category.c.id == category_id).correlate_except(category).scalar_subquery()
+
+
+async def relink(session: AsyncSession, product_ids: Sequence[str] | sa.Select[Any]) -> None:
+    """Recompute the listing columns of the products' category links from the truth: the product's
+    `is_active` and `in_stock`, the link's root category, and whether it is the product's first link (by
+    category id) under that root, which a category-with-children count counts alone (a product on two
+    leaves of one root is one product). Idempotent; called in the transaction of every write that changes
+    any of them, after that write took the product's row (or the moved category's products) first.
+    """
+    await session.flush()  # an ORM change of `is_active` is what the statement must read
+    links: sa.Table = ProductCategory.__table__  # type: ignore[attr-defined]
+    product: sa.Table = Product.__table__  # type: ignore[attr-defined]
+    other = sa.alias(links)
+    of_product = product.c.id == links.c.product_id
+    earlier_in_root = sa.exists().where(
+        other.c.product_id == links.c.product_id,
+        other.c.category_id < links.c.category_id,
+        _root(other.c.category_id) == _root(links.c.category_id),
+    )
+    await session.execute(
+        sa.update(links)
+        .where(links.c.product_id.in_(product_ids))
+        .values(
+            is_active=sa.select(product.c.is_active).where(of_product).scalar_subquery(),
+            in_stock=sa.select(product.c.in_stock).where(of_product).scalar_subquery(),
+            root_id=_root(links.c.category_id),
+            first_in_root=~earlier_in_root,
+        )
+    )
+
+
 async def refresh_listing(session: AsyncSession, product_id: str, *, price: bool = True) -> None:
     """Recompute the product's listing columns (`min_price`, `in_stock`) from its variants, writing only what
-    changed. Called under the product's row lock (`touch`, `lock_for_stock`), so that it reads the variants
-    as the last writer left them.
+    changed (and its category links' copy of `in_stock` when it did). Called under the product's row lock
+    (`touch`, `lock_for_stock`), so that it reads the variants as the last writer left them.
     """
     stocked = _stocked(product_id)
-    await session.execute(
+    flipped = await session.execute(
         sa.update(Product)
         .where(col(Product.id) == product_id, col(Product.in_stock) != stocked)
         .values(in_stock=stocked)
     )
+    if getattr(flipped, "rowcount", 0):
+        await relink(session, [product_id])
     if price:
         lowest = _lowest_price(product_id)
         await session.execute(

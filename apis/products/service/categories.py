@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from apis.products.errors import CategoryNotFound, CategoryRuleViolated, CategoryTooDeep, SlugTaken
 from apis.products.events import Notifier
-from apis.products.models import Category, ProductCategory
+from apis.products.models import Category, Product, ProductCategory
 from apis.products.reads import category_label
 from apis.products.schemas.categories import (
     CategoryCreate,
@@ -20,6 +20,7 @@ from apis.products.schemas.categories import (
     CategoryView,
 )
 from apis.products.schemas.products import CategoryRow, texts
+from apis.products.service.catalog import relink
 from contracts import products
 from kit.db import commit, now
 
@@ -108,10 +109,10 @@ async def update_category(
                 raise CategoryRuleViolated(
                     "Cannot move a category that has children. Move its children first."
                 )
-        relabelled = parent_id != category.parent_id
+        relabelled = moved = parent_id != category.parent_id
         category.parent_id = parent_id
     else:
-        relabelled = False
+        relabelled = moved = False
     if "slug" in fields and data.slug and data.slug != category.slug:
         await _refuse_taken_slug(session, data.slug)
         category.slug, relabelled = data.slug, True
@@ -132,8 +133,24 @@ async def update_category(
             .distinct()
         )
         notify.products_changed(session, linked.all(), "updated")
+    if moved:  # a leaf with products (one with children never moves): its links' root changes
+        await _relink_moved(session, category_id)
     await _commit_or_slug_taken(session, category.slug)
     return _row(category)
+
+
+async def _relink_moved(session: AsyncSession, category_id: str) -> None:
+    """The moved category's products, locked first (PostgreSQL; SQLite has one writer) so that a concurrent
+    change of their links commits before, and is seen by, the relink.
+    """
+    on_it = sa.select(col(ProductCategory.product_id)).where(col(ProductCategory.category_id) == category_id)
+    await session.execute(
+        sa.select(col(Product.id))
+        .where(col(Product.id).in_(on_it))
+        .order_by(col(Product.id))
+        .with_for_update()
+    )
+    await relink(session, on_it)
 
 
 async def delete_category(session: AsyncSession, notify: Notifier, category_id: str) -> None:
