@@ -10,7 +10,8 @@ What counts (the seed counted only ORDER_PAID, which cash-on-delivery orders nev
   counted on (its money was refunded or never collected). So the figures are the orders that stand;
 - a completed return (RETURN_REQUEST_COMPLETED), once per return id, takes its `refundAmount` (the returned
   units at the price charged; none for a cash order) out of the revenue of the day it was completed: the
-  order counted when it was sold, its refund when it came back.
+  order counted when it was sold, its refund when it came back. Its units (and their refund) come out of
+  their variants' sales, so the top sellers show what was kept.
 
 Idempotent twice over: the event's id is recorded in the transaction of its change (a redelivery does
 nothing), and each contribution is keyed by the customer's or the order's id (the same fact under a new
@@ -181,13 +182,45 @@ async def withdraw_order(session: AsyncSession, event: Event) -> None:
 
 
 async def count_return(session: AsyncSession, event: Event) -> None:
-    """Take a completed return's refund out of its completion day's revenue, once per return id."""
+    """Take a completed return's refund out of its completion day's revenue, and its units out of their
+    variants' sales, once per return id.
+    """
     return_id = str(event.payload.get("id") or event.key)
     refunded = _decimal(event.payload.get("refundAmount"))
     day = event.timestamp.date()
     row = {"return_id": return_id, "order_id": str(event.payload.get("orderId") or ""), "day": day}
-    if await _first(session, CountedReturn, row | {"refunded": refunded}, "return_id") and refunded:
+    if not await _first(session, CountedReturn, row | {"refunded": refunded}, "return_id"):
+        return
+    if refunded:
         await _add_to_day(session, day, -1, revenue=refunded)
+    await _take_back_units(session, returned_lines(event.payload, refunds=bool(refunded)))
+
+
+def returned_lines(request: dict[str, Any], refunds: bool) -> list[dict[str, Any]]:
+    """A completed return's lines as variant, quantity and the refunded amount (price x quantity when the
+    return refunds, 0 for a cash order's, which refunds nothing through the shop).
+    """
+    lines = []
+    for returned in request.get("items") or []:
+        item = returned.get("orderItem") or {}
+        quantity = int(returned["quantity"])
+        price = _decimal(item.get("priceAtTimeOfOrder")) if refunds else Decimal(0)
+        lines.append({"variantId": str(item["variantId"]), "quantity": quantity, "amount": price * quantity})
+    return lines
+
+
+async def _take_back_units(session: AsyncSession, lines: list[dict[str, Any]]) -> None:
+    """The returned units (and their refund) out of their variants' sales; a variant never counted is left."""
+    for line in lines:
+        await session.execute(
+            sa.update(VariantSales)
+            .where(col(VariantSales.variant_id) == line["variantId"])
+            .values(
+                quantity=col(VariantSales.quantity) - line["quantity"],
+                revenue=col(VariantSales.revenue) - line["amount"],
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 COUNTERS: dict[str, Callable[[AsyncSession, Event], Awaitable[None]]] = {

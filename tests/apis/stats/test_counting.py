@@ -219,10 +219,20 @@ async def test_a_rebuild_from_the_topics_ends_with_the_live_figures(
     assert await figures(sessions) == live
 
 
-def completed_return(return_id: str, refund: str | None, day: date = TODAY) -> Event:
+def completed_return(
+    return_id: str, refund: str | None, day: date = TODAY, variant: str = "v-lamp", price: str = "25.00"
+) -> Event:
+    """One unit of `variant` (at `price`) returned and completed."""
+    items = [{"quantity": 1, "orderItem": {"variantId": variant, "priceAtTimeOfOrder": price}}]
     return Event(
         type=orders.RETURN_REQUEST_COMPLETED,
-        payload={"id": return_id, "orderId": "o1", "status": "COMPLETED", "refundAmount": refund},
+        payload={
+            "id": return_id,
+            "orderId": "o1",
+            "status": "COMPLETED",
+            "refundAmount": refund,
+            "items": items,
+        },
         timestamp=at(day),
         source_service="orders",
         topic=orders.ORDER_EVENTS,
@@ -239,7 +249,7 @@ async def test_a_completed_return_takes_its_refund_out_of_its_days_revenue_once(
     await handle(done)
     await handle(done)  # redelivered
     await handle(completed_return("r1", "25.00"))  # the same completion again (a repeated PUT)
-    await handle(completed_return("r2", None))  # a cash order's return: nothing refunded
+    await handle(completed_return("r2", None, variant="v-mug", price="5.50"))  # cash: nothing refunded
     kpis = (await figures(sessions))["kpis"]
     assert kpis["revenue"]["value"] == "30.50"  # 55.50 sold, 25.00 refunded
     assert kpis["orders"]["value"] == 1  # the order stands: a return refunds, it does not cancel
@@ -247,6 +257,9 @@ async def test_a_completed_return_takes_its_refund_out_of_its_days_revenue_once(
         [day] = [d for d in await reads.time_series(session, TODAY) if d.name == "Jun"]
         [sold] = [d for d in await reads.time_series(session, TODAY) if d.name == "May"]
     assert (sold.revenue_this_year, day.revenue_this_year) == (Decimal("55.50"), Decimal("-25.00"))
+    top = (await figures(sessions))["top"]
+    # one lamp back and refunded; the mug back unrefunded, so it sold nothing that stands and leaves the list
+    assert top == [{"name": "Lampe", "attributes": {"Color": "Black"}, "quantity": 1, "amount": "25.00"}]
 
 
 async def test_a_rebuild_takes_each_completed_return_out_once(
@@ -264,5 +277,6 @@ async def test_a_rebuild_takes_each_completed_return_out_once(
             await handle(event)
         live = await figures(sessions)
         assert live["kpis"]["revenue"]["value"] == "30.50"
+        assert [t["quantity"] for t in live["top"]] == [1, 1]
         await rebuild.rebuild(sessions, bus)
         assert await figures(sessions) == live
