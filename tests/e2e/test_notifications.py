@@ -1,4 +1,6 @@
-"""Through the gateway on the embedded platform: each notification lands once in the mail folder."""
+"""Through the gateway, on the embedded platform and on the real servers (PostgreSQL, Elasticsearch): each
+notification lands once in the mail folder.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +14,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import ADDRESS, Shop
+from tests.e2e.conftest import ADDRESS, EMBEDDED_AND_REAL, Shop
 from tests.support import eventually
 
-pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module"), EMBEDDED_AND_REAL]
 
 
 def mails_to(shop: Shop, address: str) -> list[EmailMessage]:
