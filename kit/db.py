@@ -110,9 +110,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def session_factory(
-    engine: AsyncEngine, on_commit: Callable[[], None] | None = None
+    engine: AsyncEngine, on_commit: Callable[[], None] | None = None, *, writing: type | None = None
 ) -> async_sessionmaker[AsyncSession]:
-    """Sessions whose objects outlive commit; `on_commit` runs after each commit (the outbox wake-up)."""
+    """Sessions whose objects outlive commit; `on_commit` runs after each commit (the outbox wake-up), or
+    with `writing`, only after a commit that added an instance of it (a commit adding no outbox row gives
+    the relay nothing to deliver, and a pass for nothing costs a claim's query).
+    """
     if on_commit is None:
         return async_sessionmaker(engine, expire_on_commit=False)
 
@@ -121,8 +124,21 @@ def session_factory(
         process, the relay's own included, and keep the relay waking itself up.
         """
 
-    event.listen(NotifyingSession, "after_commit", lambda _session: on_commit())
+    def flushed(session: Session, _context: Any) -> None:
+        if writing is None or any(isinstance(instance, writing) for instance in session.new):
+            session.info[_WROTE] = True
+
+    def committed(session: Session) -> None:
+        if session.info.pop(_WROTE, False):
+            on_commit()
+
+    event.listen(NotifyingSession, "after_flush", flushed)
+    event.listen(NotifyingSession, "after_commit", committed)
+    event.listen(NotifyingSession, "after_rollback", lambda session: session.info.pop(_WROTE, None))
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=NotifyingSession)
+
+
+_WROTE = "commerce.wrote"  # a session's flag: this transaction wrote what its factory's `on_commit` awaits
 
 
 async def ping(engine: AsyncEngine) -> None:

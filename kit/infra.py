@@ -17,7 +17,7 @@ from kit.bus import EventBus, Retry, open_bus
 from kit.cache import Cache, open_cache
 from kit.clients import ServiceClient, TokenSource
 from kit.discovery import Registry, open_registry
-from kit.outbox import OutboxRelay
+from kit.outbox import OutboxMessage, OutboxRelay
 from kit.settings import SERVICES, Settings
 from kit.temporal import TemporalConnection
 
@@ -78,7 +78,7 @@ async def open_infra(settings: Settings, *, migrations: Path | None = None) -> A
         )
         relay_task = asyncio.create_task(relay.run(), name=f"outbox:{settings.service_name}")
         stack.push_async_callback(_stop, relay, relay_task)
-        sessions = db.session_factory(engine, on_commit=relay.wake)
+        sessions = db.session_factory(engine, on_commit=relay.wake, writing=OutboxMessage)
         yield Infra(settings, bus, cache, registry, temporal, http, engine, sessions, relay)
 
 

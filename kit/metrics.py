@@ -126,10 +126,13 @@ class _Refresher:
 
 _refreshers: set[_Refresher] = set()
 REFRESH_TIMEOUT = 5.0
+# A sample's default spacing: one process running every service (embedded) shares one registry, so each
+# service's scrape would otherwise query every relay's and consumer's backlog again.
+SAMPLE_EVERY = 1.0
 
 
 @contextlib.contextmanager
-def refreshing(sample: Callable[[], Awaitable[None]], *, every: float = 0.0) -> Iterator[None]:
+def refreshing(sample: Callable[[], Awaitable[None]], *, every: float = SAMPLE_EVERY) -> Iterator[None]:
     """While open, run `sample()` (which sets gauges) before each scrape, at most once per `every` seconds."""
     refresher = _Refresher(sample, every)
     _refreshers.add(refresher)

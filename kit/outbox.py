@@ -90,10 +90,47 @@ def record_event(session: AsyncSession, event: Event) -> None:
     session.add(OutboxMessage(id=event.id, kind="event", key=event.key, body=body))
 
 
-def record_workflow(session: AsyncSession, start: WorkflowStart, *, dedup_id: str | None = None) -> None:
-    """Queue a workflow start in the caller's transaction; `dedup_id` defaults to the workflow id."""
+def record_workflow(
+    session: AsyncSession,
+    start: WorkflowStart,
+    *,
+    dedup_id: str | None = None,
+    fallback_after: timedelta | None = None,
+) -> None:
+    """Queue a workflow start in the caller's transaction; `dedup_id` defaults to the workflow id.
+
+    `fallback_after`: the caller starts it itself once committed (`start_recorded`), and the relay only
+    if that has not been recorded within this delay (the caller failed or died): one start, not two.
+    """
     body = {**start.model_dump(), **_trace()}
-    session.add(OutboxMessage(id=dedup_id or start.id, kind="workflow", key=start.id, body=body))
+    message = OutboxMessage(id=dedup_id or start.id, kind="workflow", key=start.id, body=body)
+    if fallback_after is not None:
+        message.available_at = message.created_at + fallback_after
+    session.add(message)
+
+
+async def start_recorded(
+    client: Client,
+    sessions: async_sessionmaker[AsyncSession],
+    start: WorkflowStart,
+    *,
+    dedup_id: str | None = None,
+) -> None:
+    """Start a workflow recorded with `fallback_after` now, then mark its row delivered so the relay
+    leaves it; a failure leaves the row to the relay, due once its delay has passed.
+    """
+    await start_workflow(client, start)
+    table = OutboxMessage
+    async with sessions() as session, session.begin():
+        await session.execute(
+            sa.update(table)
+            .where(
+                col(table.id) == (dedup_id or start.id),
+                col(table.kind) == "workflow",
+                col(table.delivered_at).is_(None),
+            )
+            .values(delivered_at=db.now())
+        )
 
 
 def _trace() -> dict[str, dict[str, str]]:

@@ -14,6 +14,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +38,8 @@ from workflows import place_order as saga
 
 DOUBLE_CLICK_WINDOW = 60  # seconds within which an identical order is the same order
 SETTLED_POLL = 0.25  # seconds between reads of an order waited for, unless a change here wakes it sooner
+# The request starts the saga itself once the order is committed; the outbox only after this, if it did not.
+START_FALLBACK = timedelta(seconds=2)
 
 
 async def place_order(
@@ -111,7 +114,7 @@ async def place_order(
         async with sessions() as session:
             session.add(order)
             session.add_all(items)
-            record_workflow(session, start)
+            record_workflow(session, start, fallback_after=START_FALLBACK)
             await commit(session)
     except IntegrityError:  # the same key won a race with this request
         if existing := await _find(sessions, keys):

@@ -34,7 +34,7 @@ from contracts.orders import (
 )
 from kit.auth.callers import OptionalUser, require_permission, require_scope
 from kit.auth.principal import Principal
-from kit.outbox import start_workflow
+from kit.outbox import start_recorded
 from kit.schemas import Limit, Page
 from kit.web import InfraDep, SessionDep, created_or_again
 
@@ -94,8 +94,8 @@ async def place_order(
         language=lang,
     )
     if start is not None:
-        try:  # the fast path; the outbox starts it anyway if this fails
-            await start_workflow(await infra.temporal(), start)
+        try:  # the fast path; the outbox starts it anyway, a moment later, if this fails
+            await start_recorded(await infra.temporal(), infra.sessions, start)
         except Exception as exc:
             log.warning("saga start deferred to the outbox", extra={"orderId": order.id, "error": repr(exc)})
     order = await placing.settled(

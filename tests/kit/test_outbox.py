@@ -322,3 +322,68 @@ async def test_several_relays_keep_the_order_of_each_key(engine: AsyncEngine, bu
         collapsed = [n for i, n in enumerate(arrived) if i == 0 or arrived[i - 1] != n]
         assert collapsed == list(range(per_key)), key  # repeats only right after a failure, never reordered
     assert len(destination.received) - expected <= destination.lost_acks
+
+
+async def test_the_relay_is_woken_only_by_a_commit_that_wrote_outbox_rows(engine: AsyncEngine) -> None:
+    wakes: list[int] = []
+    sessions = db.session_factory(engine, on_commit=lambda: wakes.append(1), writing=OutboxMessage)
+    async with db.transaction(sessions) as session:  # a change with no event: nothing to deliver
+        await session.execute(sa.select(1))
+    assert wakes == []
+
+    async def failing_change() -> None:
+        async with db.transaction(sessions) as session:
+            record_event(session, order_event("o1", 1))
+            await session.flush()
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_change()
+    assert wakes == []
+    async with db.transaction(sessions) as session:
+        record_event(session, order_event("o1", 2))
+    assert wakes == [1]
+
+
+class StartingClient:
+    """Stands for a Temporal client: records each start asked of it."""
+
+    def __init__(self) -> None:
+        self.started: list[str] = []
+
+    async def start_workflow(self, workflow: str, **options: object) -> None:
+        self.started.append(str(options["id"]))
+
+
+async def recorded_start(engine: AsyncEngine, workflow_id: str) -> outbox.WorkflowStart:
+    start = outbox.WorkflowStart(workflow="W", id=workflow_id, task_queue="q")
+    async with db.transaction(db.session_factory(engine)) as session:
+        outbox.record_workflow(session, start, fallback_after=timedelta(minutes=1))
+    return start
+
+
+async def test_a_start_its_caller_made_is_not_made_again_by_the_relay(
+    engine: AsyncEngine, bus_url: str
+) -> None:
+    client = StartingClient()
+    start = await recorded_start(engine, "w-1")
+    async with open_bus(bus_url) as bus:
+        relay = OutboxRelay(engine, bus, temporal=lambda: asyncio.sleep(0, client))  # type: ignore[arg-type]
+        assert await relay.deliver_pending() == 0  # the caller's turn first
+        await outbox.start_recorded(client, db.session_factory(engine), start)  # type: ignore[arg-type]
+        await make_due(engine)
+        assert await relay.deliver_pending() == 0
+    assert client.started == ["w-1"]
+
+
+async def test_a_start_its_caller_did_not_make_is_made_by_the_relay_after_the_delay(
+    engine: AsyncEngine, bus_url: str
+) -> None:
+    client = StartingClient()
+    await recorded_start(engine, "w-2")  # the caller died, or Temporal refused it
+    async with open_bus(bus_url) as bus:
+        relay = OutboxRelay(engine, bus, temporal=lambda: asyncio.sleep(0, client))  # type: ignore[arg-type]
+        assert await relay.deliver_pending() == 0
+        await make_due(engine)  # the delay has passed
+        assert await relay.deliver_pending() == 1
+    assert client.started == ["w-2"]
