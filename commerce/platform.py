@@ -20,7 +20,7 @@ from kit.discovery import ServiceNotFound, open_registry
 from kit.infra import open_infra
 from kit.logs import service_var
 from kit.settings import SERVICES, Settings
-from kit.temporal import connect_temporal, dev_server
+from kit.temporal import dev_server, shared_client
 from kit.web import UVICORN_OPTIONS
 from workers import WORKERS
 
@@ -71,7 +71,7 @@ async def run_worker(settings: Settings, queue: str) -> None:
     service_var.set(worker_settings.service_name)  # this task's log lines and spans name the worker
     port = settings.metrics_port if settings.metrics_enabled else None
     async with open_infra(worker_settings) as infra, metrics.serving(settings.host, port):
-        client = await connect_temporal(settings)
+        client = await shared_client(settings)
         module = importlib.import_module(WORKERS[queue])
         if prepare := getattr(module, "prepare", None):  # what the queue needs in Temporal (schedules)
             await prepare(client, infra)

@@ -184,6 +184,7 @@ class OutboxRelay:
         self._stopping = False
         self._last_purge = datetime.min.replace(tzinfo=UTC)
         self._name = name  # the service, in the backlog's metrics
+        self._claiming = self._claim_statement()
 
     def wake(self) -> None:
         """Ask for a delivery pass now (called after a commit)."""
@@ -242,7 +243,18 @@ class OutboxRelay:
         """Lease the oldest due rows whose earlier rows of the same key are all due too (and so claimed
         with them): a row never overtakes an earlier one of its key, whether backing off, parked or leased.
         """
-        now = db.now()
+        async with self._sessions() as session, session.begin():
+            if self._postgres:  # claims take turns, each reading what the previous one committed
+                await session.execute(sa.select(sa.func.pg_advisory_xact_lock(_CLAIM_LOCK)))
+            claimed = await session.scalars(self._claiming, {"now": db.now(), "lease_end": lease_end})
+            return sorted(claimed.all(), key=lambda m: m.seq or 0)
+
+    def _claim_statement(self) -> sa.Update:
+        """The claim's UPDATE, built once: building it is most of a claim's cost, and a relay claims after
+        every commit that wrote a row and at every poll.
+        """
+        now = sa.bindparam("now", type_=db.UTCDateTime())
+        lease_end = sa.bindparam("lease_end", type_=db.UTCDateTime())
         row, earlier = aliased(OutboxMessage), aliased(OutboxMessage)
         held_back = sa.exists().where(
             col(earlier.key) == col(row.key),
@@ -261,17 +273,13 @@ class OutboxRelay:
             .order_by(col(row.seq))
             .limit(self._batch_size)
         )
-        claim = (
+        return (
             sa.update(OutboxMessage)
             .where(col(OutboxMessage.seq).in_(due.scalar_subquery()), col(OutboxMessage.available_at) <= now)
             .values(attempts=OutboxMessage.attempts + 1, available_at=lease_end)
             .returning(OutboxMessage)
             .execution_options(synchronize_session=False)
         )
-        async with self._sessions() as session, session.begin():
-            if self._postgres:  # claims take turns, each reading what the previous one committed
-                await session.execute(sa.select(sa.func.pg_advisory_xact_lock(_CLAIM_LOCK)))
-            return sorted((await session.scalars(claim)).all(), key=lambda m: m.seq or 0)
 
     async def _deliver_in_order(self, messages: list[OutboxMessage], started: float) -> list[_Outcome]:
         """Deliver one key's rows in turn; after a failure, or once the lease runs short, release the rest."""
@@ -421,6 +429,7 @@ async def start_workflow(client: Client, start: WorkflowStart) -> None:
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             search_attributes=attributes,
+            request_eager_start=True,  # its first task to a worker of this process's client, if one polls it
         )
 
 

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -53,6 +54,24 @@ async def connect_temporal(settings: Settings) -> Client:
     )
 
 
+_Connecting = dict[tuple[object, ...], "asyncio.Task[Client]"]
+_shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Connecting] = weakref.WeakKeyDictionary()
+
+
+async def shared_client(settings: Settings) -> Client:
+    """This process's client of `settings`' Temporal, connected once: the services and workers of one
+    process (the embedded platform) share it, so a workflow a service starts eagerly (kit.outbox) runs its
+    first task on the worker beside it, handed over in the start's answer instead of through a poll.
+    """
+    key: tuple[object, ...] = (settings.temporal_address, settings.temporal_namespace)
+    key += (settings.metrics_enabled, tracing.enabled())  # what the client's interceptors depend on
+    clients = _shared.setdefault(asyncio.get_running_loop(), {})
+    connecting = clients.get(key)
+    if connecting is None or (connecting.done() and (connecting.cancelled() or connecting.exception())):
+        connecting = clients[key] = asyncio.ensure_future(connect_temporal(settings))
+    return await asyncio.shield(connecting)
+
+
 class TemporalConnection:
     """Connects on first use and then reuses the client, so a service starts even while Temporal is down."""
 
@@ -65,7 +84,7 @@ class TemporalConnection:
         async with self._lock:
             if self._client is None:
                 try:
-                    self._client = await connect_temporal(self._settings)
+                    self._client = await shared_client(self._settings)
                 except Exception as exc:  # refused, timed out, TLS: all the same to a caller
                     address = self._settings.temporal_address
                     raise Unavailable(
